@@ -1,0 +1,55 @@
+# Carnet: `make run` serves the demo, `make test` runs everything CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format translations extract-messages browser vendor-htmx clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall when the packaging changes; the editable install keeps code changes live.
+$(INSTALLED): pyproject.toml hatch_build.py | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+translations: $(INSTALLED)
+	$(BIN)/pybabel compile --statistics -d portal/locale -D messages 2>&1 | grep -v '^compiling' || true
+
+run: $(INSTALLED) translations
+	$(BIN)/carnet db upgrade
+	$(BIN)/carnet serve --host $(HOST) --port $(PORT)
+
+test: $(INSTALLED) translations browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Messages are written in English in the code; French lives in portal/locale/fr.
+extract-messages: $(INSTALLED)
+	$(BIN)/pybabel extract --no-location --omit-header -F babel.cfg -o portal/locale/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --omit-header -i portal/locale/messages.pot -d portal/locale -D messages
+
+# Debian's chromium and the npm packages the browser tests inject (axe-core).
+browser:
+	scripts/install-browser
+
+vendor-htmx: browser
+	cp node_modules/htmx.org/dist/htmx.min.js portal/static/htmx.min.js
+	sha256sum portal/static/htmx.min.js
+
+clean:
+	rm -rf $(VENV) node_modules build dist .pytest_cache .ruff_cache

@@ -1,0 +1,95 @@
+"""`create_app()`: the one place where the Litestar application is assembled."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
+
+from portal import pages, piccolo_app, web
+from portal.access import CORE_GUARDS
+from portal.db import Database, DatabaseUnavailable, create_engine
+from portal.plugins import PluginError, Plugins, load_plugins
+from portal.settings import Settings
+from portal.static import CORE_STATIC_DIR, StaticFiles, serve_static
+from portal.templating import create_environment
+
+logger = logging.getLogger("carnet")
+
+CORE_ROUTES = [pages.home, pages.health, pages.switch_language, serve_static]
+
+
+def create_app(settings: Settings | None = None, plugins: Plugins | None = None) -> Litestar:
+    """Build the portal for ``settings`` (read from the environment when not given)."""
+    settings = settings or Settings.from_env()
+    plugins = plugins or load_plugins(settings.disabled_plugins)
+    database = Database(
+        create_engine(settings.database_url), [piccolo_app.APP_CONFIG, *plugins.piccolo_apps]
+    )
+    database.install()
+    static = StaticFiles(
+        [("", CORE_STATIC_DIR)]
+        + [(info.key, info.static_dir) for info in plugins.infos.values() if info.static_dir.is_dir()]
+    )
+    environment = create_environment(
+        [info.templates_dir for info in plugins.infos.values()],
+        overrides_dir=settings.templates_dir,
+        template_globals={**web.template_globals(settings), "static_url": static.url},
+    )
+
+    async def open_database() -> None:
+        try:
+            await database.connect()
+        except DatabaseUnavailable as error:
+            # Serve 503 pages until it is back rather than refusing to start.
+            logger.warning("database unavailable at start-up: %s", error)
+
+    app = Litestar(
+        route_handlers=[*CORE_ROUTES, *plugins.routers()],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, exclude_opt_key="skip_compression"
+        ),
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)),
+        middleware=[
+            web.LanguageMiddleware(settings),
+            web.CsrfMiddleware(settings),
+            web.FlashMiddleware(settings),
+        ],
+        before_send=[web.add_security_headers],
+        exception_handlers={HTTPException: web.error_response, Exception: web.error_response},
+        on_startup=[open_database],
+        on_shutdown=[database.disconnect],
+        state=State(
+            {"settings": settings, "plugins": plugins, "database": database, "static": static}
+        ),
+        openapi_config=None,
+        debug=False,
+    )
+    check_routes_guarded(app)
+    return app
+
+
+def check_routes_guarded(app: Litestar) -> None:
+    """Deny by default: every route must state who may use it with one of the core's guards."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if _is_automatic_options(handler):
+                continue  # Litestar answers OPTIONS itself with the allowed methods, no data
+            if not CORE_GUARDS.intersection(handler.resolve_guards()):
+                owner = handler.opt.get("plugin")
+                where = f"Plugin {owner!r}" if owner else "The core"
+                raise PluginError(
+                    f"{where} registers the route {route.path} without a guard from "
+                    "portal.access: every route must say who may use it."
+                )
+
+
+def _is_automatic_options(handler) -> bool:
+    return handler.http_methods == {"OPTIONS"} and "create_options_handler" in str(handler)

@@ -1,0 +1,190 @@
+"""The database: one Piccolo engine chosen by ``CARNET_DATABASE_URL``, shared by every table.
+
+SQLite (the default) is tuned for durability and concurrency: WAL journal, ``synchronous=FULL``,
+a busy timeout and foreign keys on every connection, and writes in IMMEDIATE transactions so
+that two writers queue instead of failing half-way. PostgreSQL uses a connection pool opened at
+start-up and closed at shutdown.
+
+Piccolo finds its engine and apps through ``PICCOLO_CONF``; `portal.piccolo_conf` answers
+with whatever `use_engine` installed last, so the migration tools, the CLI and the tests all
+share one engine per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sqlite3
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import AppConfig, AppRegistry
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from portal.settings import parse_database_url
+
+os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+
+#: Seconds a SQLite connection waits for a lock before giving up (the busy timeout).
+SQLITE_BUSY_TIMEOUT = 30
+#: Seconds PostgreSQL waits for a connection before reporting the database unavailable.
+POSTGRES_CONNECT_TIMEOUT = 5
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; pages answer 503 and the process keeps running."""
+
+
+class _TunedSQLiteConnection(sqlite3.Connection):
+    """Every connection Piccolo opens gets the portal's pragmas before its first query."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA journal_mode = WAL")
+        self.execute("PRAGMA synchronous = FULL")
+        self.execute("PRAGMA foreign_keys = ON")
+
+
+def create_engine(database_url: str) -> Engine:
+    """Build (but do not connect) the engine named by a ``CARNET_DATABASE_URL``."""
+    url = parse_database_url(database_url)
+    if url.engine == "sqlite":
+        Path(url.path).parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(
+            path=url.path, timeout=SQLITE_BUSY_TIMEOUT, factory=_TunedSQLiteConnection
+        )
+    return PostgresEngine(config={"dsn": url.dsn, "timeout": POSTGRES_CONNECT_TIMEOUT})
+
+
+class Database:
+    """The engine and the Piccolo apps of one running portal."""
+
+    def __init__(self, engine: Engine, app_configs: Iterable[AppConfig]):
+        self.engine = engine
+        self.app_configs = list(app_configs)
+        self.registry = _registry_for(self.app_configs)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return isinstance(self.engine, SQLiteEngine)
+
+    def install(self) -> None:
+        """Make this the engine every table and Piccolo's own tools use."""
+        global _current
+        _current = self
+        for table in self.tables():
+            table._meta.db = self.engine
+
+    def tables(self) -> list:
+        tables = [Migration]
+        for config in self.app_configs:
+            tables.extend(config.table_classes)
+        return tables
+
+    async def connect(self) -> None:
+        """Open the PostgreSQL pool; raise `DatabaseUnavailable` when it cannot be reached."""
+        if isinstance(self.engine, PostgresEngine) and self.engine.pool is None:
+            try:
+                await self.engine.start_connection_pool(min_size=1, max_size=20)
+            except (OSError, TimeoutError, *_postgres_errors()) as error:
+                raise DatabaseUnavailable(describe_error(error)) from error
+
+    async def disconnect(self) -> None:
+        if isinstance(self.engine, PostgresEngine) and self.engine.pool is not None:
+            await self.engine.close_connection_pool()
+
+    async def ping(self) -> None:
+        """One round trip; raises `DatabaseUnavailable` when the database does not answer."""
+        try:
+            await self.connect()
+            await self.engine.run_ddl("SELECT 1")
+        except DatabaseUnavailable:
+            raise
+        except Exception as error:
+            if is_unavailable_error(error):
+                raise DatabaseUnavailable(describe_error(error)) from error
+            raise
+
+    def write_transaction(self):
+        """A transaction for writes: IMMEDIATE on SQLite so the write lock is taken up front."""
+        if isinstance(self.engine, SQLiteEngine):
+            return self.engine.transaction(transaction_type=TransactionType.immediate)
+        return self.engine.transaction()
+
+    async def upgrade(self) -> list[str]:
+        """Apply every app's pending migrations (core first); return the names of those applied."""
+        await self.connect()
+        before = await self._applied()
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            result = await run_forwards(app_name="all")
+        if not result.success:
+            raise RuntimeError(result.message or output.getvalue())
+        return [name for name in await self._applied() if name not in before]
+
+    async def _applied(self) -> list[str]:
+        if not await Migration.table_exists():
+            return []
+        rows = await Migration.select(Migration.app_name, Migration.name).order_by(Migration.id)
+        return [f"{row['app_name']}:{row['name']}" for row in rows]
+
+
+_current: Database | None = None
+
+
+def current() -> Database:
+    """The database installed by the running portal (see `Database.install`)."""
+    if _current is None:
+        raise RuntimeError("No database is installed: create the app or call Database.install().")
+    return _current
+
+
+def _registry_for(app_configs: list[AppConfig]) -> AppRegistry:
+    """Piccolo's registry wants module paths; find the ``piccolo_app`` module of each config."""
+    return AppRegistry(apps=[module_path_of(config) for config in app_configs])
+
+
+def module_path_of(app_config: AppConfig) -> str:
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "APP_CONFIG", None) is app_config:
+            return name
+    raise LookupError(
+        f"The Piccolo app {app_config.app_name!r} must be defined as APP_CONFIG "
+        "in its package's piccolo_app.py."
+    )
+
+
+def _postgres_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg
+
+    return (
+        asyncpg.PostgresConnectionError,  # SQLSTATE class 08, lost or refused connections
+        asyncpg.CannotConnectNowError,  # the server is starting or shutting down
+        asyncpg.AdminShutdownError,
+        asyncpg.InvalidCatalogNameError,  # the database does not exist
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.InterfaceError,
+    )
+
+
+def is_unavailable_error(error: BaseException) -> bool:
+    """Whether an exception means "the database is not there" rather than a bug."""
+    if isinstance(error, (DatabaseUnavailable, OSError, TimeoutError, *_postgres_errors())):
+        return True
+    if isinstance(error, sqlite3.OperationalError):
+        message = str(error)
+        return "unable to open" in message or "disk I/O" in message or "locked" in message
+    return False
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a person: the exception's own message without a traceback."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text

@@ -1,0 +1,61 @@
+"""The plugin contract: every hook a Carnet plugin may implement.
+
+A plugin is a module (or an object) whose functions carry ``@hookimpl`` and take any subset of
+the arguments named below. Hooks "collect from everyone": the portal calls each plugin's
+implementation and uses every answer. `docs/plugin_hooks.md` has one section per hook with an
+example; `tests/test_plugin_contract.py` checks that both stay complete.
+
+Conventions every plugin follows (checked by the contract tests over every plugin):
+
+- its key (the built-in module name or the ``carnet`` entry-point name) is its section key;
+- its templates live in ``templates/<key>/`` next to its module;
+- its tables are named ``<key>_…`` and its migrations live in its own ``piccolo_migrations/``;
+- every route it registers carries one of the core's guards from `portal.access`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pluggy
+from litestar.types import ControllerRouterHandler
+from piccolo.conf.apps import AppConfig
+
+PROJECT_NAME = "carnet"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the dossier brought by a plugin, shown in the portal under its own title.
+
+    ``title`` and ``description`` are shown to people: wrap them in `portal.gettext_lazy` so
+    they follow the reader's language.
+    """
+
+    key: str
+    title: str
+    description: str = ""
+    #: Place among the sections, smallest first.
+    order: int = 100
+
+
+@hookspec
+def register_section() -> Section | None:
+    """The dossier section this plugin adds: its key, title, description and order."""
+
+
+@hookspec
+def register_piccolo_app() -> AppConfig | None:
+    """The plugin's Piccolo app (``APP_CONFIG`` of its ``piccolo_app.py``): tables named
+    ``<key>_…``, migrations in its own folder, ``migration_dependencies`` naming
+    ``"portal.piccolo_app"``.
+    """
+
+
+@hookspec
+def register_routes() -> Sequence[ControllerRouterHandler] | None:
+    """Route handlers and controllers to mount; each must carry a guard from `portal.access`."""

@@ -1,0 +1,13 @@
+"""The core's Piccolo app: its tables and migrations. Every plugin's app depends on it."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,191 @@
+"""The plugin manager: the built-in sections and third-party packages, through the same hooks.
+
+Built-in plugins are listed in `BUILTIN_PLUGINS`; third-party packages declare an entry point
+in the ``carnet`` group (``[project.entry-points.carnet] my_section = "my_package.plugin"``).
+Any of them can be switched off with ``CARNET_DISABLED_PLUGINS``. Loading fails loudly, naming
+the plugin, when a plugin cannot be imported, implements a hook that does not exist
+(``check_pending``) or breaks a convention of the contract.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+from litestar import Router
+from piccolo.conf.apps import AppConfig
+
+from portal import hookspecs
+from portal.hookspecs import Section
+
+ENTRY_POINT_GROUP = "carnet"
+
+#: The sections that ship with Carnet, as ``key: module``.
+BUILTIN_PLUGINS: dict[str, str] = {}
+
+PLUGIN_KEY = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
+
+
+class PluginError(RuntimeError):
+    """A plugin cannot be loaded; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What the portal knows of one loaded plugin (shown by ``carnet plugins``)."""
+
+    key: str
+    source: str  # "built-in" or the distribution that provides it
+    version: str
+    hooks: tuple[str, ...]
+    directory: Path
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.directory / "templates"
+
+    @property
+    def static_dir(self) -> Path:
+        return self.directory / "static"
+
+
+class Plugins:
+    """The loaded plugins and what they contribute, read once at start-up."""
+
+    def __init__(self, manager: pluggy.PluginManager, infos: Iterable[PluginInfo]):
+        self.manager = manager
+        self.infos = {info.key: info for info in infos}
+        self.sections = self._collect_sections()
+        self.piccolo_apps = self._collect_piccolo_apps()
+
+    @property
+    def hook(self):
+        return self.manager.hook
+
+    def _collect_sections(self) -> list[Section]:
+        sections = []
+        for plugin, section in self._answers("register_section"):
+            key = self.manager.get_name(plugin)
+            if not isinstance(section, Section):
+                raise PluginError(f"Plugin {key!r}: register_section must return a Section.")
+            if section.key != key:
+                raise PluginError(
+                    f"Plugin {key!r} registers the section {section.key!r}: a section's key "
+                    "must be its plugin's key."
+                )
+            sections.append(section)
+        return sorted(sections, key=lambda section: (section.order, section.key))
+
+    def _collect_piccolo_apps(self) -> list[AppConfig]:
+        apps = []
+        for plugin, app_config in self._answers("register_piccolo_app"):
+            key = self.manager.get_name(plugin)
+            if app_config.app_name != key:
+                raise PluginError(
+                    f"Plugin {key!r}: its Piccolo app must be named {key!r}, "
+                    f"not {app_config.app_name!r}."
+                )
+            if "portal" not in [_app_name(dep) for dep in app_config.migration_dependencies]:
+                raise PluginError(
+                    f"Plugin {key!r}: its Piccolo app must list 'portal.piccolo_app' in "
+                    "migration_dependencies, so that its migrations run after the core's."
+                )
+            apps.append(app_config)
+        return apps
+
+    def routers(self) -> list[Router]:
+        """One router per plugin, so every handler knows (in ``opt["plugin"]``) whose it is."""
+        routers = []
+        for plugin, handlers in self._answers("register_routes"):
+            key = self.manager.get_name(plugin)
+            routers.append(Router(path="/", route_handlers=list(handlers), opt={"plugin": key}))
+        return routers
+
+    def _answers(self, hook_name: str) -> list[tuple[object, object]]:
+        """Call one hook on every plugin, keeping who answered what (``None`` means nothing)."""
+        answers = []
+        for implementation in getattr(self.manager.hook, hook_name).get_hookimpls():
+            answer = implementation.function()
+            if answer is not None:
+                answers.append((implementation.plugin, answer))
+        return answers
+
+
+def load_plugins(disabled: Iterable[str] = ()) -> Plugins:
+    """Register the built-in and installed plugins, except the disabled ones, and validate them."""
+    disabled = set(disabled)
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    infos = []
+    for key, module_name in BUILTIN_PLUGINS.items():
+        if key not in disabled:
+            module = _import(key, lambda module_name=module_name: importlib.import_module(module_name))
+            infos.append(_register(manager, key, module, "built-in", _carnet_version()))
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in disabled:
+            continue
+        if entry_point.name in BUILTIN_PLUGINS or manager.has_plugin(entry_point.name):
+            raise PluginError(
+                f"Plugin {entry_point.name!r} from {entry_point.value!r} has the same key as a "
+                "plugin already loaded; rename its entry point."
+            )
+        plugin = _import(entry_point.name, entry_point.load)
+        distribution = entry_point.dist
+        infos.append(_register(
+            manager,
+            entry_point.name,
+            plugin,
+            distribution.name if distribution else entry_point.value,
+            distribution.version if distribution else "",
+        ))
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as error:
+        raise PluginError(
+            f"Plugin {manager.get_name(error.plugin)!r} implements a hook that does not exist: "
+            f"{error}. See docs/plugin_hooks.md for the hooks."
+        ) from None
+    return Plugins(manager, infos)
+
+
+def _import(key: str, load) -> object:
+    try:
+        return load()
+    except Exception as error:
+        raise PluginError(
+            f"Plugin {key!r} failed to import: {type(error).__name__}: {error}. Fix it, or "
+            f"switch it off with CARNET_DISABLED_PLUGINS={key}."
+        ) from error
+
+
+def _register(manager, key: str, plugin: object, source: str, version: str) -> PluginInfo:
+    if not PLUGIN_KEY.match(key):
+        raise PluginError(
+            f"Plugin key {key!r} must be lowercase letters, digits and underscores (it names "
+            "the plugin's tables and templates folder)."
+        )
+    try:
+        manager.register(plugin, name=key)
+    except (pluggy.PluginValidationError, ValueError) as error:
+        raise PluginError(f"Plugin {key!r} cannot be registered: {error}") from None
+    module_file = inspect.getfile(plugin if isinstance(plugin, ModuleType) else type(plugin))
+    hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or ()))
+    return PluginInfo(key, source, version, hooks, Path(module_file).parent)
+
+
+def _app_name(dependency: str) -> str:
+    return dependency.split(".")[0]
+
+
+def _carnet_version() -> str:
+    try:
+        return importlib.metadata.version("carnet")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"

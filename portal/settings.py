@@ -1,0 +1,214 @@
+"""Settings, read once from the environment (see CONVENTIONS.md for the fixed names).
+
+`Settings.from_env()` parses and validates every ``CARNET_*`` variable and raises
+`SettingsError` with a message naming the variable when a value is wrong, so that a
+deployment fails at start-up rather than at the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("dev", "test", "prod")
+LANGUAGES = ("fr", "en")
+
+#: Every variable the portal reads; anything else starting with CARNET_ is a typo.
+KNOWN_VARIABLES = (
+    "CARNET_DATABASE_URL",
+    "CARNET_SECRET_KEY",
+    "CARNET_ENV",
+    "CARNET_BASE_URL",
+    "CARNET_LANGUAGE",
+    "CARNET_DATA_DIR",
+    "CARNET_ALLOWED_HOSTS",
+    "CARNET_COOKIE_SECURE",
+    "CARNET_DISABLED_PLUGINS",
+    "CARNET_TEMPLATES_DIR",
+    "CARNET_TEST_POSTGRES_URL",
+)
+
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting has a value the portal cannot run with; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/carnet.sqlite3"
+    secret_key: str = field(default="", repr=False)
+    #: True when the key was generated into the data directory rather than configured.
+    secret_key_generated: bool = False
+    env: str = "dev"
+    base_url: str = "http://127.0.0.1:8000"
+    language: str = "fr"
+    data_dir: Path = Path("var")
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+    cookie_secure: bool = False
+    disabled_plugins: frozenset[str] = frozenset()
+    #: A folder whose templates override the core's and the plugins' (deployment branding).
+    templates_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the settings; generate the dev secret key on first use."""
+        environ = os.environ if environ is None else environ
+        _refuse_unknown_variables(environ)
+
+        env = _choice(environ, "CARNET_ENV", "dev", ENVIRONMENTS)
+        data_dir = Path(environ.get("CARNET_DATA_DIR", "var"))
+        database_url = environ.get("CARNET_DATABASE_URL", f"sqlite:///{data_dir}/carnet.sqlite3")
+        parse_database_url(database_url)  # raises SettingsError on a bad URL
+
+        secret_key = environ.get("CARNET_SECRET_KEY", "")
+        generated = not secret_key
+        if generated:
+            secret_key = _generated_secret_key(data_dir)
+        elif len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                f"CARNET_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} "
+                "random characters (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')."
+            )
+
+        base_url = environ.get("CARNET_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+        if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+            raise SettingsError(
+                f"CARNET_BASE_URL must be an absolute http(s) URL, got {base_url!r}."
+            )
+
+        hosts = tuple(
+            host.strip().lower()
+            for host in environ.get("CARNET_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+            if host.strip()
+        )
+        if not hosts:
+            raise SettingsError("CARNET_ALLOWED_HOSTS is empty: list the host names served.")
+
+        templates_dir = environ.get("CARNET_TEMPLATES_DIR")
+        if templates_dir and not Path(templates_dir).is_dir():
+            raise SettingsError(f"CARNET_TEMPLATES_DIR is not a folder: {templates_dir!r}.")
+
+        settings = cls(
+            database_url=database_url,
+            secret_key=secret_key,
+            secret_key_generated=generated,
+            env=env,
+            base_url=base_url,
+            language=_choice(environ, "CARNET_LANGUAGE", "fr", LANGUAGES),
+            data_dir=data_dir,
+            allowed_hosts=hosts,
+            cookie_secure=_boolean(environ, "CARNET_COOKIE_SECURE", default=env == "prod"),
+            disabled_plugins=frozenset(
+                name.strip()
+                for name in environ.get("CARNET_DISABLED_PLUGINS", "").split(",")
+                if name.strip()
+            ),
+            templates_dir=Path(templates_dir) if templates_dir else None,
+        )
+        settings.check_production()
+        return settings
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    def check_production(self) -> None:
+        """In production, refuse the conveniences that are only safe on a developer's machine."""
+        if self.env != "prod":
+            return
+        if self.secret_key_generated:
+            raise SettingsError(
+                "CARNET_ENV=prod needs CARNET_SECRET_KEY: the key generated into "
+                f"{self.data_dir / SECRET_KEY_FILE} is for development only."
+            )
+        if not self.cookie_secure:
+            raise SettingsError(
+                "CARNET_ENV=prod refuses CARNET_COOKIE_SECURE=false: session cookies must be "
+                "Secure (served over HTTPS only)."
+            )
+        if "*" in self.allowed_hosts or any(host.startswith("*") for host in self.allowed_hosts):
+            raise SettingsError(
+                "CARNET_ENV=prod refuses a wildcard in CARNET_ALLOWED_HOSTS: list the exact "
+                "host names the portal answers to."
+            )
+        if not self.base_url.startswith("https://"):
+            raise SettingsError("CARNET_ENV=prod needs an https:// CARNET_BASE_URL.")
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    engine: str  # "sqlite" or "postgres"
+    path: str = ""  # SQLite file
+    dsn: str = ""  # PostgreSQL connection string
+
+
+def parse_database_url(url: str) -> DatabaseURL:
+    """Understand ``sqlite:///relative/path``, ``sqlite:////absolute/path`` and ``postgresql://``."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "sqlite":
+        path = rest[1:] if rest.startswith("/") else ""
+        if not path:
+            raise SettingsError(
+                f"CARNET_DATABASE_URL {url!r} names no file: use sqlite:///var/carnet.sqlite3."
+            )
+        return DatabaseURL(engine="sqlite", path=path)
+    if scheme in ("postgresql", "postgres"):
+        parts = urlsplit(url)
+        if not parts.hostname and "host=" not in (parts.query or ""):
+            raise SettingsError(f"CARNET_DATABASE_URL {url!r} names no PostgreSQL host.")
+        if not parts.path.strip("/"):
+            raise SettingsError(f"CARNET_DATABASE_URL {url!r} names no PostgreSQL database.")
+        return DatabaseURL(engine="postgres", dsn="postgresql://" + rest)
+    raise SettingsError(
+        f"CARNET_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}."
+    )
+
+
+def _refuse_unknown_variables(environ: Mapping[str, str]) -> None:
+    for name in environ:
+        if name.startswith("CARNET_") and name not in KNOWN_VARIABLES:
+            close = get_close_matches(name, KNOWN_VARIABLES, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise SettingsError(f"Unknown setting {name}.{hint}")
+
+
+def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = environ.get(name, default).strip().lower()
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
+    return value
+
+
+def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = environ.get(name)
+    if value is None:
+        return default
+    truth = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+    try:
+        return truth[value.strip().lower()]
+    except KeyError:
+        raise SettingsError(f"{name} must be true or false, got {value!r}.") from None
+
+
+def _generated_secret_key(data_dir: Path) -> str:
+    """The development key: created once in the data directory, readable by its owner only."""
+    key_file = data_dir / SECRET_KEY_FILE
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker process won the race
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()

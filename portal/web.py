@@ -1,0 +1,296 @@
+"""What every request and response goes through: security headers, CSRF, language, flash
+messages and error pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import MediaType, RequestEncodingType, ScopeType
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+from portal import i18n
+from portal.db import is_unavailable_error
+from portal.i18n import gettext as _
+from portal.settings import Settings
+
+logger = logging.getLogger("carnet")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "strict-transport-security": "max-age=31536000; includeSubDomains",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+ONE_YEAR = 365 * 24 * 3600
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: the SECURITY.md headers on every response, errors included.
+
+    Pages are ``no-store`` unless the handler chose otherwise (static files are immutable), so
+    that no patient data ever stays in a shared cache or the browser's back history.
+    """
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = value
+    if "cache-control" not in headers:
+        headers["cache-control"] = "no-store"
+
+
+def cookie_name(settings: Settings, name: str) -> str:
+    """``__Host-`` pins a cookie to this exact origin; browsers accept it only when Secure."""
+    return f"__Host-{name}" if settings.cookie_secure else name
+
+
+def _sign(settings: Settings, purpose: str, value: str) -> str:
+    key = hashlib.sha256(f"{purpose}:{settings.secret_key}".encode()).digest()
+    digest = hmac.new(key, value.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+def request_language(settings: Settings, scope: Scope) -> str:
+    request: Request = Request(scope)
+    return i18n.negotiate(
+        request.cookies.get(i18n.LANGUAGE_COOKIE),
+        request.headers.get("accept-language"),
+        settings.language,
+    )
+
+
+class LanguageMiddleware(ASGIMiddleware):
+    """Speak the visitor's language for the whole request (templates and Python alike)."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token = i18n.set_language(request_language(self.settings, scope))
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            i18n.reset_language(token)
+
+
+# --- CSRF -----------------------------------------------------------------------------------
+
+
+class CsrfMiddleware(ASGIMiddleware):
+    """Refuse every unsafe request that does not carry this browser's CSRF token.
+
+    The token is an HMAC of a random per-browser value kept in an HttpOnly cookie (a signed
+    double-submit), sent back by forms as the ``csrf_token`` field and by htmx as the
+    ``X-CSRF-Token`` header set on ``<body hx-headers>``. A token taken from another browser
+    does not match.
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cookie = cookie_name(settings, "carnet_csrf")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request = Request(scope, receive)
+        binding = request.cookies.get(self.cookie)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER)
+            if not sent and request.content_type[0] in (
+                RequestEncodingType.URL_ENCODED,
+                RequestEncodingType.MULTI_PART,
+            ):
+                sent = (await request.form()).get(CSRF_FIELD)
+            expected = _sign(self.settings, "csrf", binding) if binding else None
+            if not (sent and expected and hmac.compare_digest(str(sent), expected)):
+                raise PermissionDeniedException(
+                    _("This form has expired or did not come from Carnet. Reload the page and try again.")
+                )
+        new_binding = None if binding else secrets.token_urlsafe(32)
+        # Litestar's template callable ``csrf_token()`` reads it from here.
+        ScopeState.from_scope(scope).csrf_token = _sign(self.settings, "csrf", binding or new_binding)
+        if new_binding is None:
+            await next_app(scope, receive, send)
+            return
+        cookie = Cookie(
+            key=self.cookie,
+            value=new_binding,
+            path="/",
+            secure=self.settings.cookie_secure,
+            httponly=True,
+            samesite="strict",
+        )
+        await next_app(scope, receive, _adding_cookie(send, cookie))
+
+
+# --- flash messages -------------------------------------------------------------------------
+
+
+class FlashMiddleware(ASGIMiddleware):
+    """One-time messages shown on the next page, carried in a signed cookie.
+
+    `flash()` queues a message during a request (typically before a redirect); the next page
+    that renders receives them in ``request.state["flashes"]`` and the cookie is cleared.
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cookie = cookie_name(settings, "carnet_flash")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        incoming = Request(scope).cookies.get(self.cookie)
+        scope["state"]["flashes"] = self._read(incoming) if incoming else []
+        scope["state"]["flash_out"] = outgoing = []
+
+        async def send_with_flashes(message: Message) -> None:
+            if message["type"] == "http.response.start" and (outgoing or incoming):
+                status = message["status"]
+                if outgoing:
+                    value = self._write(outgoing)
+                    cookie = Cookie(key=self.cookie, value=value, path="/", httponly=True,
+                                    secure=self.settings.cookie_secure, samesite="strict")
+                elif 300 <= status < 400:
+                    cookie = None  # a redirect: keep the messages for the page it leads to
+                else:
+                    cookie = Cookie(key=self.cookie, value="", path="/", max_age=0, httponly=True,
+                                    secure=self.settings.cookie_secure, samesite="strict")
+                if cookie:
+                    MutableScopeHeaders.from_message(message).add(
+                        "set-cookie", cookie.to_header(header="")
+                    )
+            await send(message)
+
+        await next_app(scope, receive, send_with_flashes)
+
+    def _write(self, messages: list[dict[str, str]]) -> str:
+        payload = base64.urlsafe_b64encode(json.dumps(messages).encode()).decode()
+        return f"{payload}.{_sign(self.settings, 'flash', payload)}"
+
+    def _read(self, value: str) -> list[dict[str, str]]:
+        payload, _dot, signature = value.partition(".")
+        if not hmac.compare_digest(signature, _sign(self.settings, "flash", payload)):
+            return []
+        try:
+            messages = json.loads(base64.urlsafe_b64decode(payload))
+        except ValueError:
+            return []
+        return [m for m in messages if isinstance(m, dict)][:5]
+
+
+def flash(request: Request, message: str, level: str = "info") -> None:
+    """Show ``message`` once on the next page (``level``: info, success, warning, error)."""
+    request.scope["state"]["flash_out"].append({"level": level, "message": str(message)})
+
+
+def _adding_cookie(send: Send, cookie: Cookie) -> Send:
+    async def send_wrapper(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
+        await send(message)
+
+    return send_wrapper
+
+
+# --- error pages ----------------------------------------------------------------------------
+
+ERROR_TITLES: dict[int, Callable[[], str]] = {
+    400: lambda: _("The request could not be understood"),
+    403: lambda: _("Access refused"),
+    404: lambda: _("Page not found"),
+    405: lambda: _("This action is not available here"),
+    413: lambda: _("The file is too large"),
+    429: lambda: _("Too many attempts"),
+    500: lambda: _("Something went wrong on our side"),
+    503: lambda: _("Carnet is temporarily unavailable"),
+}
+ERROR_EXPLANATIONS: dict[int, Callable[[], str]] = {
+    403: lambda: _("You do not have the right to see this page or to do this action."),
+    404: lambda: _("The address may be mistyped, or the page no longer exists."),
+    500: lambda: _("The error has been recorded. Please try again in a moment."),
+    503: lambda: _("Carnet cannot reach its database right now. Please try again in a moment: "
+                   "nothing you saved has been lost."),
+}
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    """Render every error as a page in the visitor's language, without any internal detail.
+
+    A correlation id is shown to the person and written to the log with the traceback, so that
+    support can find the one from the other.
+    """
+    settings: Settings = request.app.state.settings
+    correlation_id = uuid.uuid4().hex[:12]
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail if status < 500 and exc.detail != HTTPStatus(status).phrase else ""
+        extra_headers = exc.headers or {}
+    elif is_unavailable_error(exc):
+        status, detail, extra_headers = 503, "", {"retry-after": "30"}
+        logger.warning("database unavailable [%s]: %s", correlation_id, exc)
+    else:
+        status, detail, extra_headers = 500, "", {}
+        logger.exception("unhandled error [%s] on %s %s", correlation_id, request.method,
+                         request.url.path, exc_info=exc)
+    if status == 503 and "retry-after" not in extra_headers:
+        extra_headers = {**extra_headers, "retry-after": "30"}
+    token = i18n.set_language(request_language(settings, request.scope))
+    try:
+        title = ERROR_TITLES.get(status, lambda: HTTPStatus(status).phrase)()
+        explanation = detail or ERROR_EXPLANATIONS.get(status, lambda: "")()
+        # Rendered now, while the visitor's language is set: error pages may come from outside
+        # the middleware stack (an unknown URL matches no route).
+        try:
+            html = request.app.template_engine.get_template("error.html").render(
+                request=request,
+                status=status,
+                title=title,
+                explanation=explanation,
+                correlation_id=correlation_id if status >= 500 else "",
+            )
+        except Exception:  # never let a broken template hide the original error
+            logger.exception("error page failed to render [%s]", correlation_id)
+            html = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+    finally:
+        i18n.reset_language(token)
+    return Response(html, status_code=status, media_type=MediaType.HTML, headers=extra_headers)
+
+
+def template_globals(settings: Settings) -> dict[str, Any]:
+    """Functions every template may call."""
+    return {
+        "current_language": i18n.current_language,
+        "language_names": i18n.LANGUAGE_NAMES,
+        "settings": settings,
+    }

@@ -1,0 +1,1 @@
+"""Sleep diary: an example third-party Carnet section."""

@@ -1,0 +1,27 @@
+"""The sleep diary section: everything it adds to the portal, in one screen."""
+
+from portal import Section, hookimpl
+from portal import gettext_lazy as _
+
+from carnet_sleep_diary import routes
+from carnet_sleep_diary.piccolo_app import APP_CONFIG
+
+
+@hookimpl
+def register_section():
+    return Section(
+        key="sleep_diary",
+        title=_("Sleep diary"),
+        description=_("Nights noted by the patient for their doctor."),
+        order=500,
+    )
+
+
+@hookimpl
+def register_piccolo_app():
+    return APP_CONFIG
+
+
+@hookimpl
+def register_routes():
+    return [routes.about]
