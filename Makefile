@@ -39,9 +39,12 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 
 # Messages are written in English in the code; French lives in portal/locale/fr.
+# The .po keeps its header (Language, Plural-Forms) but no dates that change on every run, no
+# source locations and no obsolete entries (tests/test_translations.py checks the catalog).
 extract-messages: $(INSTALLED)
-	$(BIN)/pybabel extract --no-location --omit-header -F babel.cfg -o portal/locale/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching --omit-header -i portal/locale/messages.pot -d portal/locale -D messages
+	$(BIN)/pybabel extract -k gettext_lazy --no-location --omit-header -F babel.cfg -o portal/locale/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-pot-creation-date --ignore-obsolete \
+		-i portal/locale/messages.pot -d portal/locale -D messages
 
 # Debian's chromium and the npm packages the browser tests inject (axe-core).
 browser:

@@ -8,7 +8,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 
 def compile_catalogs(root: Path) -> list[Path]:
-    """Compile every ``messages.po`` under ``portal/locale`` next to itself; return the .mo paths."""
+    """Compile each ``portal/locale/*/LC_MESSAGES/messages.po`` next to itself."""
     compiled = []
     for po_path in sorted((root / "portal" / "locale").glob("*/LC_MESSAGES/messages.po")):
         with po_path.open("rb") as po_file:

@@ -1,6 +1,6 @@
 """Carnet's core. A plugin needs only what this module exports::
 
-    from portal import Section, gettext_lazy as _, hookimpl
+from portal import Section, gettext_lazy as _, hookimpl
 """
 
 from portal.hookspecs import Section, hookimpl

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from litestar import Litestar
-from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
@@ -35,7 +36,11 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     database.install()
     static = StaticFiles(
         [("", CORE_STATIC_DIR)]
-        + [(info.key, info.static_dir) for info in plugins.infos.values() if info.static_dir.is_dir()]
+        + [
+            (info.key, info.static_dir)
+            for info in plugins.infos.values()
+            if info.static_dir.is_dir()
+        ]
     )
     environment = create_environment(
         [info.templates_dir for info in plugins.infos.values()],
@@ -56,8 +61,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         compression_config=CompressionConfig(
             backend="brotli", brotli_gzip_fallback=True, exclude_opt_key="skip_compression"
         ),
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)),
         middleware=[
+            web.AllowedHostsMiddleware(settings),
             web.LanguageMiddleware(settings),
             web.CsrfMiddleware(settings),
             web.FlashMiddleware(settings),
@@ -78,18 +83,23 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
 
 def check_routes_guarded(app: Litestar) -> None:
     """Deny by default: every route must state who may use it with one of the core's guards."""
+    for path, handler in route_handlers(app):
+        if not CORE_GUARDS.intersection(handler.resolve_guards()):
+            owner = handler.opt.get("plugin")
+            where = f"Plugin {owner!r}" if owner else "The core"
+            raise PluginError(
+                f"{where} registers the route {path} without a guard from "
+                "portal.access: every route must say who may use it."
+            )
+
+
+def route_handlers(app: Litestar) -> Iterator[tuple[str, BaseRouteHandler]]:
+    """Every (path, handler) the portal serves, leaving out the OPTIONS answers Litestar adds
+    by itself (they carry no data)."""
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
-            if _is_automatic_options(handler):
-                continue  # Litestar answers OPTIONS itself with the allowed methods, no data
-            if not CORE_GUARDS.intersection(handler.resolve_guards()):
-                owner = handler.opt.get("plugin")
-                where = f"Plugin {owner!r}" if owner else "The core"
-                raise PluginError(
-                    f"{where} registers the route {route.path} without a guard from "
-                    "portal.access: every route must say who may use it."
-                )
-
-
-def _is_automatic_options(handler) -> bool:
-    return handler.http_methods == {"OPTIONS"} and "create_options_handler" in str(handler)
+            automatic = handler.http_methods == {"OPTIONS"} and "create_options_handler" in str(
+                handler
+            )
+            if not automatic:
+                yield route.path, handler

@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import warnings
 import sys
+import warnings
 from collections.abc import Sequence
 
-from portal.db import Database, DatabaseUnavailable, create_engine, describe_error, is_unavailable_error
+from portal.db import (
+    Database,
+    DatabaseUnavailable,
+    create_engine,
+    describe_error,
+    is_unavailable_error,
+)
 from portal.piccolo_app import APP_CONFIG as CORE_APP
 from portal.plugins import PluginError, load_plugins
 from portal.settings import Settings, SettingsError
@@ -43,17 +49,23 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     serve = commands.add_parser("serve", help="serve the portal over HTTP")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     serve.add_argument(
-        "--workers", type=_positive, default=1,
+        "--workers",
+        type=_positive,
+        default=1,
         help="worker processes; they share nothing but the database (default: %(default)s)",
     )
     serve.set_defaults(command=serve_command)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    upgrade = db_commands.add_parser("upgrade", help="apply the migrations of the core and every plugin")
+    upgrade = db_commands.add_parser(
+        "upgrade", help="apply the migrations of the core and every plugin"
+    )
     upgrade.set_defaults(command=upgrade_command)
     new_migration = db_commands.add_parser(
         "new-migration",
@@ -81,8 +93,10 @@ def serve_command(arguments: argparse.Namespace) -> int:
     # Fail here, in one line, rather than in every worker with a traceback.
     settings = Settings.from_env()
     load_plugins(settings.disabled_plugins)
-    print(f"Carnet on http://{arguments.host}:{arguments.port} ({settings.env}, "
-          f"{arguments.workers} worker{'s' if arguments.workers > 1 else ''})")
+    print(
+        f"Carnet on http://{arguments.host}:{arguments.port} ({settings.env}, "
+        f"{arguments.workers} worker{'s' if arguments.workers > 1 else ''})"
+    )
     uvicorn.run(
         "portal.app:create_app",
         factory=True,

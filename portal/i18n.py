@@ -80,13 +80,14 @@ def _accepted(header: str) -> list[str]:
     """Primary language tags of an ``Accept-Language`` header, most preferred first."""
     weighted = []
     for position, item in enumerate(header.split(",")):
-        tag, _, params = item.strip().partition(";")
+        tag, _, params = item.partition(";")
+        tag, params = tag.strip().lower(), params.strip().lower()
         quality = 1.0
-        if params.strip().startswith("q="):
+        if params.startswith("q="):
             try:
-                quality = float(params.strip()[2:])
+                quality = min(float(params[2:]), 1.0)
             except ValueError:
                 continue
         if tag and quality > 0:
-            weighted.append((-quality, position, tag.split("-")[0].lower()))
+            weighted.append((-quality, position, tag.split("-")[0]))
     return [tag for _, _, tag in sorted(weighted)]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -37,7 +36,7 @@ async def health(request: Request) -> Response[dict[str, str]]:
 @post("/language", guards=[public], status_code=HTTP_303_SEE_OTHER)
 async def switch_language(
     request: Request,
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: URLEncodedBody[dict[str, Any]],
 ) -> Redirect:
     """The visible language switch: remembered in a cookie, then back to the page it came from."""
     language = str(data.get("language", ""))
@@ -52,8 +51,13 @@ async def switch_language(
         i18n.reset_language(token)
     redirect = Redirect(target, status_code=HTTP_303_SEE_OTHER)
     redirect.set_cookie(
-        i18n.LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, path="/", samesite="lax",
-        httponly=True, secure=request.app.state.settings.cookie_secure,
+        i18n.LANGUAGE_COOKIE,
+        language,
+        max_age=365 * 24 * 3600,
+        path="/",
+        samesite="lax",
+        httponly=True,
+        secure=request.app.state.settings.cookie_secure,
     )
     return redirect
 

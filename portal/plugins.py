@@ -126,7 +126,9 @@ def load_plugins(disabled: Iterable[str] = ()) -> Plugins:
     infos = []
     for key, module_name in BUILTIN_PLUGINS.items():
         if key not in disabled:
-            module = _import(key, lambda module_name=module_name: importlib.import_module(module_name))
+            module = _import(
+                key, lambda module_name=module_name: importlib.import_module(module_name)
+            )
             infos.append(_register(manager, key, module, "built-in", _carnet_version()))
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name in disabled:
@@ -138,13 +140,15 @@ def load_plugins(disabled: Iterable[str] = ()) -> Plugins:
             )
         plugin = _import(entry_point.name, entry_point.load)
         distribution = entry_point.dist
-        infos.append(_register(
-            manager,
-            entry_point.name,
-            plugin,
-            distribution.name if distribution else entry_point.value,
-            distribution.version if distribution else "",
-        ))
+        infos.append(
+            _register(
+                manager,
+                entry_point.name,
+                plugin,
+                distribution.name if distribution else entry_point.value,
+                distribution.version if distribution else "",
+            )
+        )
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as error:

@@ -33,7 +33,7 @@ KNOWN_VARIABLES = (
     "CARNET_TEST_POSTGRES_URL",
 )
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
 
 

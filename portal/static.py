@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import brotli
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from portal.access import public
 
@@ -76,7 +77,7 @@ class StaticFiles:
     include_in_schema=False,
     sync_to_thread=False,
 )
-def serve_static(request: Request, name: str) -> Response:
+def serve_static(request: Request, name: FromPath[str]) -> Response:
     static: StaticFiles = request.app.state.static
     file = static.files.get(name.lstrip("/"))
     if file is None:

@@ -75,6 +75,32 @@ def _sign(settings: Settings, purpose: str, value: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+# --- host -----------------------------------------------------------------------------------
+
+
+class AllowedHostsMiddleware(ASGIMiddleware):
+    """Answer only for the host names the deployment lists (``CARNET_ALLOWED_HOSTS``), so a
+    forged ``Host`` header cannot make the portal write links to another site."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, settings: Settings) -> None:
+        self.hosts = frozenset(settings.allowed_hosts)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if "*" not in self.hosts and request_host(scope) not in self.hosts:
+            raise HTTPException(status_code=400, detail=_("This address is not served here."))
+        await next_app(scope, receive, send)
+
+
+def request_host(scope: Scope) -> str:
+    """The host name the client asked for, without port, lower case ("" when absent)."""
+    host = Request(scope).headers.get("host", "").strip().lower()
+    if host.startswith("["):  # an IPv6 literal: [::1]:8000
+        return host.partition("]")[0] + "]"
+    return host.rpartition(":")[0] if ":" in host else host
+
+
 # --- language -------------------------------------------------------------------------------
 
 
@@ -134,11 +160,16 @@ class CsrfMiddleware(ASGIMiddleware):
             expected = _sign(self.settings, "csrf", binding) if binding else None
             if not (sent and expected and hmac.compare_digest(str(sent), expected)):
                 raise PermissionDeniedException(
-                    _("This form has expired or did not come from Carnet. Reload the page and try again.")
+                    _(
+                        "This form has expired or did not come from Carnet. "
+                        "Reload the page and try again."
+                    )
                 )
         new_binding = None if binding else secrets.token_urlsafe(32)
         # Litestar's template callable ``csrf_token()`` reads it from here.
-        ScopeState.from_scope(scope).csrf_token = _sign(self.settings, "csrf", binding or new_binding)
+        ScopeState.from_scope(scope).csrf_token = _sign(
+            self.settings, "csrf", binding or new_binding
+        )
         if new_binding is None:
             await next_app(scope, receive, send)
             return
@@ -179,13 +210,26 @@ class FlashMiddleware(ASGIMiddleware):
                 status = message["status"]
                 if outgoing:
                     value = self._write(outgoing)
-                    cookie = Cookie(key=self.cookie, value=value, path="/", httponly=True,
-                                    secure=self.settings.cookie_secure, samesite="strict")
+                    cookie = Cookie(
+                        key=self.cookie,
+                        value=value,
+                        path="/",
+                        httponly=True,
+                        secure=self.settings.cookie_secure,
+                        samesite="strict",
+                    )
                 elif 300 <= status < 400:
                     cookie = None  # a redirect: keep the messages for the page it leads to
                 else:
-                    cookie = Cookie(key=self.cookie, value="", path="/", max_age=0, httponly=True,
-                                    secure=self.settings.cookie_secure, samesite="strict")
+                    cookie = Cookie(
+                        key=self.cookie,
+                        value="",
+                        path="/",
+                        max_age=0,
+                        httponly=True,
+                        secure=self.settings.cookie_secure,
+                        samesite="strict",
+                    )
                 if cookie:
                     MutableScopeHeaders.from_message(message).add(
                         "set-cookie", cookie.to_header(header="")
@@ -239,8 +283,10 @@ ERROR_EXPLANATIONS: dict[int, Callable[[], str]] = {
     403: lambda: _("You do not have the right to see this page or to do this action."),
     404: lambda: _("The address may be mistyped, or the page no longer exists."),
     500: lambda: _("The error has been recorded. Please try again in a moment."),
-    503: lambda: _("Carnet cannot reach its database right now. Please try again in a moment: "
-                   "nothing you saved has been lost."),
+    503: lambda: _(
+        "Carnet cannot reach its database right now. Please try again in a moment: "
+        "nothing you saved has been lost."
+    ),
 }
 
 
@@ -261,8 +307,13 @@ def error_response(request: Request, exc: Exception) -> Response:
         logger.warning("database unavailable [%s]: %s", correlation_id, exc)
     else:
         status, detail, extra_headers = 500, "", {}
-        logger.exception("unhandled error [%s] on %s %s", correlation_id, request.method,
-                         request.url.path, exc_info=exc)
+        logger.exception(
+            "unhandled error [%s] on %s %s",
+            correlation_id,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
     if status == 503 and "retry-after" not in extra_headers:
         extra_headers = {**extra_headers, "retry-after": "30"}
     token = i18n.set_language(request_language(settings, request.scope))

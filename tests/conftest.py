@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,8 +19,11 @@ import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from markupsafe import escape
 
+from portal import i18n
 from portal.app import create_app
+from portal.plugins import Plugins, load_plugins
 from portal.settings import Settings
 
 POSTGRES_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
@@ -91,20 +95,55 @@ async def client(app) -> AsyncIterator[AsyncTestClient]:
 
 
 @pytest.fixture
-def installed_third_party_plugin(tmp_path, monkeypatch) -> Iterator[str]:
-    """Install the example sleep-diary distribution as pip would: its code on the path and a
-    ``.dist-info`` declaring its ``carnet`` entry point. Yields the plugin key."""
+def install_distribution(tmp_path, monkeypatch) -> Iterator[Callable[..., None]]:
+    """Install a distribution as pip would, without pip: its ``.dist-info`` (declaring its
+    ``carnet`` entry points) in a site folder on ``sys.path``, and optionally its modules."""
     site = tmp_path / "site-packages"
-    dist_info = site / "carnet_sleep_diary-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: carnet-sleep-diary\nVersion: 1.0\n"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        "[carnet]\nsleep_diary = carnet_sleep_diary.plugin\n"
-    )
-    monkeypatch.syspath_prepend(str(THIRD_PARTY))
+    site.mkdir()
     monkeypatch.syspath_prepend(str(site))
-    yield "sleep_diary"
-    for module in [name for name in sys.modules if name.startswith("carnet_sleep_diary")]:
+    loaded_before = set(sys.modules)
+
+    def install(
+        name: str,
+        entry_points: dict[str, str],
+        modules: dict[str, str] | None = None,
+        version: str = "1.0",
+    ) -> None:
+        dist_info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+        dist_info.mkdir()
+        (dist_info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        lines = "".join(f"{key} = {target}\n" for key, target in entry_points.items())
+        (dist_info / "entry_points.txt").write_text(f"[carnet]\n{lines}")
+        for module_name, source in (modules or {}).items():
+            (site / f"{module_name}.py").write_text(textwrap.dedent(source))
+
+    yield install
+    for module in set(sys.modules) - loaded_before:
         del sys.modules[module]
+
+
+@pytest.fixture
+def installed_third_party_plugin(install_distribution, monkeypatch) -> str:
+    """The example sleep-diary section, installed as a separate distribution would be."""
+    monkeypatch.syspath_prepend(str(THIRD_PARTY))
+    install_distribution("carnet-sleep-diary", {"sleep_diary": "carnet_sleep_diary.plugin"})
+    return "sleep_diary"
+
+
+def plugins_with(**extra: object) -> Plugins:
+    """The installed plugins plus test-only ones, given as ``key=plugin object``."""
+    loaded = load_plugins()
+    for key, plugin in extra.items():
+        loaded.manager.register(plugin, name=key)
+    return Plugins(loaded.manager, loaded.infos.values())
+
+
+def translated(language: str, message: str) -> str:
+    """``message`` as a person reading ``language`` sees it (and as HTML escapes it)."""
+    token = i18n.set_language(language)
+    try:
+        return str(escape(i18n.gettext(message)))
+    finally:
+        i18n.reset_language(token)

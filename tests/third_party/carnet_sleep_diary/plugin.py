@@ -1,10 +1,9 @@
 """The sleep diary section: everything it adds to the portal, in one screen."""
 
-from portal import Section, hookimpl
-from portal import gettext_lazy as _
-
 from carnet_sleep_diary import routes
 from carnet_sleep_diary.piccolo_app import APP_CONFIG
+from portal import Section, hookimpl
+from portal import gettext_lazy as _
 
 
 @hookimpl

@@ -1,0 +1,144 @@
+"""The ``carnet`` command as a person (or a deployment script) uses it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CARNET = [sys.executable, "-m", "portal.cli"]
+
+
+def run_carnet(*arguments: str, tmp_path: Path, **environ: str) -> subprocess.CompletedProcess:
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("CARNET_")},
+        "CARNET_DATA_DIR": str(tmp_path / "var"),
+        "CARNET_DATABASE_URL": f"sqlite:///{tmp_path}/carnet.sqlite3",
+        **environ,
+    }
+    return subprocess.run(
+        [*CARNET, *arguments], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_help_lists_the_commands(tmp_path):
+    result = run_carnet("--help", tmp_path=tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "db", "plugins"):
+        assert command in result.stdout
+
+
+def test_db_upgrade_twice(tmp_path):
+    first = run_carnet("db", "upgrade", tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = run_carnet("db", "upgrade", tmp_path=tmp_path)
+    assert second.returncode == 0
+    assert "up to date" in second.stdout
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CARNET_DATABASE_URL": "mysql://db/carnet"}, "CARNET_DATABASE_URL must start with"),
+        (
+            {"CARNET_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/carnet"},
+            "cannot reach the database",
+        ),
+        ({"CARNET_ENV": "prod"}, "CARNET_SECRET_KEY"),
+        ({"CARNET_DATABSE_URL": "sqlite:///x"}, "Did you mean CARNET_DATABASE_URL"),
+    ],
+)
+def test_errors_are_one_line_without_a_traceback(tmp_path, environ, message):
+    result = run_carnet("db", "upgrade", tmp_path=tmp_path, **environ)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("carnet: ")
+    assert message in lines[0]
+
+
+def test_serve_refuses_unsafe_production_settings(tmp_path):
+    result = run_carnet(
+        "serve",
+        tmp_path=tmp_path,
+        CARNET_ENV="prod",
+        CARNET_SECRET_KEY="k" * 40,
+        CARNET_ALLOWED_HOSTS="*",
+        CARNET_BASE_URL="https://carnet.example.fr",
+    )
+    assert result.returncode == 1
+    assert "CARNET_ALLOWED_HOSTS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_with_several_workers(tmp_path):
+    """Worker processes share nothing but the database and the secret: a form token handed
+    out by any worker is accepted by every other."""
+    assert run_carnet("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    port = free_port()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("CARNET_")},
+        "CARNET_DATA_DIR": str(tmp_path / "var"),
+        "CARNET_DATABASE_URL": f"sqlite:///{tmp_path}/carnet.sqlite3",
+    }
+    server = subprocess.Popen(
+        [*CARNET, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        switched = 0
+        for _ in range(12):  # new connections, spread by the kernel over both workers
+            with urllib.request.urlopen(base + "/", timeout=5) as response:
+                cookie = response.headers["set-cookie"].split(";")[0]
+                token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode())[1]
+            request = urllib.request.Request(
+                base + "/language",
+                method="POST",
+                data=f"csrf_token={token}&language=en&next=/".encode(),
+                headers={"cookie": cookie, "content-type": "application/x-www-form-urlencoded"},
+            )
+            opener = urllib.request.build_opener(_NoRedirect)
+            with opener.open(request, timeout=5) as response:
+                switched += response.status == 303
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=30)[0].decode()
+    assert switched == 12
+    assert output.count("Started server process") == 2, output
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+    def http_error_303(self, request, response, code, message, headers):
+        return response

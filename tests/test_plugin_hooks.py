@@ -1,0 +1,52 @@
+"""One test per hook of portal/hookspecs.py, named ``test_hook_<hook>`` (a meta-test checks)."""
+
+from __future__ import annotations
+
+from litestar.testing import AsyncTestClient
+
+from portal import Section, hookimpl
+from portal.app import create_app
+from portal.cli import upgrade_database
+from tests.conftest import TEST_HOST, make_settings, plugins_with
+
+
+class _Early:
+    @hookimpl
+    def register_section(self):
+        return Section(key="early", title="Early section", description="Shown first.", order=1)
+
+
+async def test_hook_register_section(tmp_path, installed_third_party_plugin):
+    plugins = plugins_with(early=_Early())
+    assert [section.key for section in plugins.sections][:2] == ["early", "sleep_diary"]
+    app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3"), plugins)
+    async with AsyncTestClient(app, base_url=f"http://{TEST_HOST}") as client:
+        home = (await client.get("/")).text
+    assert home.index("Early section") < home.index("Sleep diary")
+    assert "Shown first." in home
+
+
+async def test_hook_register_piccolo_app(tmp_path, database_url, installed_third_party_plugin):
+    settings = make_settings(tmp_path, database_url)
+    app = create_app(settings)
+    assert "sleep_diary" in app.state.database.registry.app_configs
+    await upgrade_database(settings)
+
+    from carnet_sleep_diary.tables import Night
+
+    await Night.insert(Night(hours=7, note="bonne nuit"))
+    assert await Night.count() == 1
+
+
+async def test_hook_register_routes(tmp_path, installed_third_party_plugin):
+    app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3"))
+    owners = {
+        handler.opt.get("plugin")
+        for route in app.routes
+        if route.path == "/sections/sleep_diary"
+        for handler in route.route_handlers
+        if "GET" in handler.http_methods
+    }
+    assert owners == {"sleep_diary"}
+    async with AsyncTestClient(app, base_url=f"http://{TEST_HOST}") as client:
+        assert (await client.get("/sections/sleep_diary")).status_code == 200

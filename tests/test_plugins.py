@@ -1,0 +1,174 @@
+"""Loading plugins: third-party sections appear without touching the core, and a broken
+plugin stops the portal with a message that names it."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from portal.app import create_app
+from portal.cli import main, upgrade_database
+from portal.plugins import PluginError, load_plugins
+from tests.conftest import TEST_HOST, make_settings
+
+GOOD_PLUGIN = """
+    from litestar import get
+    from portal import Section, hookimpl
+    from portal.access import public
+
+    @hookimpl
+    def register_section():
+        return Section(key="{key}", title="{key} title")
+"""
+
+
+async def test_a_third_party_section_appears_in_the_portal(
+    tmp_path, database_url, installed_third_party_plugin
+):
+    settings = make_settings(tmp_path, database_url)
+    await upgrade_database(settings)
+    async with AsyncTestClient(create_app(settings), base_url=f"http://{TEST_HOST}") as client:
+        home = await client.get("/")
+        assert "Sleep diary" in home.text  # listed among what the record holds
+        page = await client.get("/sections/sleep_diary")
+        assert page.status_code == 200
+        assert "Note your nights" in page.text
+        assert '<a class="skip-link"' in page.text  # it extends the core layout ("core:")
+
+
+def test_carnet_plugins_lists_versions_and_hooks(
+    tmp_path, monkeypatch, capsys, installed_third_party_plugin
+):
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path))
+    assert main(["plugins"]) == 0
+    listing = capsys.readouterr().out
+    line = next(line for line in listing.splitlines() if line.startswith("sleep_diary"))
+    assert "1.0" in line
+    assert "carnet-sleep-diary" in line
+    for hook in ("register_piccolo_app", "register_routes", "register_section"):
+        assert hook in line
+
+
+def test_a_disabled_plugin_is_not_loaded(installed_third_party_plugin):
+    assert "sleep_diary" in load_plugins().infos
+    assert "sleep_diary" not in load_plugins(disabled={"sleep_diary"}).infos
+
+
+def test_a_plugin_that_fails_to_import_is_named(install_distribution):
+    install_distribution(
+        "carnet-broken",
+        {"broken": "broken_plugin"},
+        {"broken_plugin": "import no_such_dependency\n"},
+    )
+    with pytest.raises(
+        PluginError, match=r"'broken' failed to import.*CARNET_DISABLED_PLUGINS=broken"
+    ):
+        load_plugins()
+    load_plugins(disabled={"broken"})  # switching it off lets the portal start
+
+
+def test_a_misspelt_hook_fails_loudly(install_distribution):
+    install_distribution(
+        "carnet-typo",
+        {"typo": "typo_plugin"},
+        {
+            "typo_plugin": """
+        from portal import hookimpl
+
+        @hookimpl
+        def regster_routes():
+            return []
+    """
+        },
+    )
+    with pytest.raises(
+        PluginError, match=r"'typo' implements a hook that does not exist.*regster_routes"
+    ):
+        load_plugins()
+
+
+def test_a_hook_asking_for_an_unknown_argument_is_refused(install_distribution):
+    install_distribution(
+        "carnet-greedy",
+        {"greedy": "greedy_plugin"},
+        {
+            "greedy_plugin": """
+        from portal import hookimpl
+
+        @hookimpl
+        def register_section(database):
+            return None
+    """
+        },
+    )
+    with pytest.raises(PluginError, match=r"'greedy' cannot be registered"):
+        load_plugins()
+
+
+@pytest.mark.parametrize("key", ["Sleep", "sleep-diary", "x", "1sleep"])
+def test_plugin_keys_must_be_identifiers(install_distribution, key):
+    install_distribution("carnet-key", {key: "key_plugin"}, {"key_plugin": "x = 1\n"})
+    with pytest.raises(PluginError, match="lowercase letters"):
+        load_plugins()
+
+
+def test_two_plugins_cannot_share_a_key(install_distribution):
+    install_distribution("carnet-one", {"diary": "one_plugin"}, {"one_plugin": "x = 1\n"})
+    install_distribution("carnet-two", {"diary": "two_plugin"}, {"two_plugin": "x = 1\n"})
+    with pytest.raises(PluginError, match="same key"):
+        load_plugins()
+
+
+def test_a_section_key_must_be_its_plugin_key(install_distribution):
+    install_distribution(
+        "carnet-mismatch",
+        {"mismatch": "mismatch_plugin"},
+        {"mismatch_plugin": GOOD_PLUGIN.format(key="other")},
+    )
+    with pytest.raises(PluginError, match="'mismatch' registers the section 'other'"):
+        load_plugins()
+
+
+def test_a_piccolo_app_must_depend_on_the_core(install_distribution):
+    install_distribution(
+        "carnet-orphan",
+        {"orphan": "orphan_plugin"},
+        {
+            "orphan_plugin": """
+        from piccolo.conf.apps import AppConfig
+        from portal import hookimpl
+
+        APP_CONFIG = AppConfig(app_name="orphan", migrations_folder_path="/tmp", table_classes=[])
+
+        @hookimpl
+        def register_piccolo_app():
+            return APP_CONFIG
+    """
+        },
+    )
+    with pytest.raises(PluginError, match=r"'orphan'.*portal\.piccolo_app"):
+        load_plugins()
+
+
+def test_an_unguarded_route_stops_the_portal(tmp_path, install_distribution):
+    install_distribution(
+        "carnet-open",
+        {"open_door": "open_plugin"},
+        {
+            "open_plugin": """
+        from litestar import get
+        from portal import hookimpl
+
+        @get("/open", sync_to_thread=False)
+        def open_page() -> str:
+            return "anyone"
+
+        @hookimpl
+        def register_routes():
+            return [open_page]
+    """
+        },
+    )
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3")
+    with pytest.raises(PluginError, match="'open_door' registers the route /open without a guard"):
+        create_app(settings)

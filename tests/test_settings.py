@@ -1,0 +1,133 @@
+"""Settings come from the environment and refuse, by name, what the portal cannot run with."""
+
+import stat
+
+import pytest
+
+from portal.settings import Settings, SettingsError, parse_database_url
+
+STRONG_KEY = "k" * 48
+
+
+def settings_from(tmp_path, **environ):
+    return Settings.from_env({"CARNET_DATA_DIR": str(tmp_path), **environ})
+
+
+def test_defaults_follow_the_conventions(tmp_path):
+    settings = Settings.from_env({"CARNET_DATA_DIR": str(tmp_path / "var")})
+    assert settings.env == "dev"
+    assert settings.language == "fr"
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.database_url == f"sqlite:///{tmp_path}/var/carnet.sqlite3"
+    assert settings.cookie_secure is False
+
+
+def test_default_database_is_var_carnet_sqlite3(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}).database_url == "sqlite:///var/carnet.sqlite3"
+
+
+def test_dev_secret_is_generated_once_and_private(tmp_path):
+    first = settings_from(tmp_path)
+    second = settings_from(tmp_path)
+    assert first.secret_key_generated
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key
+    mode = (tmp_path / "secret_key").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+
+
+def test_a_configured_secret_is_used(tmp_path):
+    settings = settings_from(tmp_path, CARNET_SECRET_KEY=STRONG_KEY)
+    assert settings.secret_key == STRONG_KEY
+    assert not settings.secret_key_generated
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"CARNET_ENV": "staging"}, "CARNET_ENV"),
+        ({"CARNET_LANGUAGE": "de"}, "CARNET_LANGUAGE"),
+        ({"CARNET_COOKIE_SECURE": "maybe"}, "CARNET_COOKIE_SECURE"),
+        ({"CARNET_SECRET_KEY": "short"}, "CARNET_SECRET_KEY"),
+        ({"CARNET_BASE_URL": "carnet.example"}, "CARNET_BASE_URL"),
+        ({"CARNET_ALLOWED_HOSTS": " , "}, "CARNET_ALLOWED_HOSTS"),
+        ({"CARNET_DATABASE_URL": "mysql://db/carnet"}, "CARNET_DATABASE_URL"),
+        ({"CARNET_DATABASE_URL": "sqlite://"}, "CARNET_DATABASE_URL"),
+        ({"CARNET_DATABASE_URL": "postgresql://localhost"}, "CARNET_DATABASE_URL"),
+        ({"CARNET_TEMPLATES_DIR": "/no/such/folder"}, "CARNET_TEMPLATES_DIR"),
+    ],
+)
+def test_bad_values_are_refused_by_name(tmp_path, environ, named):
+    with pytest.raises(SettingsError, match=named):
+        settings_from(tmp_path, **environ)
+
+
+def test_a_misspelt_variable_is_refused_with_a_suggestion(tmp_path):
+    with pytest.raises(
+        SettingsError, match=r"CARNET_DATABSE_URL\. Did you mean CARNET_DATABASE_URL"
+    ):
+        settings_from(tmp_path, CARNET_DATABSE_URL="sqlite:///x.sqlite3")
+
+
+def test_values_are_normalised(tmp_path):
+    settings = settings_from(
+        tmp_path,
+        CARNET_ENV=" TEST ",
+        CARNET_LANGUAGE="EN",
+        CARNET_ALLOWED_HOSTS="Carnet.example.fr, www.carnet.example.fr",
+        CARNET_BASE_URL="https://carnet.example.fr/",
+        CARNET_DISABLED_PLUGINS="vaccination, organ_donation",
+    )
+    assert settings.env == "test"
+    assert settings.language == "en"
+    assert settings.allowed_hosts == ("carnet.example.fr", "www.carnet.example.fr")
+    assert settings.base_url == "https://carnet.example.fr"
+    assert settings.disabled_plugins == {"vaccination", "organ_donation"}
+
+
+PRODUCTION = {
+    "CARNET_ENV": "prod",
+    "CARNET_SECRET_KEY": STRONG_KEY,
+    "CARNET_ALLOWED_HOSTS": "carnet.example.fr",
+    "CARNET_BASE_URL": "https://carnet.example.fr",
+}
+
+
+def test_production_starts_with_safe_settings(tmp_path):
+    settings = settings_from(tmp_path, **PRODUCTION)
+    assert settings.env == "prod"
+    assert settings.cookie_secure is True
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"CARNET_SECRET_KEY": None}, "CARNET_SECRET_KEY"),
+        ({"CARNET_COOKIE_SECURE": "false"}, "CARNET_COOKIE_SECURE"),
+        ({"CARNET_ALLOWED_HOSTS": "*"}, "CARNET_ALLOWED_HOSTS"),
+        ({"CARNET_ALLOWED_HOSTS": "*.example.fr"}, "CARNET_ALLOWED_HOSTS"),
+        ({"CARNET_BASE_URL": "http://carnet.example.fr"}, "CARNET_BASE_URL"),
+    ],
+)
+def test_production_refuses_unsafe_settings_by_name(tmp_path, change, named):
+    environ = {**PRODUCTION, **change}
+    environ = {name: value for name, value in environ.items() if value is not None}
+    with pytest.raises(SettingsError, match=named):
+        settings_from(tmp_path, **environ)
+
+
+@pytest.mark.parametrize(
+    ("url", "engine", "target"),
+    [
+        ("sqlite:///var/carnet.sqlite3", "sqlite", "var/carnet.sqlite3"),
+        ("sqlite:////srv/carnet/db.sqlite3", "sqlite", "/srv/carnet/db.sqlite3"),
+        ("postgresql://carnet@db:5432/carnet", "postgres", "postgresql://carnet@db:5432/carnet"),
+        ("postgres://carnet@db/carnet", "postgres", "postgresql://carnet@db/carnet"),
+    ],
+)
+def test_database_urls(url, engine, target):
+    parsed = parse_database_url(url)
+    assert parsed.engine == engine
+    assert (parsed.path or parsed.dsn) == target
