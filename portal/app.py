@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 
@@ -55,6 +56,12 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             # Serve 503 pages until it is back rather than refusing to start.
             logger.warning("database unavailable at start-up: %s", error)
 
+    async def reopen_database(request) -> None:
+        """Open the pool the start-up could not open, as soon as the database is back."""
+        if database.needs_connection:
+            with contextlib.suppress(DatabaseUnavailable):
+                await database.connect()
+
     app = Litestar(
         route_handlers=[*CORE_ROUTES, *plugins.routers()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         before_send=[web.add_security_headers],
         exception_handlers={HTTPException: web.error_response, Exception: web.error_response},
         on_startup=[open_database],
+        before_request=reopen_database,
         on_shutdown=[database.disconnect],
         state=State(
             {"settings": settings, "plugins": plugins, "database": database, "static": static}

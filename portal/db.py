@@ -55,7 +55,6 @@ def create_engine(database_url: str) -> Engine:
     """Build (but do not connect) the engine named by a ``CARNET_DATABASE_URL``."""
     url = parse_database_url(database_url)
     if url.engine == "sqlite":
-        Path(url.path).parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(
             path=url.path, timeout=SQLITE_BUSY_TIMEOUT, factory=_TunedSQLiteConnection
         )
@@ -87,9 +86,14 @@ class Database:
             tables.extend(config.table_classes)
         return tables
 
+    @property
+    def needs_connection(self) -> bool:
+        """True while the PostgreSQL pool is not open (the database was down at start-up)."""
+        return isinstance(self.engine, PostgresEngine) and self.engine.pool is None
+
     async def connect(self) -> None:
         """Open the PostgreSQL pool; raise `DatabaseUnavailable` when it cannot be reached."""
-        if isinstance(self.engine, PostgresEngine) and self.engine.pool is None:
+        if self.needs_connection:
             try:
                 await self.engine.start_connection_pool(min_size=1, max_size=20)
             except (OSError, TimeoutError, *_postgres_errors()) as error:
@@ -119,6 +123,10 @@ class Database:
 
     async def upgrade(self) -> list[str]:
         """Apply every app's pending migrations (core first); return the names of those applied."""
+        if isinstance(self.engine, SQLiteEngine):
+            # Only the upgrade creates the database; a running portal whose file has gone
+            # away answers 503 rather than starting afresh on an empty one.
+            Path(self.engine.path).parent.mkdir(parents=True, exist_ok=True)
         await self.connect()
         before = await self._applied()
         output = io.StringIO()

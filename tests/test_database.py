@@ -206,3 +206,16 @@ async def test_the_portal_starts_while_the_database_is_down(tmp_path):
     async with AsyncTestClient(app, base_url=f"http://{TEST_HOST}") as client:
         assert (await client.get("/health")).status_code == 503
         assert (await client.get("/")).status_code == 200
+
+
+async def test_a_database_down_at_start_up_is_used_once_it_is_back(tmp_path, database_url):
+    async with outage(database_url, tmp_path) as (url, cut, restore):
+        settings = make_settings(tmp_path, url)
+        await upgrade_database(settings)
+        await cut()
+        app = create_app(settings, plugins_with(probe=_ProbePlugin()))
+        async with AsyncTestClient(app, base_url=f"http://{TEST_HOST}") as client:
+            assert (await client.get("/probe")).status_code == 503
+            await restore()
+            assert (await client.get("/probe")).status_code == 200
+            assert not app.state.database.needs_connection  # the pool is open again

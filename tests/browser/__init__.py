@@ -1,0 +1,1 @@
+"""Real-browser tests (a package, so that their module names never clash with tests/)."""
