@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import re
 
 import brotli
@@ -132,6 +134,17 @@ async def test_static_files_are_served_precompressed(client):
     async with client.stream("GET", url, headers={"accept-encoding": "gzip"}) as response:
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
     assert gzip.decompress(raw) == original
+
+
+def test_vendored_htmx_is_the_pinned_release():
+    record = (CORE_STATIC_DIR / "VENDORED.md").read_text()
+    version = re.search(r"\| version \| `([0-9.]+)`", record).group(1)
+    digest = re.search(r"\| sha256 \| `([0-9a-f]{64})`", record).group(1)
+    content = (CORE_STATIC_DIR / "htmx.min.js").read_bytes()
+    assert hashlib.sha256(content).hexdigest() == digest
+    assert f'version:"{version}"' in content.decode()
+    package = json.loads((CORE_STATIC_DIR.parent.parent / "package.json").read_text())
+    assert package["devDependencies"]["htmx.org"] == version
 
 
 @pytest.mark.parametrize(
