@@ -23,6 +23,7 @@ translations: $(INSTALLED)
 
 run: $(INSTALLED) translations
 	$(BIN)/carnet db upgrade
+	$(BIN)/carnet demo
 	$(BIN)/carnet serve --host $(HOST) --port $(PORT)
 
 test: $(INSTALLED) translations browser

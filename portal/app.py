@@ -15,8 +15,13 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
 from portal import pages, piccolo_app, web
-from portal.access import CORE_GUARDS
+from portal.access import is_core_guard
 from portal.db import Database, DatabaseUnavailable, create_engine
+from portal.identity import admin as identity_admin
+from portal.identity import routes as identity_routes
+from portal.identity.sessions import SessionMiddleware
+from portal.identity.tables import ROLE_LABELS
+from portal.notifications.messaging import channel_for
 from portal.plugins import PluginError, Plugins, load_plugins
 from portal.settings import Settings
 from portal.static import CORE_STATIC_DIR, StaticFiles, serve_static
@@ -24,7 +29,14 @@ from portal.templating import create_environment
 
 logger = logging.getLogger("carnet")
 
-CORE_ROUTES = [pages.home, pages.health, pages.switch_language, serve_static]
+CORE_ROUTES = [
+    pages.home,
+    pages.health,
+    pages.switch_language,
+    serve_static,
+    *identity_routes.ROUTES,
+    *identity_admin.ROUTES,
+]
 
 
 def create_app(settings: Settings | None = None, plugins: Plugins | None = None) -> Litestar:
@@ -46,7 +58,11 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     environment = create_environment(
         [info.templates_dir for info in plugins.infos.values()],
         overrides_dir=settings.templates_dir,
-        template_globals={**web.template_globals(settings), "static_url": static.url},
+        template_globals={
+            **web.template_globals(settings),
+            "static_url": static.url,
+            "role_labels": ROLE_LABELS,
+        },
     )
 
     async def open_database() -> None:
@@ -71,6 +87,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         middleware=[
             web.AllowedHostsMiddleware(settings),
             web.LanguageMiddleware(settings),
+            SessionMiddleware(settings),
             web.CsrfMiddleware(settings),
             web.FlashMiddleware(settings),
         ],
@@ -80,7 +97,13 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         before_request=reopen_database,
         on_shutdown=[database.disconnect],
         state=State(
-            {"settings": settings, "plugins": plugins, "database": database, "static": static}
+            {
+                "settings": settings,
+                "plugins": plugins,
+                "database": database,
+                "static": static,
+                "channel": channel_for(settings),
+            }
         ),
         openapi_config=None,
         debug=False,
@@ -92,7 +115,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
 def check_routes_guarded(app: Litestar) -> None:
     """Deny by default: every route must state who may use it with one of the core's guards."""
     for path, handler in route_handlers(app):
-        if not CORE_GUARDS.intersection(handler.resolve_guards()):
+        if not any(map(is_core_guard, handler.resolve_guards())):
             owner = handler.opt.get("plugin")
             where = f"Plugin {owner!r}" if owner else "The core"
             raise PluginError(

@@ -8,6 +8,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Sequence
+from datetime import date
 
 from portal.db import (
     Database,
@@ -16,6 +17,11 @@ from portal.db import (
     describe_error,
     is_unavailable_error,
 )
+from portal.demo import load_demo, logins_text
+from portal.identity.accounts import FormErrors, NewAccount, create_account, send_password_link
+from portal.identity.professions import PROFESSIONS
+from portal.identity.tables import Account, Role
+from portal.notifications.messaging import channel_for
 from portal.piccolo_app import APP_CONFIG as CORE_APP
 from portal.plugins import PluginError, load_plugins
 from portal.settings import Settings, SettingsError
@@ -75,6 +81,38 @@ def _parser() -> argparse.ArgumentParser:
     new_migration.add_argument("--description", default="", help="what the migration does")
     new_migration.set_defaults(command=new_migration_command)
 
+    demo = commands.add_parser("demo", help="load the demo people into an empty database")
+    demo.set_defaults(command=demo_command)
+
+    user = commands.add_parser("user", help="accounts")
+    user_commands = user.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    create = user_commands.add_parser(
+        "create",
+        help="open an account; the person receives a link to choose a password",
+        description="Open an account. Unless --password-stdin is given, a single-use link to "
+        "choose a password is sent through the messaging channel (CARNET_MESSAGING).",
+    )
+    create.add_argument("role", choices=[role.value for role in Role])
+    create.add_argument("--login", required=True, help="the person's e-mail address")
+    create.add_argument("--first-name", required=True)
+    create.add_argument("--last-name", required=True)
+    create.add_argument("--phone", default="")
+    create.add_argument("--rpps", default="", help="professionals: 11-digit RPPS number")
+    create.add_argument(
+        "--profession", default="", choices=["", *PROFESSIONS], help="professionals: profession"
+    )
+    create.add_argument("--specialty", default="")
+    create.add_argument("--nir", default="", help="patients: social security number")
+    create.add_argument(
+        "--birth-date", default=None, type=date.fromisoformat, help="patients: YYYY-MM-DD"
+    )
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of sending a link",
+    )
+    create.set_defaults(command=user_create_command)
+
     plugins = commands.add_parser("plugins", help="list the plugins, their versions and hooks")
     plugins.set_defaults(command=plugins_command)
     return parser
@@ -111,7 +149,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
 
 
 def upgrade_command(arguments: argparse.Namespace) -> int:
-    applied = asyncio.run(upgrade_database(Settings.from_env()))
+    applied = _run_with_database(upgrade_database(Settings.from_env()))
     if applied:
         print(f"Applied {len(applied)} migration{'s' if len(applied) > 1 else ''}:")
         for name in applied:
@@ -142,14 +180,76 @@ async def upgrade_database(settings: Settings) -> list[str]:
     database = _installed_database(settings)
     try:
         return await database.upgrade()
+    finally:
+        await database.disconnect()
+
+
+def demo_command(arguments: argparse.Namespace) -> int:
+    async def load() -> bool:
+        database = _installed_database(Settings.from_env())
+        try:
+            await database.connect()
+            return await load_demo()
+        finally:
+            await database.disconnect()
+
+    loaded = _run_with_database(load())
+    print("Demo data loaded." if loaded else "The database is not empty: demo data left as it is.")
+    print(logins_text())
+    return 0
+
+
+def user_create_command(arguments: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if arguments.password_stdin else ""
+    if arguments.password_stdin and not password:
+        raise CommandError("no password on standard input.")
+    settings = Settings.from_env()
+
+    async def create() -> str:
+        database = _installed_database(settings)
+        try:
+            await database.connect()
+            account_id = await create_account(
+                NewAccount(
+                    role=Role(arguments.role),
+                    login=arguments.login,
+                    first_name=arguments.first_name,
+                    last_name=arguments.last_name,
+                    phone=arguments.phone,
+                    password=password,
+                    rpps=arguments.rpps,
+                    profession=arguments.profession,
+                    specialty=arguments.specialty,
+                    nir=arguments.nir,
+                    birth_date=arguments.birth_date,
+                )
+            )
+            account = await Account.select().where(Account.id == account_id).first()
+            if not password:
+                await send_password_link(account, settings, channel_for(settings), welcome=True)
+                return f"Account {account['login']} opened; a link to choose a password was sent."
+            return f"Account {account['login']} opened."
+        except FormErrors as problem:
+            raise CommandError(
+                "; ".join(f"{field}: {message}" for field, message in problem.errors.items())
+            ) from None
+        finally:
+            await database.disconnect()
+
+    print(_run_with_database(create()))
+    return 0
+
+
+def _run_with_database(coroutine):
+    """Run a command's coroutine; an unreachable database is a one-line error."""
+    try:
+        return asyncio.run(coroutine)
     except DatabaseUnavailable as error:
         raise CommandError(f"cannot reach the database: {error}") from None
     except Exception as error:
         if is_unavailable_error(error):
             raise CommandError(f"cannot reach the database: {describe_error(error)}") from None
         raise
-    finally:
-        await database.disconnect()
 
 
 def plugins_command(arguments: argparse.Namespace) -> int:

@@ -4,10 +4,28 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from portal.identity.tables import (
+    Account,
+    LoginSession,
+    OneTimeCode,
+    Patient,
+    Professional,
+    RateLimitWindow,
+)
+from portal.notifications.tables import OutboxMessage
+
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[],
+    table_classes=[
+        Account,
+        Professional,
+        Patient,
+        LoginSession,
+        OneTimeCode,
+        RateLimitWindow,
+        OutboxMessage,
+    ],
     migration_dependencies=[],
     commands=[],
 )

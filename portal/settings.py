@@ -7,6 +7,7 @@ deployment fails at start-up rather than at the first request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -30,8 +31,13 @@ KNOWN_VARIABLES = (
     "CARNET_COOKIE_SECURE",
     "CARNET_DISABLED_PLUGINS",
     "CARNET_TEMPLATES_DIR",
+    "CARNET_MESSAGING",
+    "CARNET_SMTP_URL",
+    "CARNET_MAIL_FROM",
+    "CARNET_TRUSTED_PROXIES",
     "CARNET_TEST_POSTGRES_URL",
 )
+MESSAGING_CHANNELS = ("outbox", "smtp")
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
@@ -56,6 +62,12 @@ class Settings:
     disabled_plugins: frozenset[str] = frozenset()
     #: A folder whose templates override the core's and the plugins' (deployment branding).
     templates_dir: Path | None = None
+    #: How messages (one-time codes, reset links) leave: the dev outbox or an SMTP server.
+    messaging: str = "outbox"
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = "Carnet <no-reply@carnet.invalid>"
+    #: Addresses of the reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +109,26 @@ class Settings:
         if templates_dir and not Path(templates_dir).is_dir():
             raise SettingsError(f"CARNET_TEMPLATES_DIR is not a folder: {templates_dir!r}.")
 
+        messaging = _choice(environ, "CARNET_MESSAGING", "outbox", MESSAGING_CHANNELS)
+        smtp_url = environ.get("CARNET_SMTP_URL", "")
+        if messaging == "smtp" and urlsplit(smtp_url).scheme not in ("smtp", "smtps"):
+            raise SettingsError(
+                "CARNET_MESSAGING=smtp needs CARNET_SMTP_URL, for example "
+                "smtp://user:password@mail.example.fr:587 (smtps:// for implicit TLS)."
+            )
+        proxies = frozenset(
+            address.strip()
+            for address in environ.get("CARNET_TRUSTED_PROXIES", "").split(",")
+            if address.strip()
+        )
+        for address in proxies:
+            try:
+                ipaddress.ip_network(address)
+            except ValueError:
+                raise SettingsError(
+                    f"CARNET_TRUSTED_PROXIES: {address!r} is not an IP address or network."
+                ) from None
+
         settings = cls(
             database_url=database_url,
             secret_key=secret_key,
@@ -113,6 +145,10 @@ class Settings:
                 if name.strip()
             ),
             templates_dir=Path(templates_dir) if templates_dir else None,
+            messaging=messaging,
+            smtp_url=smtp_url,
+            mail_from=environ.get("CARNET_MAIL_FROM", "Carnet <no-reply@carnet.invalid>"),
+            trusted_proxies=proxies,
         )
         settings.check_production()
         return settings
@@ -142,6 +178,11 @@ class Settings:
             )
         if not self.base_url.startswith("https://"):
             raise SettingsError("CARNET_ENV=prod needs an https:// CARNET_BASE_URL.")
+        if self.messaging == "outbox":
+            raise SettingsError(
+                "CARNET_ENV=prod refuses CARNET_MESSAGING=outbox: codes and links would never "
+                "reach anyone. Set CARNET_MESSAGING=smtp and CARNET_SMTP_URL."
+            )
 
 
 @dataclass(frozen=True)

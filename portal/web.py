@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -24,6 +25,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from portal import i18n
+from portal.access.guards import LoginRequired
 from portal.db import is_unavailable_error
 from portal.i18n import gettext as _
 from portal.settings import Settings
@@ -133,12 +135,13 @@ class LanguageMiddleware(ASGIMiddleware):
 
 
 class CsrfMiddleware(ASGIMiddleware):
-    """Refuse every unsafe request that does not carry this browser's CSRF token.
+    """Refuse every unsafe request that does not carry the CSRF token of its session.
 
-    The token is an HMAC of a random per-browser value kept in an HttpOnly cookie (a signed
-    double-submit), sent back by forms as the ``csrf_token`` field and by htmx as the
-    ``X-CSRF-Token`` header set on ``<body hx-headers>``. A token taken from another browser
-    does not match.
+    The token is an HMAC, with the secret key, of the server-side session id once the person
+    is signed in, and before that of a random per-browser value kept in an HttpOnly cookie.
+    Forms send it back as the ``csrf_token`` field, htmx as the ``X-CSRF-Token`` header set
+    on ``<body hx-headers>``. A token taken from another session or browser does not match,
+    and signing in changes it.
     """
 
     scopes = (ScopeType.HTTP,)
@@ -149,7 +152,9 @@ class CsrfMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request = Request(scope, receive)
-        binding = request.cookies.get(self.cookie)
+        session = scope["state"].get("session")
+        anonymous = request.cookies.get(self.cookie)
+        binding = f"session:{session.id}" if session else anonymous and f"browser:{anonymous}"
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER)
             if not sent and request.content_type[0] in (
@@ -165,17 +170,18 @@ class CsrfMiddleware(ASGIMiddleware):
                         "Reload the page and try again."
                     )
                 )
-        new_binding = None if binding else secrets.token_urlsafe(32)
-        # Litestar's template callable ``csrf_token()`` reads it from here.
-        ScopeState.from_scope(scope).csrf_token = _sign(
-            self.settings, "csrf", binding or new_binding
-        )
-        if new_binding is None:
+        if binding:
+            # Litestar's template callable ``csrf_token()`` reads it from here.
+            ScopeState.from_scope(scope).csrf_token = _sign(self.settings, "csrf", binding)
             await next_app(scope, receive, send)
             return
+        anonymous = secrets.token_urlsafe(32)
+        ScopeState.from_scope(scope).csrf_token = _sign(
+            self.settings, "csrf", f"browser:{anonymous}"
+        )
         cookie = Cookie(
             key=self.cookie,
-            value=new_binding,
+            value=anonymous,
             path="/",
             secure=self.settings.cookie_secure,
             httponly=True,
@@ -298,6 +304,8 @@ def error_response(request: Request, exc: Exception) -> Response:
     """
     settings: Settings = request.app.state.settings
     correlation_id = uuid.uuid4().hex[:12]
+    if isinstance(exc, LoginRequired):
+        return _to_login(request)
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if status < 500 and exc.detail != HTTPStatus(status).phrase else ""
@@ -336,6 +344,16 @@ def error_response(request: Request, exc: Exception) -> Response:
     finally:
         i18n.reset_language(token)
     return Response(html, status_code=status, media_type=MediaType.HTML, headers=extra_headers)
+
+
+def _to_login(request: Request) -> Response:
+    """Send a visitor who is not signed in to the login page, and back here afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/login?" + urlencode({"next": target}) if request.method == "GET" else "/login"
+    headers = {"location": location}
+    if request.headers.get("hx-request"):
+        headers["hx-redirect"] = location  # htmx follows this header instead of swapping
+    return Response(b"", status_code=303, headers=headers)
 
 
 def template_globals(settings: Settings) -> dict[str, Any]:

@@ -57,6 +57,9 @@ def test_a_configured_secret_is_used(tmp_path):
         ({"CARNET_DATABASE_URL": "sqlite://"}, "CARNET_DATABASE_URL"),
         ({"CARNET_DATABASE_URL": "postgresql://localhost"}, "CARNET_DATABASE_URL"),
         ({"CARNET_TEMPLATES_DIR": "/no/such/folder"}, "CARNET_TEMPLATES_DIR"),
+        ({"CARNET_MESSAGING": "pigeon"}, "CARNET_MESSAGING"),
+        ({"CARNET_MESSAGING": "smtp"}, "CARNET_SMTP_URL"),
+        ({"CARNET_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "CARNET_TRUSTED_PROXIES"),
     ],
 )
 def test_bad_values_are_refused_by_name(tmp_path, environ, named):
@@ -89,6 +92,8 @@ def test_values_are_normalised(tmp_path):
 
 PRODUCTION = {
     "CARNET_ENV": "prod",
+    "CARNET_MESSAGING": "smtp",
+    "CARNET_SMTP_URL": "smtp://carnet:secret@mail.example.fr:587",
     "CARNET_SECRET_KEY": STRONG_KEY,
     "CARNET_ALLOWED_HOSTS": "carnet.example.fr",
     "CARNET_BASE_URL": "https://carnet.example.fr",
@@ -109,6 +114,7 @@ def test_production_starts_with_safe_settings(tmp_path):
         ({"CARNET_ALLOWED_HOSTS": "*"}, "CARNET_ALLOWED_HOSTS"),
         ({"CARNET_ALLOWED_HOSTS": "*.example.fr"}, "CARNET_ALLOWED_HOSTS"),
         ({"CARNET_BASE_URL": "http://carnet.example.fr"}, "CARNET_BASE_URL"),
+        ({"CARNET_MESSAGING": "outbox"}, "CARNET_MESSAGING"),
     ],
 )
 def test_production_refuses_unsafe_settings_by_name(tmp_path, change, named):

@@ -1,11 +1,64 @@
-"""The guards routes declare. A route without one of these is refused at start-up."""
+"""The guards routes declare (Litestar's ``guards=[...]``). A route carrying none of them is
+refused at start-up: every page says who may use it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from portal.identity.tables import Role
 
+Guard = Callable[[ASGIConnection, BaseRouteHandler], object]
+
+
+class LoginRequired(NotAuthorizedException):
+    """No signed-in session: the person is sent to the login page, then back."""
+
+
+def core_guard(guard: Guard) -> Guard:
+    """Mark a guard as one of the portal's own (only those satisfy the start-up check)."""
+    guard.carnet_guard = True
+    return guard
+
+
+def is_core_guard(guard: object) -> bool:
+    return getattr(guard, "carnet_guard", False) is True
+
+
+@core_guard
 async def public(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Anyone may open this page: it holds no personal data (home page, help, health)."""
 
 
-CORE_GUARDS = frozenset({public})
+@core_guard
+async def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Only a person who has completed both login steps."""
+    session = connection.scope["state"].get("session")
+    if session is None or not session.signed_in:
+        raise LoginRequired()
+
+
+def role_in(*roles: Role) -> Guard:
+    """Only a signed-in person holding one of ``roles``."""
+
+    @core_guard
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        await signed_in(connection, handler)
+        if connection.scope["state"]["session"].role not in roles:
+            raise PermissionDeniedException()
+
+    guard.__name__ = guard.__qualname__ = f"role_in({', '.join(roles)})"
+    return guard
+
+
+administrators = role_in(Role.ADMINISTRATOR)
+
+
+@core_guard
+async def development_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Development tools (the outbox): they do not exist outside ``CARNET_ENV=dev``."""
+    if connection.app.state.settings.env != "dev":
+        raise NotFoundException()

@@ -1,0 +1,198 @@
+"""The demo: the people of CONVENTIONS.md, so that a newcomer can log in as each of them.
+
+Every demo account has the same password and, for the second factor, the same TOTP secret
+(an authenticator set up with it, or `pyotp.TOTP(DEMO_TOTP_SECRET).now()`, gives the code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from portal.identity.accounts import NewAccount, create_account
+from portal.identity.numbers import luhn_check_digit, nir_key
+from portal.identity.tables import Account, Patient, Role
+
+DEMO_PASSWORD = "Carnet-demo-2026!"  # noqa: S105 - published on purpose, for the demo only
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105
+
+
+def _rpps(body: str) -> str:
+    return body + luhn_check_digit(body)
+
+
+def _nir(first13: str) -> str:
+    return first13 + nir_key(first13)
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    login: str
+    role: Role
+    first_name: str
+    last_name: str
+    who: str  # shown by `carnet demo`
+    profession: str = ""
+    specialty: str = ""
+    rpps: str = ""
+    nir: str = ""
+    birth_date: date | None = None
+
+
+DEMO_PEOPLE = (
+    DemoPerson(
+        "camille.martin@demo.carnet.fr",
+        Role.PATIENT,
+        "Camille",
+        "Martin",
+        "patient with a full dossier; legal representative of Léo",
+        nir=_nir("2860475056123"),
+        birth_date=date(1986, 4, 12),
+    ),
+    DemoPerson(
+        "jules.petit@demo.carnet.fr",
+        Role.PATIENT,
+        "Jules",
+        "Petit",
+        "patient whose care circle holds only Dr Garcia",
+        nir=_nir("1791169123045"),
+        birth_date=date(1979, 11, 3),
+    ),
+    DemoPerson(
+        "dr.bernard@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Sophie",
+        "Bernard",
+        "general practitioner, Camille's médecin traitant",
+        profession="medecin",
+        specialty="Médecine générale",
+        rpps=_rpps("1000101001"),
+    ),
+    DemoPerson(
+        "dr.garcia@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Karim",
+        "Garcia",
+        "cardiologist, in Camille's care circle",
+        profession="medecin",
+        specialty="Cardiologie",
+        rpps=_rpps("1000101002"),
+    ),
+    DemoPerson(
+        "dr.moreau@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Claire",
+        "Moreau",
+        "dentist, in Camille's care circle",
+        profession="chirurgien_dentiste",
+        rpps=_rpps("1000101003"),
+    ),
+    DemoPerson(
+        "inf.durand@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Luc",
+        "Durand",
+        "nurse",
+        profession="infirmier",
+        rpps=_rpps("1000101004"),
+    ),
+    DemoPerson(
+        "ph.petit@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Hélène",
+        "Petit",
+        "pharmacist, in Camille's care circle",
+        profession="pharmacien",
+        rpps=_rpps("1000101005"),
+    ),
+    DemoPerson(
+        "mk.laurent@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Marc",
+        "Laurent",
+        "physiotherapist, in Camille's care circle",
+        profession="masseur_kinesitherapeute",
+        rpps=_rpps("1000101006"),
+    ),
+    DemoPerson(
+        "dr.simon@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Anne",
+        "Simon",
+        "occupational physician",
+        profession="medecin_du_travail",
+        specialty="Médecine du travail",
+        rpps=_rpps("1000101007"),
+    ),
+    DemoPerson(
+        "dr.urgence@demo.carnet.fr",
+        Role.PROFESSIONAL,
+        "Inès",
+        "Faure",
+        "emergency physician, in nobody's care circle",
+        profession="medecin",
+        specialty="Médecine d'urgence",
+        rpps=_rpps("1000101008"),
+    ),
+    DemoPerson(
+        "samu.roux@demo.carnet.fr",
+        Role.SAMU_REGULATOR,
+        "Julien",
+        "Roux",
+        "SAMU regulator",
+        profession="medecin",
+        specialty="Médecine d'urgence",
+        rpps=_rpps("1000101009"),
+    ),
+    DemoPerson(
+        "agent.cpam@demo.carnet.fr",
+        Role.INSURER_AGENT,
+        "Nathalie",
+        "Girard",
+        "health insurance (CPAM) agent",
+    ),
+    DemoPerson("admin@demo.carnet.fr", Role.ADMINISTRATOR, "Paul", "Lambert", "administrator"),
+)
+
+#: Léo, Camille's son: a patient without an account of his own (a minor).
+LEO = {
+    "nir": _nir("1190675112034"),
+    "first_name": "Léo",
+    "last_name": "Martin",
+    "birth_date": date(2019, 6, 21),
+}
+
+
+async def load_demo() -> bool:
+    """Create the demo people in an empty database; False (and nothing done) otherwise."""
+    if await Account.count() or await Patient.count():
+        return False
+    for person in DEMO_PEOPLE:
+        await create_account(
+            NewAccount(
+                role=person.role,
+                login=person.login,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                password=DEMO_PASSWORD,
+                totp_secret=DEMO_TOTP_SECRET,
+                rpps=person.rpps,
+                profession=person.profession,
+                specialty=person.specialty,
+                nir=person.nir,
+                birth_date=person.birth_date,
+            )
+        )
+    await Patient.insert(Patient(**LEO))
+    return True
+
+
+def logins_text() -> str:
+    """The demo logins, for `make run` and `carnet demo` to print."""
+    width = max(len(person.login) for person in DEMO_PEOPLE)
+    lines = [
+        f"Demo accounts — password {DEMO_PASSWORD}, TOTP secret {DEMO_TOTP_SECRET}",
+        *(f"  {person.login.ljust(width)}  {person.who}" for person in DEMO_PEOPLE),
+        "  (Léo Martin, a minor, has no login: Camille manages his dossier.)",
+    ]
+    return "\n".join(lines)

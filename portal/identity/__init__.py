@@ -1,0 +1,1 @@
+"""Identity: accounts, the people behind them, logging in and sessions."""

@@ -1,0 +1,386 @@
+"""Logging in and out, the second factor, one's account and sessions, and password resets.
+
+Login is in two steps (CONVENTIONS.md): ``POST /login`` checks the password and opens a
+pending session, ``/login/code`` checks the second factor and replaces it with a signed-in
+session under a new id. Every answer to a wrong login is the same, whatever was wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from litestar import Request, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from portal.access import public, signed_in
+from portal.i18n import gettext as _
+from portal.identity import abuse, accounts, passwords, second_factor, sessions
+from portal.identity.professions import PROFESSIONS
+from portal.identity.sessions import Stage
+from portal.identity.tables import PERSON_ROLES, Account, Professional, Role, SecondFactor
+from portal.web import flash
+
+Form = URLEncodedBody[dict[str, Any]]
+
+
+def see_other(path: str) -> Redirect:
+    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
+
+
+def local_path(target: str | None, default: str = "/me") -> str:
+    """Only ever redirect within the portal (``//evil`` and ``https://…`` are not paths)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def home_for(role: Role) -> str:
+    """Where ``/me`` leads each role."""
+    if role == Role.ADMINISTRATOR:
+        return "/admin/accounts"
+    return "/account"
+
+
+def form_page(template: str, status: int = 200, **context: Any) -> Template:
+    return Template(template, context=context, status_code=status)
+
+
+async def _limit_attempts(request: Request, action: str) -> None:
+    """At most `abuse.ADDRESS_LIMIT` attempts per client address and window, per action."""
+    settings = request.app.state.settings
+    address = abuse.client_address(request, settings.trusted_proxies)
+    if not await abuse.hit(f"{action}:{address}", abuse.ADDRESS_LIMIT, abuse.ADDRESS_WINDOW):
+        raise HTTPException(
+            status_code=429,
+            detail=_("Too many attempts from this connection. Wait a few minutes, then try again."),
+            headers={"retry-after": str(int(abuse.ADDRESS_WINDOW.total_seconds()))},
+        )
+
+
+# --- login ----------------------------------------------------------------------------------
+
+
+@get("/login", guards=[public])
+async def login_form(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
+    session = sessions.current(request)
+    if session and session.signed_in:
+        return see_other(local_path(next))
+    return form_page("identity/login.html", next=local_path(next), login="", error="")
+
+
+@post("/login", guards=[public])
+async def login(request: Request, data: Form) -> Template | Redirect:
+    await _limit_attempts(request, "login")
+    login_name = str(data.get("login", ""))
+    target = local_path(data.get("next"))
+    account = await accounts.authenticate(login_name, str(data.get("password", "")))
+    if account is None:
+        return form_page(
+            "identity/login.html",
+            status=400,
+            next=target,
+            login=login_name,
+            error=_(
+                "Login or password incorrect. After several failed attempts, the account is "
+                "locked for a few minutes."
+            ),
+        )
+    previous = sessions.current(request)
+    if previous:
+        await sessions.end(previous.id)
+    if account["second_factor"] == SecondFactor.CODE and account["role"] in PERSON_ROLES:
+        await second_factor.send_login_code(
+            account["id"], account["email"], request.app.state.channel
+        )
+        stage = Stage.SECOND_FACTOR
+    else:
+        stage = Stage.SECOND_FACTOR if account["totp_confirmed"] else Stage.ENROL
+    sessions.issue_cookie(request, await sessions.start(account["id"], stage, request))
+    step = "/login/code" if stage == Stage.SECOND_FACTOR else "/login/enrol"
+    return see_other(f"{step}?{urlencode({'next': target})}" if target != "/me" else step)
+
+
+def _pending(request: Request, stage: Stage) -> sessions.CurrentSession | None:
+    session = sessions.current(request)
+    return session if session and session.stage == stage else None
+
+
+@get("/login/code", guards=[public])
+async def code_form(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
+    session = _pending(request, Stage.SECOND_FACTOR)
+    if session is None:
+        return see_other("/login")
+    account = await _account(session.account_id)
+    return form_page("identity/code.html", next=local_path(next), account=account, error="")
+
+
+@post("/login/code", guards=[public])
+async def check_code(request: Request, data: Form) -> Template | Redirect:
+    await _limit_attempts(request, "code")
+    session = _pending(request, Stage.SECOND_FACTOR)
+    if session is None:
+        return see_other("/login")
+    account = await _account(session.account_id)
+    code = str(data.get("code", ""))
+    if account["second_factor"] == SecondFactor.CODE and account["role"] in PERSON_ROLES:
+        valid = await second_factor.check_login_code(account["id"], code)
+    else:
+        valid = await second_factor.check_totp(account["id"], account["totp_secret"], code)
+    target = local_path(data.get("next"))
+    if not valid:
+        await abuse.record_failure(account["id"])
+        return form_page(
+            "identity/code.html",
+            status=400,
+            next=target,
+            account=account,
+            error=_("This code is not valid. Check it, or wait for the next one, and try again."),
+        )
+    await abuse.record_success(account["id"])
+    sessions.issue_cookie(request, await sessions.replace(session, Stage.SIGNED_IN, request))
+    return see_other(target if target != "/me" else home_for(Role(account["role"])))
+
+
+@post("/login/code/resend", guards=[public])
+async def resend_code(request: Request) -> Redirect:
+    await _limit_attempts(request, "resend")
+    session = _pending(request, Stage.SECOND_FACTOR)
+    if session is None:
+        return see_other("/login")
+    account = await _account(session.account_id)
+    if account["second_factor"] == SecondFactor.CODE:
+        await second_factor.send_login_code(
+            account["id"], account["email"], request.app.state.channel
+        )
+        flash(request, _("A new code has been sent."), "success")
+    return see_other("/login/code")
+
+
+@get("/login/enrol", guards=[public])
+async def enrol_form(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
+    """Set up an authenticator: a new secret at each display, so each QR code is shown once."""
+    session = _pending(request, Stage.ENROL)
+    if session is None:
+        return see_other("/login")
+    secret = second_factor.new_totp_secret()
+    await Account.update({Account.totp_secret: secret}).where(Account.id == session.account_id)
+    uri = second_factor.provisioning_uri(secret, session.login)
+    return form_page(
+        "identity/enrol.html",
+        next=local_path(next),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        qr_code=second_factor.qr_code_svg(uri),
+        may_use_messages=session.role in PERSON_ROLES,
+        error="",
+    )
+
+
+@post("/login/enrol", guards=[public])
+async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect:
+    await _limit_attempts(request, "code")
+    session = _pending(request, Stage.ENROL)
+    if session is None:
+        return see_other("/login")
+    account = await _account(session.account_id)
+    if not await second_factor.check_totp(
+        account["id"], account["totp_secret"], str(data.get("code", ""))
+    ):
+        await abuse.record_failure(account["id"])
+        flash(request, _("This code is not valid: scan the new QR code and try again."), "error")
+        return see_other("/login/enrol")
+    await Account.update({Account.totp_confirmed: True}).where(Account.id == account["id"])
+    sessions.issue_cookie(request, await sessions.replace(session, Stage.SIGNED_IN, request))
+    flash(request, _("Your authenticator application is set up."), "success")
+    return see_other(local_path(data.get("next"), home_for(Role(account["role"]))))
+
+
+@post("/login/enrol/messages", guards=[public])
+async def choose_codes_by_message(request: Request) -> Redirect:
+    """Patients without an authenticator application receive their codes by message."""
+    session = _pending(request, Stage.ENROL)
+    if session is None or session.role not in PERSON_ROLES:
+        return see_other("/login")
+    account = await _account(session.account_id)
+    await Account.update({Account.second_factor: SecondFactor.CODE, Account.totp_secret: ""}).where(
+        Account.id == account["id"]
+    )
+    await second_factor.send_login_code(account["id"], account["email"], request.app.state.channel)
+    sessions.issue_cookie(request, await sessions.replace(session, Stage.SECOND_FACTOR, request))
+    return see_other("/login/code")
+
+
+@post("/logout", guards=[public])
+async def logout(request: Request) -> Redirect:
+    session = sessions.current(request)
+    if session:
+        await sessions.end(session.id)
+    sessions.issue_cookie(request, None)
+    flash(request, _("You are logged out."), "success")
+    return see_other("/")
+
+
+@get("/me", guards=[signed_in])
+async def me(request: Request) -> Redirect:
+    return see_other(home_for(sessions.current(request).role))
+
+
+async def _account(account_id: UUID) -> dict:
+    account = await Account.select().where(Account.id == account_id).first()
+    if account is None:
+        raise NotFoundException()
+    return account
+
+
+# --- one's own account ----------------------------------------------------------------------
+
+
+@get("/account", guards=[signed_in])
+async def account_page(request: Request) -> Template:
+    session = sessions.current(request)
+    account = await _account(session.account_id)
+    professional = await Professional.select().where(Professional.account == account["id"]).first()
+    return Template(
+        "identity/account.html",
+        context={
+            "account": account,
+            "professional": professional,
+            "profession": PROFESSIONS.get(professional["profession"]) if professional else None,
+        },
+    )
+
+
+@get("/account/sessions", guards=[signed_in])
+async def sessions_page(request: Request) -> Template:
+    session = sessions.current(request)
+    return Template(
+        "identity/sessions.html",
+        context={"sessions": await sessions.list_for(session.account_id), "current": session.id},
+    )
+
+
+@post("/account/sessions/{session_id:uuid}/end", guards=[signed_in])
+async def end_session(request: Request, session_id: FromPath[UUID]) -> Redirect:
+    session = sessions.current(request)
+    mine = [row["id"] for row in await sessions.list_for(session.account_id)]
+    if session_id not in mine:
+        raise NotFoundException()
+    await sessions.end(session_id)
+    if session_id == session.id:
+        sessions.issue_cookie(request, None)
+        flash(request, _("You are logged out."), "success")
+        return see_other("/")
+    flash(request, _("The session has been ended."), "success")
+    return see_other("/account/sessions")
+
+
+@post("/account/sessions/end-others", guards=[signed_in])
+async def end_other_sessions(request: Request) -> Redirect:
+    session = sessions.current(request)
+    await sessions.end_all(session.account_id, keep=session.id)
+    flash(request, _("Your other sessions have been ended."), "success")
+    return see_other("/account/sessions")
+
+
+@get("/account/password", guards=[signed_in])
+async def password_form(request: Request) -> Template:
+    return form_page("identity/password_change.html", errors={})
+
+
+@post("/account/password", guards=[signed_in])
+async def change_password(request: Request, data: Form) -> Template | Redirect:
+    session = sessions.current(request)
+    account = await _account(session.account_id)
+    errors = {}
+    check = await passwords.verify_password(account["password_hash"], str(data.get("current", "")))
+    if not check.valid:
+        errors["current"] = _("This is not your current password.")
+    new = str(data.get("password", ""))
+    errors |= accounts.new_password_errors(account, new, str(data.get("confirm", "")))
+    if errors:
+        return form_page("identity/password_change.html", status=400, errors=errors)
+    await accounts.set_password(account["id"], new)
+    if data.get("end_others"):
+        await sessions.end_all(account["id"], keep=session.id)
+    flash(request, _("Your password has been changed."), "success")
+    return see_other("/account")
+
+
+# --- forgotten password ---------------------------------------------------------------------
+
+
+@get("/password/forgot", guards=[public])
+async def forgot_form() -> Template:
+    return form_page("identity/password_forgot.html")
+
+
+@post("/password/forgot", guards=[public])
+async def forgot(request: Request, data: Form) -> Redirect:
+    """Send a reset link; the answer is the same whether the address has an account or not."""
+    await _limit_attempts(request, "forgot")
+    login = accounts.normalize_login(str(data.get("login", "")))
+    account = await Account.select().where(Account.login == login).first()
+    if account and account["disabled_at"] is None:
+        await accounts.send_password_link(
+            account, request.app.state.settings, request.app.state.channel, welcome=False
+        )
+    flash(
+        request,
+        _("If an account uses this address, we have sent it a link to choose a new password."),
+        "success",
+    )
+    return see_other("/login")
+
+
+@get("/password/reset/{token:str}", guards=[public])
+async def reset_form(token: FromPath[str]) -> Template:
+    if await second_factor.reset_token_account(token) is None:
+        return form_page("identity/password_reset.html", status=400, expired=True, errors={})
+    return form_page("identity/password_reset.html", expired=False, errors={})
+
+
+@post("/password/reset/{token:str}", guards=[public])
+async def reset(request: Request, token: FromPath[str], data: Form) -> Template | Redirect:
+    await _limit_attempts(request, "reset")
+    account_id = await second_factor.reset_token_account(token)
+    if account_id is None:
+        return form_page("identity/password_reset.html", status=400, expired=True, errors={})
+    account = await _account(account_id)
+    new = str(data.get("password", ""))
+    errors = accounts.new_password_errors(account, new, str(data.get("confirm", "")))
+    if errors:
+        return form_page("identity/password_reset.html", status=400, expired=False, errors=errors)
+    if await second_factor.use_reset_token(token) != account_id:  # used meanwhile: once only
+        return form_page("identity/password_reset.html", status=400, expired=True, errors={})
+    await accounts.set_password(account_id, new)
+    await sessions.end_all(account_id)
+    flash(request, _("Your password has been changed. You can log in."), "success")
+    return see_other("/login")
+
+
+ROUTES = [
+    login_form,
+    login,
+    code_form,
+    check_code,
+    resend_code,
+    enrol_form,
+    confirm_enrolment,
+    choose_codes_by_message,
+    logout,
+    me,
+    account_page,
+    sessions_page,
+    end_session,
+    end_other_sessions,
+    password_form,
+    change_password,
+    forgot_form,
+    forgot,
+    reset_form,
+    reset,
+]

@@ -1,0 +1,214 @@
+"""Server-side sessions, shared by every worker process through the database.
+
+The browser holds a random 256-bit token in an HttpOnly, SameSite=Strict cookie; the database
+holds its SHA-256 digest. A token is only ever created here: a token the browser makes up
+matches no row and is ignored, so a session id chosen by an attacker is never adopted. A new
+token is issued at login and at every change of privilege, and the old row is deleted.
+
+A session lives until the first of: its idle timeout (by role), its absolute lifetime (12 h
+after login), logout, the account being disabled, or the person ending it from their list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from litestar import Request
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal import clock
+from portal.identity.tables import PERSON_ROLES, LoginSession, Role
+from portal.settings import Settings
+from portal.web import cookie_name
+
+ABSOLUTE_LIFETIME = timedelta(hours=12)
+IDLE_TIMEOUT_PERSON = timedelta(minutes=30)  # patients and legal representatives
+IDLE_TIMEOUT_STAFF = timedelta(minutes=15)  # professionals, regulators, insurer, administrators
+PENDING_LIFETIME = timedelta(minutes=10)  # between the password and the second factor
+#: Recording each request's time costs a write; a minute of precision is enough for timeouts.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class Stage(StrEnum):
+    SECOND_FACTOR = "second_factor"  # the password was right; the code is due
+    ENROL = "enrol"  # the password was right; an authenticator must be set up first
+    SIGNED_IN = "signed_in"
+
+
+def idle_timeout(role: str) -> timedelta:
+    return IDLE_TIMEOUT_PERSON if role in PERSON_ROLES else IDLE_TIMEOUT_STAFF
+
+
+@dataclass(frozen=True)
+class CurrentSession:
+    """The session of the request, with what the rest of the portal needs of its account."""
+
+    id: UUID
+    stage: Stage
+    account_id: UUID
+    role: Role
+    first_name: str
+    last_name: str
+    login: str
+    created_at: datetime
+
+    @property
+    def signed_in(self) -> bool:
+        return self.stage == Stage.SIGNED_IN
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start(account_id: UUID, stage: Stage, request: Request) -> str:
+    """Open a session and return the token for the cookie (see `issue_cookie`)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    lifetime = ABSOLUTE_LIFETIME if stage == Stage.SIGNED_IN else PENDING_LIFETIME
+    await LoginSession.insert(
+        LoginSession(
+            token_hash=digest(token),
+            account=account_id,
+            stage=stage,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime,
+            client_address=(request.client.host if request.client else "")[:64],
+            user_agent=request.headers.get("user-agent", "")[:200],
+        )
+    )
+    return token
+
+
+async def replace(session: CurrentSession, stage: Stage, request: Request) -> str:
+    """End ``session`` and open a new one for the same account: a new id at every change of
+    privilege, so a token seen before the change is worth nothing after it."""
+    await LoginSession.delete().where(LoginSession.id == session.id)
+    return await start(session.account_id, stage, request)
+
+
+async def load(token: str) -> CurrentSession | None:
+    """The live session for a cookie token, or None; expired sessions are deleted on sight."""
+    row = (
+        await LoginSession.select(
+            LoginSession.id,
+            LoginSession.stage,
+            LoginSession.created_at,
+            LoginSession.last_seen_at,
+            LoginSession.expires_at,
+            LoginSession.account.id,
+            LoginSession.account.role,
+            LoginSession.account.first_name,
+            LoginSession.account.last_name,
+            LoginSession.account.login,
+            LoginSession.account.disabled_at,
+        )
+        .where(LoginSession.token_hash == digest(token))
+        .first()
+    )
+    if row is None:
+        return None
+    now = clock.now()
+    role = row["account.role"]
+    expired = (
+        now >= row["expires_at"]
+        or now - row["last_seen_at"] >= idle_timeout(role)
+        or row["account.disabled_at"] is not None
+    )
+    if expired:
+        await LoginSession.delete().where(LoginSession.id == row["id"])
+        return None
+    if now - row["last_seen_at"] >= TOUCH_INTERVAL:
+        await LoginSession.update({LoginSession.last_seen_at: now}).where(
+            LoginSession.id == row["id"]
+        )
+    return CurrentSession(
+        id=row["id"],
+        stage=Stage(row["stage"]),
+        account_id=row["account.id"],
+        role=Role(role),
+        first_name=row["account.first_name"],
+        last_name=row["account.last_name"],
+        login=row["account.login"],
+        created_at=row["created_at"],
+    )
+
+
+async def end(session_id: UUID) -> None:
+    await LoginSession.delete().where(LoginSession.id == session_id)
+
+
+async def end_all(account_id: UUID, keep: UUID | None = None) -> None:
+    """End every session of an account (disabling, password change), except ``keep``."""
+    query = LoginSession.delete().where(LoginSession.account == account_id)
+    if keep is not None:
+        query = query.where(LoginSession.id != keep)
+    await query
+
+
+async def list_for(account_id: UUID) -> list[dict]:
+    now = clock.now()
+    rows = (
+        await LoginSession.select()
+        .where(LoginSession.account == account_id, LoginSession.stage == Stage.SIGNED_IN)
+        .order_by(LoginSession.last_seen_at, ascending=False)
+    )
+    return [row for row in rows if row["expires_at"] > now]
+
+
+# --- the cookie -----------------------------------------------------------------------------
+
+
+def current(request: Request) -> CurrentSession | None:
+    return request.scope["state"].get("session")
+
+
+def issue_cookie(request: Request, token: str | None) -> None:
+    """Send ``token`` as the session cookie with this response (``None`` clears it)."""
+    request.scope["state"]["session_cookie_out"] = token or ""
+
+
+class SessionMiddleware(ASGIMiddleware):
+    """Load the request's session from the database; write the cookie a handler issued."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cookie = cookie_name(settings, "carnet_session")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token = Request(scope).cookies.get(self.cookie)
+        session = await load(token) if token else None
+        scope["state"]["session"] = session
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = scope["state"].get("session_cookie_out")
+                if out is not None or (token and session is None):
+                    MutableScopeHeaders.from_message(message).add(
+                        "set-cookie", self._cookie(out or "").to_header(header="")
+                    )
+            await send(message)
+
+        await next_app(scope, receive, send_with_cookie)
+
+    def _cookie(self, token: str) -> Cookie:
+        return Cookie(
+            key=self.cookie,
+            value=token,
+            path="/",
+            secure=self.settings.cookie_secure,
+            httponly=True,
+            samesite="strict",
+            max_age=None if token else 0,
+        )
