@@ -16,6 +16,7 @@ from litestar.template import TemplateConfig
 
 from portal import pages, piccolo_app, web
 from portal.access import is_core_guard
+from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
 from portal.identity import admin as identity_admin
 from portal.identity import routes as identity_routes
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         create_engine(settings.database_url), [piccolo_app.APP_CONFIG, *plugins.piccolo_apps]
     )
     database.install()
+    signing.install(signing.key_from_text(settings.audit_key))
     static = StaticFiles(
         [("", CORE_STATIC_DIR)]
         + [

@@ -9,7 +9,10 @@ import sys
 import warnings
 from collections.abc import Sequence
 from datetime import date
+from uuid import UUID
 
+from portal.audit import signing
+from portal.audit.verification import verify
 from portal.db import (
     Database,
     DatabaseUnavailable,
@@ -113,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.set_defaults(command=user_create_command)
 
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="check every hash chain and signed checkpoint; exit 1 if broken"
+    )
+    verify.add_argument("--dossier", type=UUID, default=None, help="only this dossier's chain")
+    verify.set_defaults(command=audit_verify_command)
+    sign = audit_commands.add_parser(
+        "sign", help="sign the chain heads that moved since their last checkpoint (run hourly)"
+    )
+    sign.set_defaults(command=audit_sign_command)
+
     plugins = commands.add_parser("plugins", help="list the plugins, their versions and hooks")
     plugins.set_defaults(command=plugins_command)
     return parser
@@ -173,7 +188,51 @@ def _installed_database(settings: Settings) -> Database:
     plugins = load_plugins(settings.disabled_plugins)
     database = Database(create_engine(settings.database_url), [CORE_APP, *plugins.piccolo_apps])
     database.install()
+    signing.install(signing.key_from_text(settings.audit_key))
     return database
+
+
+async def _with_database(settings: Settings, work):
+    """Run ``work()`` with the database open, and close it afterwards."""
+    database = _installed_database(settings)
+    try:
+        await database.connect()
+        return await work()
+    finally:
+        await database.disconnect()
+
+
+def audit_verify_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    key = signing.key_from_text(settings.audit_key)
+    report = _run_with_database(
+        _with_database(settings, lambda: verify(key, dossier_id=arguments.dossier))
+    )
+    print(
+        f"{report.events} events in {report.chains} chain{'s' if report.chains != 1 else ''}, "
+        f"{report.checkpoints} signed checkpoint{'s' if report.checkpoints != 1 else ''}."
+    )
+    if report.unsigned:
+        waiting = sum(report.unsigned.values())
+        print(
+            f"{waiting} recent event{'s' if waiting != 1 else ''} not yet signed "
+            "(carnet audit sign)."
+        )
+    if report.intact:
+        print("The audit trail is intact.")
+        return 0
+    print("THE AUDIT TRAIL HAS BEEN TAMPERED WITH:")
+    for problem in report.problems:
+        print(f"  {problem}")
+    return 1
+
+
+def audit_sign_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    key = signing.key_from_text(settings.audit_key)
+    count = _run_with_database(_with_database(settings, lambda: signing.sign_heads(key)))
+    print(f"Signed {count} chain head{'s' if count != 1 else ''}.")
+    return 0
 
 
 async def upgrade_database(settings: Settings) -> list[str]:
@@ -185,15 +244,7 @@ async def upgrade_database(settings: Settings) -> list[str]:
 
 
 def demo_command(arguments: argparse.Namespace) -> int:
-    async def load() -> bool:
-        database = _installed_database(Settings.from_env())
-        try:
-            await database.connect()
-            return await load_demo()
-        finally:
-            await database.disconnect()
-
-    loaded = _run_with_database(load())
+    loaded = _run_with_database(_with_database(Settings.from_env(), load_demo))
     print("Demo data loaded." if loaded else "The database is not empty: demo data left as it is.")
     print(logins_text())
     return 0
@@ -206,9 +257,7 @@ def user_create_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
 
     async def create() -> str:
-        database = _installed_database(settings)
         try:
-            await database.connect()
             account_id = await create_account(
                 NewAccount(
                     role=Role(arguments.role),
@@ -224,19 +273,17 @@ def user_create_command(arguments: argparse.Namespace) -> int:
                     birth_date=arguments.birth_date,
                 )
             )
-            account = await Account.select().where(Account.id == account_id).first()
-            if not password:
-                await send_password_link(account, settings, channel_for(settings), welcome=True)
-                return f"Account {account['login']} opened; a link to choose a password was sent."
-            return f"Account {account['login']} opened."
         except FormErrors as problem:
             raise CommandError(
                 "; ".join(f"{field}: {message}" for field, message in problem.errors.items())
             ) from None
-        finally:
-            await database.disconnect()
+        account = await Account.select().where(Account.id == account_id).first()
+        if not password:
+            await send_password_link(account, settings, channel_for(settings), welcome=True)
+            return f"Account {account['login']} opened; a link to choose a password was sent."
+        return f"Account {account['login']} opened."
 
-    print(_run_with_database(create()))
+    print(_run_with_database(_with_database(settings, create)))
     return 0
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from portal.audit.tables import AuditCheckpoint, AuditEvent
 from portal.identity.tables import (
     Account,
     LoginSession,
@@ -25,6 +26,8 @@ APP_CONFIG = AppConfig(
         OneTimeCode,
         RateLimitWindow,
         OutboxMessage,
+        AuditEvent,
+        AuditCheckpoint,
     ],
     migration_dependencies=[],
     commands=[],

@@ -7,14 +7,15 @@ deployment fails at start-up rather than at the first request.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ENVIRONMENTS = ("dev", "test", "prod")
 LANGUAGES = ("fr", "en")
@@ -35,11 +36,15 @@ KNOWN_VARIABLES = (
     "CARNET_SMTP_URL",
     "CARNET_MAIL_FROM",
     "CARNET_TRUSTED_PROXIES",
+    "CARNET_AUDIT_KEY",
     "CARNET_TEST_POSTGRES_URL",
 )
 MESSAGING_CHANNELS = ("outbox", "smtp")
+#: ``?tls=`` of an ``smtp://`` CARNET_SMTP_URL: STARTTLS (the default), or none for a local relay.
+SMTP_TLS_MODES = ("starttls", "none")
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+AUDIT_KEY_FILE = "audit_key"
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -68,6 +73,9 @@ class Settings:
     mail_from: str = "Carnet <no-reply@carnet.invalid>"
     #: Addresses of the reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: frozenset[str] = frozenset()
+    #: The Ed25519 seed (base64) that signs the audit checkpoints.
+    audit_key: str = field(default="", repr=False)
+    audit_key_generated: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -114,8 +122,11 @@ class Settings:
         if messaging == "smtp" and urlsplit(smtp_url).scheme not in ("smtp", "smtps"):
             raise SettingsError(
                 "CARNET_MESSAGING=smtp needs CARNET_SMTP_URL, for example "
-                "smtp://user:password@mail.example.fr:587 (smtps:// for implicit TLS)."
+                "smtp://user:password@mail.example.fr:587 (smtps:// for implicit TLS, "
+                "smtp://localhost:25?tls=none for a local relay without TLS)."
             )
+        if smtp_url:
+            parse_smtp_url(smtp_url)  # raises SettingsError on a bad URL
         proxies = frozenset(
             address.strip()
             for address in environ.get("CARNET_TRUSTED_PROXIES", "").split(",")
@@ -128,6 +139,13 @@ class Settings:
                 raise SettingsError(
                     f"CARNET_TRUSTED_PROXIES: {address!r} is not an IP address or network."
                 ) from None
+
+        audit_key = environ.get("CARNET_AUDIT_KEY", "")
+        if audit_key and not _is_ed25519_seed(audit_key):
+            raise SettingsError(
+                "CARNET_AUDIT_KEY must be 32 random bytes in base64, for example: python -c "
+                "'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
+            )
 
         settings = cls(
             database_url=database_url,
@@ -149,6 +167,8 @@ class Settings:
             smtp_url=smtp_url,
             mail_from=environ.get("CARNET_MAIL_FROM", "Carnet <no-reply@carnet.invalid>"),
             trusted_proxies=proxies,
+            audit_key=audit_key or _generated_audit_key(data_dir),
+            audit_key_generated=not audit_key,
         )
         settings.check_production()
         return settings
@@ -178,6 +198,11 @@ class Settings:
             )
         if not self.base_url.startswith("https://"):
             raise SettingsError("CARNET_ENV=prod needs an https:// CARNET_BASE_URL.")
+        if self.audit_key_generated:
+            raise SettingsError(
+                "CARNET_ENV=prod needs CARNET_AUDIT_KEY: the audit key generated into "
+                f"{self.data_dir / AUDIT_KEY_FILE} is for development only."
+            )
         if self.messaging == "outbox":
             raise SettingsError(
                 "CARNET_ENV=prod refuses CARNET_MESSAGING=outbox: codes and links would never "
@@ -214,6 +239,67 @@ def parse_database_url(url: str) -> DatabaseURL:
     )
 
 
+@dataclass(frozen=True)
+class SmtpURL:
+    host: str
+    port: int
+    #: "tls" (``smtps://``: TLS from the first byte), "starttls" or "none" (``smtp://``).
+    tls: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+def parse_smtp_url(url: str) -> SmtpURL:
+    """Understand ``smtp://[user:password@]host[:587][?tls=starttls|none]`` and
+    ``smtps://[user:password@]host[:465]``; user and password are percent-decoded.
+
+    The messages never quote the URL itself: it may hold the server's password.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise SettingsError("CARNET_SMTP_URL must start with smtp:// or smtps://.")
+    try:
+        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        port = parts.port
+    except ValueError:
+        raise SettingsError("CARNET_SMTP_URL has a malformed port or query string.") from None
+    unknown = sorted(set(query) - {"tls"})
+    if unknown:
+        raise SettingsError(
+            f"CARNET_SMTP_URL: unknown parameter {unknown[0]!r}; the only one is tls."
+        )
+    if parts.scheme == "smtps":
+        if "tls" in query:
+            raise SettingsError(
+                "CARNET_SMTP_URL: smtps:// always uses TLS and takes no tls parameter "
+                "(use smtp://…?tls=none for a relay without TLS)."
+            )
+        tls = "tls"
+    else:
+        values = query.get("tls", ["starttls"])
+        tls = values[-1].strip().lower()
+        if len(values) > 1 or tls not in SMTP_TLS_MODES:
+            raise SettingsError(
+                f"CARNET_SMTP_URL: tls must be one of {', '.join(SMTP_TLS_MODES)}; "
+                f"got {', '.join(values)!r}."
+            )
+    username, password = unquote(parts.username or ""), unquote(parts.password or "")
+    if not (username + password).isascii():
+        # Python's smtplib sends AUTH credentials as ASCII: refuse now, not at the first code.
+        raise SettingsError(
+            "CARNET_SMTP_URL: the user name and password must be ASCII characters "
+            "(percent-encoded when they hold @ : / or %)."
+        )
+    default_port = {"tls": 465, "starttls": 587, "none": 25}[tls]
+    return SmtpURL(
+        host=parts.hostname or "localhost",
+        port=port or default_port,
+        tls=tls,
+        username=username,
+        password=password,
+    )
+
+
 def _refuse_unknown_variables(environ: Mapping[str, str]) -> None:
     for name in environ:
         if name.startswith("CARNET_") and name not in KNOWN_VARIABLES:
@@ -240,9 +326,26 @@ def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
         raise SettingsError(f"{name} must be true or false, got {value!r}.") from None
 
 
+def _is_ed25519_seed(text: str) -> bool:
+    try:
+        return len(base64.b64decode(text.strip(), validate=True)) == 32
+    except ValueError:
+        return False
+
+
 def _generated_secret_key(data_dir: Path) -> str:
-    """The development key: created once in the data directory, readable by its owner only."""
-    key_file = data_dir / SECRET_KEY_FILE
+    return _generated_file(data_dir / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48))
+
+
+def _generated_audit_key(data_dir: Path) -> str:
+    return _generated_file(
+        data_dir / AUDIT_KEY_FILE, lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+
+
+def _generated_file(key_file: Path, make: Callable[[], str]) -> str:
+    """A development key: created once in the data directory, readable by its owner only."""
+    data_dir = key_file.parent
     if not key_file.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -251,5 +354,5 @@ def _generated_secret_key(data_dir: Path) -> str:
             pass
         else:
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+                handle.write(make())
     return key_file.read_text().strip()

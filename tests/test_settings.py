@@ -58,7 +58,14 @@ def test_a_configured_secret_is_used(tmp_path):
         ({"CARNET_DATABASE_URL": "postgresql://localhost"}, "CARNET_DATABASE_URL"),
         ({"CARNET_TEMPLATES_DIR": "/no/such/folder"}, "CARNET_TEMPLATES_DIR"),
         ({"CARNET_MESSAGING": "pigeon"}, "CARNET_MESSAGING"),
+        ({"CARNET_AUDIT_KEY": "c2hvcnQ="}, "CARNET_AUDIT_KEY"),
+        ({"CARNET_AUDIT_KEY": "not base64!"}, "CARNET_AUDIT_KEY"),
         ({"CARNET_MESSAGING": "smtp"}, "CARNET_SMTP_URL"),
+        (
+            {"CARNET_MESSAGING": "smtp", "CARNET_SMTP_URL": "smtp://localhost:25?tls=off"},
+            "CARNET_SMTP_URL",
+        ),
+        ({"CARNET_SMTP_URL": "smtps://mail.example.fr?tls=none"}, "CARNET_SMTP_URL"),
         ({"CARNET_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "CARNET_TRUSTED_PROXIES"),
     ],
 )
@@ -92,6 +99,7 @@ def test_values_are_normalised(tmp_path):
 
 PRODUCTION = {
     "CARNET_ENV": "prod",
+    "CARNET_AUDIT_KEY": "A" * 43 + "=",
     "CARNET_MESSAGING": "smtp",
     "CARNET_SMTP_URL": "smtp://carnet:secret@mail.example.fr:587",
     "CARNET_SECRET_KEY": STRONG_KEY,
@@ -115,6 +123,7 @@ def test_production_starts_with_safe_settings(tmp_path):
         ({"CARNET_ALLOWED_HOSTS": "*.example.fr"}, "CARNET_ALLOWED_HOSTS"),
         ({"CARNET_BASE_URL": "http://carnet.example.fr"}, "CARNET_BASE_URL"),
         ({"CARNET_MESSAGING": "outbox"}, "CARNET_MESSAGING"),
+        ({"CARNET_AUDIT_KEY": None}, "CARNET_AUDIT_KEY"),
     ],
 )
 def test_production_refuses_unsafe_settings_by_name(tmp_path, change, named):

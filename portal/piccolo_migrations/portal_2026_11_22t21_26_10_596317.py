@@ -38,9 +38,7 @@ DESCRIPTION = "accounts, sessions, one-time codes, outbox"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="portal", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
 
     manager.add_table(
         class_name="RateLimitWindow",
@@ -63,9 +61,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Account", tablename="account", schema=None, columns=None
-    )
+    manager.add_table(class_name="Account", tablename="account", schema=None, columns=None)
 
     manager.add_table(
         class_name="OutboxMessage",
@@ -81,9 +77,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Patient", tablename="patient", schema=None, columns=None
-    )
+    manager.add_table(class_name="Patient", tablename="patient", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="RateLimitWindow",

@@ -1,0 +1,189 @@
+"""The audit trail: one record() that chains, an append-only table, and a verify that finds
+every kind of tampering — an edited, removed or moved event, or a whole log swapped."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from portal.audit import Action, Actor, Mode, Outcome, Purpose, record, signing
+from portal.audit.tables import AuditCheckpoint, AuditEvent
+from portal.audit.trail import GENESIS, SYSTEM_CHAIN
+from portal.audit.verification import verify
+from tests.audit.conftest import drop_append_only_triggers, raw
+
+GARCIA = Actor(account_id=uuid.uuid4(), role="professional", profession="medecin",
+               name="Karim Garcia")  # fmt: skip
+
+
+async def record_views(count: int, dossier_id) -> None:
+    for number in range(count):
+        await record(Action.VIEW, GARCIA, dossier_id=dossier_id, target_type="document",
+                     target_id=f"doc-{number}", purpose=Purpose.TREAT)  # fmt: skip
+
+
+def key(database):
+    return signing.key_from_text(database.settings.audit_key)
+
+
+async def test_an_event_keeps_who_what_when_how_and_why(database):
+    dossier = uuid.uuid4()
+    event = await record(
+        Action.EMERGENCY_ACCESS, GARCIA, dossier_id=dossier, outcome=Outcome.ALLOWED,
+        mode=Mode.EMERGENCY, mode_detail="Patient inconscient aux urgences",
+        purpose=Purpose.BTG, client_address="203.0.113.9",
+    )  # fmt: skip
+    stored = await AuditEvent.select().where(AuditEvent.id.is_not_null()).first()
+    assert stored["chain"] == f"dossier:{dossier}"
+    assert stored["seq"] == 1
+    assert stored["previous_hash"] == GENESIS
+    assert stored["hash"] == event["hash"]
+    assert stored["occurred_at"].utcoffset().total_seconds() == 0
+    assert (stored["actor_account"], stored["actor_profession"]) == (GARCIA.account_id, "medecin")
+    assert (stored["mode"], stored["purpose"]) == ("emergency", "BTG")
+    assert stored["mode_detail"] == "Patient inconscient aux urgences"
+
+
+async def test_each_dossier_has_its_chain_and_logins_the_system_chain(database):
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await record_views(2, first)
+    await record_views(1, second)
+    await record(Action.LOGIN, GARCIA, purpose=Purpose.HOPERAT)
+    rows = await AuditEvent.select(AuditEvent.chain, AuditEvent.seq).order_by(AuditEvent.id)
+    assert [(row["chain"], row["seq"]) for row in rows] == [
+        (f"dossier:{first}", 1), (f"dossier:{first}", 2), (f"dossier:{second}", 1),
+        (SYSTEM_CHAIN, 1),
+    ]  # fmt: skip
+    chain = (
+        await AuditEvent.select()
+        .where(AuditEvent.chain == f"dossier:{first}")
+        .order_by(AuditEvent.seq)
+    )
+    assert chain[1]["previous_hash"] == chain[0]["hash"]
+    assert (await verify(key(database))).intact
+
+
+async def test_the_database_refuses_to_change_or_delete_events(database):
+    await record_views(1, uuid.uuid4())
+    for statement in (
+        "UPDATE audit_event SET reason = 'nothing happened'",
+        "DELETE FROM audit_event",
+    ):
+        with pytest.raises(Exception, match="append-only"):
+            await raw(database, statement)
+    assert await AuditEvent.count() == 1
+    if not database.is_sqlite:
+        with pytest.raises(Exception, match="append-only"):
+            await raw(database, "TRUNCATE audit_event")
+
+
+async def test_an_event_is_rolled_back_with_its_action(database):
+    with pytest.raises(RuntimeError, match="the action failed"):
+        async with database.write_transaction():
+            await record_views(1, uuid.uuid4())
+            raise RuntimeError("the action failed")
+    assert await AuditEvent.count() == 0
+
+
+async def test_sqlite_refuses_a_read_transaction(database):
+    if not database.is_sqlite:
+        return  # PostgreSQL serialises with an advisory lock in any transaction
+    async with database.engine.transaction():
+        with pytest.raises(RuntimeError, match="write_transaction"):
+            await record_views(1, uuid.uuid4())
+
+
+# --- tampering ------------------------------------------------------------------------------
+
+
+async def test_an_edited_event_is_named(database):
+    dossier = uuid.uuid4()
+    await record_views(5, dossier)
+    await drop_append_only_triggers(database)
+    await raw(database, "UPDATE audit_event SET target_id = 'doc-x' WHERE seq = 3")
+    report = await verify(key(database), dossier_id=dossier)
+    assert not report.intact
+    assert [(problem.seq, problem.what) for problem in report.problems] == [
+        (3, "was modified after it was written")
+    ]
+
+
+async def test_a_deleted_event_is_named(database):
+    dossier = uuid.uuid4()
+    await record_views(5, dossier)
+    await drop_append_only_triggers(database)
+    await raw(database, "DELETE FROM audit_event WHERE seq = 2")
+    report = await verify(key(database))
+    assert [(problem.seq, problem.what) for problem in report.problems] == [
+        (2, "event #2 is missing")
+    ]
+
+
+async def test_reordered_events_are_found(database):
+    dossier = uuid.uuid4()
+    await record_views(4, dossier)
+    await drop_append_only_triggers(database)
+    # Swap events 2 and 3, renumbering them so that the sequence looks whole.
+    await raw(database, "UPDATE audit_event SET seq = -2 WHERE seq = 2")
+    await raw(database, "UPDATE audit_event SET seq = 2 WHERE seq = 3")
+    await raw(database, "UPDATE audit_event SET seq = 3 WHERE seq = -2")
+    report = await verify(key(database))
+    assert report.problems[0].seq == 2
+    assert not report.intact
+
+
+async def test_a_whole_log_swapped_for_another_fails_the_signatures(database):
+    dossier = uuid.uuid4()
+    await record_views(3, dossier)
+    assert await signing.sign_heads(key(database)) == 1
+    await drop_append_only_triggers(database)
+    await raw(database, "DELETE FROM audit_event")
+    # A new, self-consistent history of the same dossier: every hash checks out...
+    await record_views(3, dossier)
+    report = await verify(key(database))
+    # ...but the signed checkpoint vouches for the old head.
+    assert [problem.what for problem in report.problems] == [
+        "the log no longer matches its signed checkpoint"
+    ]
+
+
+async def test_checkpoints_from_another_key_are_refused(database):
+    await record_views(1, uuid.uuid4())
+    forger = signing.key_from_text("B" * 43 + "=")
+    await signing.sign_heads(forger)
+    report = await verify(key(database))
+    assert [problem.what for problem in report.problems] == [
+        "checkpoint signed with an unknown audit key"
+    ]
+
+
+async def test_heads_are_signed_in_line_every_few_events_and_on_demand(database):
+    dossier = uuid.uuid4()
+    await record_views(signing.SIGN_EVERY + 3, dossier)
+    assert await AuditCheckpoint.count() == 1  # in line, at SIGN_EVERY
+    report = await verify(key(database))
+    assert report.intact
+    assert report.unsigned == {f"dossier:{dossier}": 3}
+    assert await signing.sign_heads(key(database)) == 1
+    assert await signing.sign_heads(key(database)) == 0  # nothing moved since
+    assert (await verify(key(database))).unsigned == {}
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+
+async def test_a_hundred_concurrent_writers_leave_one_unbroken_chain(database):
+    dossier = uuid.uuid4()
+
+    async def writer(number: int) -> None:
+        async with database.write_transaction():
+            await record(Action.VIEW, GARCIA, dossier_id=dossier, target_id=f"doc-{number}")
+
+    await asyncio.gather(*(writer(number) for number in range(100)))
+    rows = await AuditEvent.select(AuditEvent.seq).where(AuditEvent.chain == f"dossier:{dossier}")
+    assert sorted(row["seq"] for row in rows) == list(range(1, 101))
+    report = await verify(key(database), dossier_id=dossier)
+    assert report.intact
+    assert report.events == 100
