@@ -80,19 +80,25 @@ async def test_the_database_refuses_to_change_or_delete_events(database):
 
 
 async def test_an_event_is_rolled_back_with_its_action(database):
-    with pytest.raises(RuntimeError, match="the action failed"):
+    async def failing_action():
         async with database.write_transaction():
             await record_views(1, uuid.uuid4())
             raise RuntimeError("the action failed")
+
+    with pytest.raises(RuntimeError, match="the action failed"):
+        await failing_action()
     assert await AuditEvent.count() == 0
 
 
 async def test_sqlite_refuses_a_read_transaction(database):
     if not database.is_sqlite:
         return  # PostgreSQL serialises with an advisory lock in any transaction
-    async with database.engine.transaction():
-        with pytest.raises(RuntimeError, match="write_transaction"):
+    async def record_in_a_read_transaction():
+        async with database.engine.transaction():
             await record_views(1, uuid.uuid4())
+
+    with pytest.raises(RuntimeError, match="write_transaction"):
+        await record_in_a_read_transaction()
 
 
 # --- tampering ------------------------------------------------------------------------------
