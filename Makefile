@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format translations extract-messages browser vendor-htmx clean
+.PHONY: run test bench lint format translations extract-messages browser vendor-htmx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(INSTALLED) translations browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Benchmarks (not part of `make test`): figures recorded in docs/performance.md.
+bench: $(INSTALLED)
+	$(BIN)/python bench/audit.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
