@@ -24,7 +24,7 @@ from portal.demo import load_demo, logins_text
 from portal.identity.accounts import FormErrors, NewAccount, create_account, send_password_link
 from portal.identity.professions import PROFESSIONS
 from portal.identity.tables import Account, Role
-from portal.notifications.messaging import channel_for
+from portal.notifications.messaging import MessageNotSent, channel_for
 from portal.piccolo_app import APP_CONFIG as CORE_APP
 from portal.plugins import PluginError, load_plugins
 from portal.settings import Settings, SettingsError
@@ -279,7 +279,14 @@ def user_create_command(arguments: argparse.Namespace) -> int:
             ) from None
         account = await Account.select().where(Account.id == account_id).first()
         if not password:
-            await send_password_link(account, settings, channel_for(settings), welcome=True)
+            try:
+                await send_password_link(account, settings, channel_for(settings), welcome=True)
+            except MessageNotSent as problem:
+                raise CommandError(
+                    f"account {account['login']} opened, but the link to choose a password "
+                    f"could not be sent ({problem}). Once messaging works, they can use "
+                    '"Forgotten password?" on the login page.'
+                ) from None
             return f"Account {account['login']} opened; a link to choose a password was sent."
         return f"Account {account['login']} opened."
 

@@ -28,6 +28,7 @@ from portal import i18n
 from portal.access.guards import LoginRequired
 from portal.db import is_unavailable_error
 from portal.i18n import gettext as _
+from portal.notifications.messaging import MessageNotSent
 from portal.settings import Settings
 
 logger = logging.getLogger("carnet")
@@ -310,6 +311,13 @@ def error_response(request: Request, exc: Exception) -> Response:
         status = exc.status_code
         detail = exc.detail if status < 500 and exc.detail != HTTPStatus(status).phrase else ""
         extra_headers = exc.headers or {}
+    elif isinstance(exc, MessageNotSent):
+        status, detail, extra_headers = (
+            503,
+            _("We could not send you a message right now. Please try again in a few minutes."),
+            {"retry-after": "120"},
+        )
+        logger.warning("message not sent [%s]: %s", correlation_id, exc)
     elif is_unavailable_error(exc):
         status, detail, extra_headers = 503, "", {"retry-after": "30"}
         logger.warning("database unavailable [%s]: %s", correlation_id, exc)

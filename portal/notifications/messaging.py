@@ -4,7 +4,8 @@ A channel is anything with ``async send(message)``. Two ship with Carnet, chosen
 ``CARNET_MESSAGING``:
 
 - ``outbox`` (development and tests): the message is stored and listed on ``/dev/outbox``;
-- ``smtp``: an e-mail through the server of ``CARNET_SMTP_URL``.
+- ``smtp``: an e-mail through the server of ``CARNET_SMTP_URL``: ``smtp://`` with STARTTLS,
+  ``smtps://`` with TLS, or ``smtp://…?tls=none`` for a local relay that speaks plain SMTP.
 
 An SMS gateway is one more class with the same method, and one more name in the settings.
 """
@@ -17,11 +18,10 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
 
 from portal import clock
 from portal.notifications.tables import OutboxMessage
-from portal.settings import Settings
+from portal.settings import Settings, parse_smtp_url
 
 SMTP_TIMEOUT = 20  # seconds
 
@@ -31,6 +31,14 @@ class Message:
     recipient: str  # an e-mail address (or, for an SMS gateway, a phone number)
     subject: str
     body: str
+
+
+class MessageNotSent(RuntimeError):
+    """The channel could not hand the message over (server down, refused, TLS or login failed).
+
+    Deliberately not an ``OSError``: the portal takes those for "the database is unreachable"
+    (`portal.db.is_unavailable_error`), which a mail server being down is not.
+    """
 
 
 class Channel(Protocol):
@@ -53,15 +61,17 @@ class OutboxChannel:
 
 
 class SmtpChannel:
-    """Sends e-mail through an SMTP server: ``smtp://`` with STARTTLS, ``smtps://`` with TLS."""
+    """Sends e-mail through an SMTP server: ``smtp://`` with STARTTLS (refusing a server that
+    does not offer it), ``smtps://`` with TLS, ``smtp://…?tls=none`` in plain text (a relay on
+    the same machine, which then carries the message on)."""
 
     def __init__(self, url: str, sender: str):
-        parts = urlsplit(url)
-        self.implicit_tls = parts.scheme == "smtps"
-        self.host = parts.hostname or "localhost"
-        self.port = parts.port or (465 if self.implicit_tls else 587)
-        self.username = unquote(parts.username or "")
-        self.password = unquote(parts.password or "")
+        server = parse_smtp_url(url)
+        self.tls = server.tls
+        self.host = server.host
+        self.port = server.port
+        self.username = server.username
+        self.password = server.password
         self.sender = sender
 
     async def send(self, message: Message) -> None:
@@ -71,16 +81,21 @@ class SmtpChannel:
         email["Subject"] = message.subject
         email.set_content(message.body)
         # smtplib blocks: run it in a thread so the event loop keeps serving pages.
-        await asyncio.to_thread(self._deliver, email)
+        try:
+            await asyncio.to_thread(self._deliver, email)
+        except OSError as error:  # sockets, TLS, timeouts and every smtplib.SMTPException
+            raise MessageNotSent(
+                f"no message sent through {self.host}:{self.port}: {type(error).__name__}: {error}"
+            ) from error
 
     def _deliver(self, email: EmailMessage) -> None:
         context = ssl.create_default_context()
-        if self.implicit_tls:
+        if self.tls == "tls":
             server = smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT, context=context)
         else:
             server = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT)
         with server:
-            if not self.implicit_tls:
+            if self.tls == "starttls":
                 server.starttls(context=context)
             if self.username:
                 server.login(self.username, self.password)
