@@ -22,6 +22,8 @@ from portal.identity import admin as identity_admin
 from portal.identity import routes as identity_routes
 from portal.identity.sessions import SessionMiddleware
 from portal.identity.tables import ROLE_LABELS
+from portal.notifications import routes as notification_routes
+from portal.notifications import service as notifications
 from portal.notifications.messaging import channel_for
 from portal.plugins import PluginError, Plugins, load_plugins
 from portal.settings import Settings
@@ -37,6 +39,7 @@ CORE_ROUTES = [
     serve_static,
     *identity_routes.ROUTES,
     *identity_admin.ROUTES,
+    *notification_routes.ROUTES,
 ]
 
 
@@ -49,6 +52,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     )
     database.install()
     signing.install(signing.key_from_text(settings.audit_key))
+    channel = channel_for(settings)
+    notifications.install(channel, settings.language)
     static = StaticFiles(
         [("", CORE_STATIC_DIR)]
         + [
@@ -104,7 +109,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
                 "plugins": plugins,
                 "database": database,
                 "static": static,
-                "channel": channel_for(settings),
+                "channel": channel,
             }
         ),
         openapi_config=None,

@@ -13,7 +13,7 @@ from portal.identity.tables import (
     Professional,
     RateLimitWindow,
 )
-from portal.notifications.tables import OutboxMessage
+from portal.notifications.tables import KnownDevice, Notification, OutboxMessage
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -28,6 +28,8 @@ APP_CONFIG = AppConfig(
         OutboxMessage,
         AuditEvent,
         AuditCheckpoint,
+        Notification,
+        KnownDevice,
     ],
     migration_dependencies=[],
     commands=[],

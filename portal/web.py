@@ -141,8 +141,8 @@ class CsrfMiddleware(ASGIMiddleware):
     The token is an HMAC, with the secret key, of the server-side session id once the person
     is signed in, and before that of a random per-browser value kept in an HttpOnly cookie.
     Forms send it back as the ``csrf_token`` field, htmx as the ``X-CSRF-Token`` header set
-    on ``<body hx-headers>``. A token taken from another session or browser does not match,
-    and signing in changes it.
+    by ``hx-headers`` on the page's outer ``<div>``. A token taken from another session or
+    browser does not match, and signing in changes it.
     """
 
     scopes = (ScopeType.HTTP,)
@@ -157,14 +157,18 @@ class CsrfMiddleware(ASGIMiddleware):
         anonymous = request.cookies.get(self.cookie)
         binding = f"session:{session.id}" if session else anonymous and f"browser:{anonymous}"
         if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER)
-            if not sent and request.content_type[0] in (
+            sent = [request.headers.get(CSRF_HEADER)]
+            if request.content_type[0] in (
                 RequestEncodingType.URL_ENCODED,
                 RequestEncodingType.MULTI_PART,
             ):
-                sent = (await request.form()).get(CSRF_FIELD)
+                # A form carries its own token; it wins over a header htmx kept from the
+                # page before a login changed the session.
+                sent.append((await request.form()).get(CSRF_FIELD))
             expected = _sign(self.settings, "csrf", binding) if binding else None
-            if not (sent and expected and hmac.compare_digest(str(sent), expected)):
+            if not expected or not any(
+                token and hmac.compare_digest(str(token), expected) for token in sent
+            ):
                 raise PermissionDeniedException(
                     _(
                         "This form has expired or did not come from Carnet. "

@@ -8,6 +8,7 @@ once more on a fresh PostgreSQL database created for it and dropped afterwards.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 import uuid
@@ -16,13 +17,22 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import pyotp
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from markupsafe import escape
 
+from portal import clock as portal_clock
 from portal import i18n
 from portal.app import create_app
+from portal.audit import signing
+from portal.cli import upgrade_database
+from portal.db import Database, create_engine
+from portal.identity.accounts import normalize_login
+from portal.identity.second_factor import TOTP_PERIOD
+from portal.identity.tables import Account
+from portal.piccolo_app import APP_CONFIG
 from portal.plugins import Plugins, load_plugins
 from portal.settings import Settings
 
@@ -76,6 +86,21 @@ async def database_url(request, tmp_path) -> AsyncIterator[str]:
         yield url
     finally:
         await drop_postgres_database(url)
+
+
+@pytest.fixture
+async def database(tmp_path, database_url) -> AsyncIterator[Database]:
+    """An upgraded, connected database (core tables only) for tests of services without HTTP,
+    with the audit key of its settings installed; ``database.settings`` are its settings."""
+    settings = make_settings(tmp_path, database_url)
+    await upgrade_database(settings)
+    database = Database(create_engine(settings.database_url), [APP_CONFIG])
+    database.install()
+    signing.install(signing.key_from_text(settings.audit_key))
+    await database.connect()
+    database.settings = settings
+    yield database
+    await database.disconnect()
 
 
 @pytest.fixture
@@ -147,3 +172,41 @@ def translated(language: str, message: str) -> str:
         return str(escape(i18n.gettext(message)))
     finally:
         i18n.reset_language(token)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def sign_in(client, login: str, password: str, totp_secret: str) -> None:
+    """Log ``client`` in to an account with an authenticator, through both steps (``/login``
+    then ``/login/code``) as a browser without JavaScript would; afterwards its cookies hold
+    a signed-in session.
+
+    The TOTP code is for the current time step (`portal.clock`, so a test's frozen clock
+    applies) or, when the account has already used that one, for the next: the portal accepts
+    one step ahead, and never a step twice.
+    """
+
+    async def submit(path: str, fields: dict[str, str]) -> str:
+        form = await client.get(path)
+        assert form.status_code == 200, f"GET {path}: {form.status_code}"
+        token = CSRF_FIELD.search(form.text).group(1)
+        response = await client.post(
+            path, data={**fields, "csrf_token": token}, follow_redirects=False
+        )
+        assert response.status_code == 303, f"POST {path}: {response.status_code}"
+        return response.headers["location"]
+
+    location = await submit("/login", {"login": login, "password": password})
+    assert location.startswith("/login/code"), f"{login}: the login led to {location}"
+    current = int(portal_clock.now().timestamp()) // TOTP_PERIOD
+    account = (
+        await Account.select(Account.totp_last_step)
+        .where(Account.login == normalize_login(login))
+        .first()
+    )
+    step = max(current, account["totp_last_step"] + 1)
+    assert step <= current + 1, f"{login} has used the TOTP steps the portal accepts now"
+    code = pyotp.TOTP(totp_secret, interval=TOTP_PERIOD).at(step * TOTP_PERIOD)
+    location = await submit("/login/code", {"code": code})
+    assert not location.startswith("/login"), f"{login}: the code led to {location}"

@@ -2,19 +2,27 @@
 (14 600 bytes) and references at most 3 subresources, so a cold visit on a rural 3G phone
 costs at most 4 requests.
 
-The pages are found by walking the routes, so every new public page is measured without
-anyone having to list it here.
+The public pages are found by walking the routes, so every new public page is measured
+without anyone having to list it here. The pages behind the login are measured as a patient,
+a professional and an administrator see them, signed in through the real login.
 """
 
 from __future__ import annotations
 
 import gzip
 import re
+from datetime import date
 
+import pyotp
 import pytest
 
 from portal.access import public
 from portal.app import route_handlers
+from portal.identity.accounts import NewAccount, create_account
+from portal.identity.admin import PAGE_SIZE
+from portal.identity.numbers import luhn_check_digit, nir_key
+from portal.identity.tables import Role
+from tests.conftest import sign_in
 
 PAGE_BUDGET = 14_600
 SUBRESOURCE_BUDGET = 3
@@ -37,11 +45,15 @@ def public_pages(app) -> list[str]:
     )
 
 
-async def measure(client, path: str, language: str = "fr") -> tuple[int, list[str]]:
+async def measure(
+    client, path: str, language: str = "fr", status: int | None = None
+) -> tuple[int, list[str]]:
+    """The compressed size of a page and its subresources (checking its status if given)."""
     # gzip, not brotli: browsers only offer brotli over HTTPS, and gzip is the larger one.
     headers = {"accept-encoding": "gzip", "accept-language": language}
     async with client.stream("GET", path, headers=headers) as response:
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert status is None or response.status_code == status, f"{path}: {response.status_code}"
     # Unknown URLs match no route, so Litestar's compression does not reach them: they are
     # measured as sent.
     compressed = response.headers.get("content-encoding") == "gzip"
@@ -64,3 +76,59 @@ async def test_the_home_page_needs_only_its_stylesheet_and_htmx(client, language
     assert len(subresources) == 2
     page = (await client.get("/")).text
     assert '<link rel="icon" href="data:,">' in page  # no favicon request either
+
+
+# --- signed-in pages ------------------------------------------------------------------------
+
+PASSWORD = "Une phrase de passe assez longue"
+ACCOUNT_PAGES = ("/account", "/account/sessions", "/account/password")
+ADMINISTRATOR_PAGES = (*ACCOUNT_PAGES, "/admin/accounts", "/admin/accounts/new")
+
+
+def someone(role: Role, number: int = 0, totp_secret: str = "") -> NewAccount:
+    """A person with long names, as the budget must hold for them too."""
+    profile = {}
+    if role == Role.PATIENT:
+        first13 = f"2860475{number:06d}"
+        profile = {"nir": first13 + nir_key(first13), "birth_date": date(1946, 4, 12)}
+    elif role == Role.PROFESSIONAL:
+        body = f"1{number:09d}"
+        profile = {
+            "rpps": body + luhn_check_digit(body),
+            "profession": "masseur_kinesitherapeute",
+            "specialty": "Rééducation vestibulaire et périnéale",
+        }
+    return NewAccount(
+        role=role,
+        login=f"marie-helene.de-la-fontaine-dubois.{number}@caisse-primaire-exemple.fr",
+        first_name="Marie-Hélène",
+        last_name=f"de La Fontaine-Dubois {number}",
+        password=PASSWORD if totp_secret else "",
+        totp_secret=totp_secret,
+        **profile,
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "pages"),
+    [
+        (Role.PATIENT, ACCOUNT_PAGES),
+        (Role.PROFESSIONAL, ACCOUNT_PAGES),
+        (Role.ADMINISTRATOR, ADMINISTRATOR_PAGES),
+    ],
+    ids=["patient", "professional", "administrator"],
+)
+async def test_every_signed_in_page_fits_the_budget(app, client, role, pages):
+    await app.state.database.upgrade()
+    secret = pyotp.random_base32(32)
+    person = someone(role, totp_secret=secret)
+    await create_account(person)
+    if role == Role.ADMINISTRATOR:  # the list of accounts, a full page of them
+        for number in range(1, PAGE_SIZE + 2):
+            await create_account(someone(Role.INSURER_AGENT, number))
+    await sign_in(client, person.login, PASSWORD, secret)
+
+    for path in pages:
+        size, subresources = await measure(client, path, status=200)
+        assert size <= PAGE_BUDGET, f"{path} is {size} bytes compressed for a {role}"
+        assert len(subresources) <= SUBRESOURCE_BUDGET, f"{path} loads {subresources}"

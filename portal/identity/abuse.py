@@ -29,7 +29,15 @@ def lock_duration(failures: int) -> timedelta | None:
     """How long an account stays locked after ``failures`` consecutive failed logins."""
     if failures < LOCK_AFTER_FAILURES:
         return None
-    return min(FIRST_LOCK * 2 ** (failures - LOCK_AFTER_FAILURES), LONGEST_LOCK)
+    # Capped before multiplying: after some 40 doublings a timedelta overflows, and a failure
+    # that raises would leave the account without any lock at all.
+    doublings = min(failures - LOCK_AFTER_FAILURES, 20)
+    return min(FIRST_LOCK * 2**doublings, LONGEST_LOCK)
+
+
+def is_locked(account: dict) -> bool:
+    """Whether the account is locked now (a lock holds for the password and the code alike)."""
+    return bool(account["locked_until"] and account["locked_until"] > clock.now())
 
 
 async def record_failure(account_id) -> None:

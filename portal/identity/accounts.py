@@ -174,7 +174,7 @@ async def authenticate(login: str, password: str) -> dict | None:
         account is not None
         and account["disabled_at"] is None
         and account["password_hash"]
-        and not (account["locked_until"] and account["locked_until"] > clock.now())
+        and not abuse.is_locked(account)
     )
     if not usable:
         await passwords.verify_dummy(password)

@@ -127,13 +127,20 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
         return see_other("/login")
     account = await _account(session.account_id)
     code = str(data.get("code", ""))
-    if account["second_factor"] == SecondFactor.CODE and account["role"] in PERSON_ROLES:
+    # A locked account waits for the end of its lock here too (as at the password step, the
+    # attempt is neither checked nor counted): the password alone must not open unlimited
+    # guesses at the code.
+    locked = abuse.is_locked(account)
+    if locked:
+        valid = False
+    elif account["second_factor"] == SecondFactor.CODE and account["role"] in PERSON_ROLES:
         valid = await second_factor.check_login_code(account["id"], code)
     else:
         valid = await second_factor.check_totp(account["id"], account["totp_secret"], code)
     target = local_path(data.get("next"))
     if not valid:
-        await abuse.record_failure(account["id"])
+        if not locked:
+            await abuse.record_failure(account["id"])
         return form_page(
             "identity/code.html",
             status=400,
@@ -187,10 +194,12 @@ async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect
     if session is None:
         return see_other("/login")
     account = await _account(session.account_id)
-    if not await second_factor.check_totp(
+    locked = abuse.is_locked(account)
+    if locked or not await second_factor.check_totp(
         account["id"], account["totp_secret"], str(data.get("code", ""))
     ):
-        await abuse.record_failure(account["id"])
+        if not locked:
+            await abuse.record_failure(account["id"])
         flash(request, _("This code is not valid: scan the new QR code and try again."), "error")
         return see_other("/login/enrol")
     await Account.update({Account.totp_confirmed: True}).where(Account.id == account["id"])

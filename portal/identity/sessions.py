@@ -25,6 +25,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import clock
+from portal.identity import abuse
 from portal.identity.tables import PERSON_ROLES, LoginSession, Role
 from portal.settings import Settings
 from portal.web import cookie_name
@@ -59,6 +60,7 @@ class CurrentSession:
     last_name: str
     login: str
     created_at: datetime
+    unread_notifications: int = 0
 
     @property
     def signed_in(self) -> bool:
@@ -82,7 +84,11 @@ async def start(account_id: UUID, stage: Stage, request: Request) -> str:
             created_at=now,
             last_seen_at=now,
             expires_at=now + lifetime,
-            client_address=(request.client.host if request.client else "")[:64],
+            # The person's device, as the rate limits see it (behind a trusted proxy, the
+            # address it forwards), not the proxy's own address for every session.
+            client_address=abuse.client_address(
+                request, request.app.state.settings.trusted_proxies
+            )[:64],
             user_agent=request.headers.get("user-agent", "")[:200],
         )
     )
@@ -111,6 +117,7 @@ async def load(token: str) -> CurrentSession | None:
             LoginSession.account.last_name,
             LoginSession.account.login,
             LoginSession.account.disabled_at,
+            LoginSession.account.unread_notifications,
         )
         .where(LoginSession.token_hash == digest(token))
         .first()
@@ -140,6 +147,7 @@ async def load(token: str) -> CurrentSession | None:
         last_name=row["account.last_name"],
         login=row["account.login"],
         created_at=row["created_at"],
+        unread_notifications=row["account.unread_notifications"],
     )
 
 

@@ -76,6 +76,10 @@ class Account(Table, tablename="account"):
     disabled_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     password_changed_at = Timestamptz(null=True, default=None)
+    #: Also send notifications through the messaging channel (they are always in the centre).
+    notify_by_message = Boolean(default=True)
+    #: Kept by portal.notifications, so that every page shows it without a query of its own.
+    unread_notifications = Integer(default=0)
 
 
 class Professional(Table, tablename="professional"):

@@ -1,5 +1,7 @@
-from piccolo.columns import UUID, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
+
+from portal.identity.tables import Account
 
 
 class OutboxMessage(Table, tablename="outbox_message"):
@@ -10,3 +12,26 @@ class OutboxMessage(Table, tablename="outbox_message"):
     subject = Varchar(length=200)
     body = Text()
     created_at = Timestamptz()
+
+
+class Notification(Table, tablename="notification"):
+    """Something a person should know: shown in their notification centre, and sent through
+    the messaging channel when they asked for it. Stored as a kind and its parameters, so it
+    is shown in the language of whoever reads it."""
+
+    id = UUID(primary_key=True)
+    account = ForeignKey(Account, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=40)
+    params = JSON(default="{}")
+    link = Varchar(length=300, default="")
+    created_at = Timestamptz()
+    read_at = Timestamptz(null=True, default=None)
+
+
+class KnownDevice(Table, tablename="known_device"):
+    """The browsers an account has logged in from, by a digest of their description."""
+
+    account = ForeignKey(Account, on_delete=OnDelete.cascade, index=True)
+    fingerprint = Varchar(length=64)
+    first_seen = Timestamptz()
+    last_seen = Timestamptz()

@@ -1,26 +1,6 @@
 from __future__ import annotations
 
-import pytest
-
-from portal.audit import signing
-from portal.cli import upgrade_database
-from portal.db import Database, create_engine
-from portal.piccolo_app import APP_CONFIG
-from tests.conftest import make_settings
-
-
-@pytest.fixture
-async def database(tmp_path, database_url):
-    """An upgraded, connected database with the audit key of its settings installed."""
-    settings = make_settings(tmp_path, database_url)
-    await upgrade_database(settings)
-    database = Database(create_engine(settings.database_url), [APP_CONFIG])
-    database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
-    await database.connect()
-    database.settings = settings
-    yield database
-    await database.disconnect()
+from portal.db import Database
 
 
 async def raw(database: Database, sql: str) -> None:

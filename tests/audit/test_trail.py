@@ -93,6 +93,7 @@ async def test_an_event_is_rolled_back_with_its_action(database):
 async def test_sqlite_refuses_a_read_transaction(database):
     if not database.is_sqlite:
         return  # PostgreSQL serialises with an advisory lock in any transaction
+
     async def record_in_a_read_transaction():
         async with database.engine.transaction():
             await record_views(1, uuid.uuid4())

@@ -1,16 +1,18 @@
 """Real-browser tests: the portal served by ``carnet serve``, driven by Debian's chromium.
 
-Fixtures: ``portal`` (the server, one per session), ``browser`` (one chromium per module),
-``new_page`` (a page in a fresh browser context, closed after the test), ``javascript`` and
-``page`` (every test that uses ``page`` runs with JavaScript on and off).
+Fixtures: ``portal`` (the server with the demo people, one per session), ``browser`` (one
+chromium per module), ``new_page`` (a page in a fresh browser context, closed after the test),
+``javascript`` and ``page`` (every test that uses ``page`` runs with JavaScript on and off),
+``totp`` (second-factor codes for the demo accounts, see `TotpCodes`).
 
 Helpers for the tests: `record_console_errors`, `assert_no_console_errors`, `assert_layout`,
-`assert_accessible` and `translated`.
+`assert_accessible`, `translated`, `log_in` and `run_carnet`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,10 +26,20 @@ from pathlib import Path
 from typing import NamedTuple
 from weakref import WeakSet
 
+import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
+from portal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from portal.i18n import translations
+from portal.identity.second_factor import TOTP_PERIOD
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 AXE_SCRIPT = REPOSITORY / "node_modules" / "axe-core" / "axe.min.js"
@@ -106,18 +118,20 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory) -> Iterator[Portal]:
-    """The real portal, as `make run` serves it, on a free port with an empty SQLite database."""
+    """The real portal, as `make run` serves it, on a free port with a fresh SQLite database
+    holding the demo people (`carnet demo`, CONVENTIONS.md), and nothing else."""
     data_dir = tmp_path_factory.mktemp("portal")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     environ = _server_environment(data_dir)
     log = data_dir / "server.log"
     with log.open("wb") as output:  # a file, not a pipe: a full pipe would block the server
-        upgrade = subprocess.run(
-            [str(CARNET), "db", "upgrade"], env=environ, stdout=output, stderr=subprocess.STDOUT
-        )
-        if upgrade.returncode:
-            pytest.fail(f"carnet db upgrade failed:\n{log.read_text()}")
+        for command in (["db", "upgrade"], ["demo"]):
+            done = subprocess.run(
+                [str(CARNET), *command], env=environ, stdout=output, stderr=subprocess.STDOUT
+            )
+            if done.returncode:
+                pytest.fail(f"carnet {' '.join(command)} failed:\n{log.read_text()}")
         process = subprocess.Popen(
             [str(CARNET), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=environ,
@@ -134,6 +148,21 @@ def portal(tmp_path_factory) -> Iterator[Portal]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def run_carnet(portal: Portal, *arguments: str, stdin: str = "") -> str:
+    """Run ``carnet ARGUMENTS`` on the portal's database (``carnet user create …``, say);
+    returns its output, and fails the test if it fails."""
+    done = subprocess.run(
+        [str(CARNET), *arguments],
+        input=stdin,
+        env=_server_environment(portal.data_dir),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        pytest.fail(f"carnet {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 # --- the browser ----------------------------------------------------------------------------
@@ -187,6 +216,41 @@ def page(new_page, javascript) -> Page:
     return new_page(javascript=javascript)
 
 
+class TotpCodes:
+    """Authenticator codes for the demo accounts, each one the portal will accept.
+
+    The portal accepts a code once per account and 30-second time step (a replayed step is
+    refused), for the current step and the ones just before and after it (clock drift). So
+    each code given here is for the current step or the next one, whichever this account has
+    not used yet: an account may log in twice within a step, and a code stays valid if the
+    step changes between here and the server. Only these tests log in to the session's
+    portal, so what they used is all that the portal has seen. A third login of one account
+    within a step waits (bounded) for the next step; the tests are arranged never to need it.
+    """
+
+    def __init__(self, secret: str = DEMO_TOTP_SECRET) -> None:
+        self._totp = pyotp.TOTP(secret, interval=TOTP_PERIOD)
+        self._last_step: dict[str, int] = {}
+
+    def code(self, login: str) -> str:
+        deadline = time.monotonic() + 2 * TOTP_PERIOD
+        while True:
+            current = int(time.time()) // TOTP_PERIOD
+            step = max(current, self._last_step.get(login, -1) + 1)
+            if step <= current + 1:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"no TOTP step left for {login}")
+            time.sleep(0.2)  # bounded polling: waiting for the clock to reach the next step
+        self._last_step[login] = step
+        return self._totp.at(step * TOTP_PERIOD)
+
+
+@pytest.fixture(scope="session")
+def totp() -> TotpCodes:
+    return TotpCodes()
+
+
 @pytest.fixture
 def console_errors(page) -> list[ConsoleError]:
     """The errors ``page`` reports from now on (load failures, CSP violations, exceptions)."""
@@ -229,6 +293,19 @@ def assert_no_console_errors(errors: list[ConsoleError]) -> None:
 def translated(message: str, language: str = "fr") -> str:
     """``message`` as the portal shows it in ``language``, from the same compiled catalog."""
     return translations(language).gettext(message)
+
+
+def log_in(page: Page, login: str, totp: TotpCodes, password: str = DEMO_PASSWORD) -> None:
+    """Both login steps of a demo account, in French, as a person would do them; the page
+    ends on the person's home."""
+    page.goto("/login")
+    page.get_by_label(translated("E-mail address"), exact=True).fill(login)
+    page.get_by_label(translated("Password"), exact=True).fill(password)
+    page.get_by_role("button", name=translated("Continue")).click()
+    expect(page).to_have_url(re.compile(r"/login/code$"))
+    page.get_by_label(translated("Code"), exact=True).fill(totp.code(login))
+    page.get_by_role("button", name=translated("Log in")).click()
+    expect(page.get_by_role("button", name=translated("Log out"))).to_be_visible()
 
 
 def assert_layout(page: Page, language: str = "fr") -> None:

@@ -1,0 +1,119 @@
+"""`notify()`: the one way every part of the portal (plugins included) tells a person something.
+
+A notification is stored for the person's notification centre and, if they asked for it,
+sent through the messaging channel. It is kept as a *kind* and its parameters: the words are
+chosen when it is shown, in the reader's language. Each kind is declared once with
+`NotificationKind` (the core's below; a plugin declares its own the same way).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from portal import clock, i18n
+from portal.i18n import gettext_lazy as _
+from portal.identity.tables import Account
+from portal.notifications.messaging import Channel, Message, MessageNotSent
+from portal.notifications.tables import Notification
+
+logger = logging.getLogger("carnet.notifications")
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    key: str
+    title: Any  # a lazy string
+    body: Any  # a lazy string with %(name)s placeholders filled from the parameters
+
+    def render(self, params: dict[str, Any]) -> tuple[str, str]:
+        return str(self.title) % params, str(self.body) % params
+
+
+KINDS: dict[str, NotificationKind] = {}
+
+
+def declare(kind: NotificationKind) -> NotificationKind:
+    if kind.key in KINDS and KINDS[kind.key] != kind:
+        raise ValueError(f"Two notification kinds are named {kind.key!r}.")
+    KINDS[kind.key] = kind
+    return kind
+
+
+NEW_DEVICE = declare(
+    NotificationKind(
+        key="new_device",
+        title=_("New login to your account"),
+        body=_(
+            "Your account was opened on %(date)s from a browser it had not been used from "
+            "before (%(device)s). If this was not you, change your password and end that "
+            "session from “My sessions”."
+        ),
+    )
+)
+
+_channel: Channel | None = None
+_language = "fr"
+
+
+def install(channel: Channel, language: str) -> None:
+    """Send messages through ``channel``, written in ``language`` (the portal's default)."""
+    global _channel, _language
+    _channel, _language = channel, language
+
+
+async def notify(account_id: UUID, kind: NotificationKind, link: str = "", **params: Any) -> None:
+    """Store a notification for the account and, if it wants them, send it as a message."""
+    if kind.key not in KINDS:
+        raise LookupError(f"Declare the notification kind {kind.key!r} before using it.")
+    await Notification.insert(
+        Notification(
+            account=account_id, kind=kind.key, params=params, link=link, created_at=clock.now()
+        )
+    )
+    await Account.update({Account.unread_notifications: Account.unread_notifications + 1}).where(
+        Account.id == account_id
+    )
+    account = (
+        await Account.select(Account.email, Account.notify_by_message)
+        .where(Account.id == account_id)
+        .first()
+    )
+    if _channel is None or not account or not account["notify_by_message"]:
+        return
+    token = i18n.set_language(_language)
+    try:
+        title, body = kind.render(params)
+    finally:
+        i18n.reset_language(token)
+    try:
+        await _channel.send(Message(recipient=account["email"], subject=title, body=body))
+    except MessageNotSent as problem:
+        # The notification is in the centre; a message that could not leave must not undo
+        # the action that caused it.
+        logger.warning("notification %s not sent to %s: %s", kind.key, account_id, problem)
+
+
+async def latest(account_id: UUID, limit: int = 50) -> list[dict[str, Any]]:
+    """The account's notifications, newest first, with their words in the reader's language."""
+    rows = (
+        await Notification.select()
+        .where(Notification.account == account_id)
+        .order_by(Notification.created_at, ascending=False)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    for row in rows:
+        kind = KINDS.get(row["kind"])
+        params = row["params"] if isinstance(row["params"], dict) else {}
+        row["title"], row["body"] = kind.render(params) if kind else (row["kind"], "")
+    return rows
+
+
+async def mark_all_read(account_id: UUID) -> None:
+    await Notification.update({Notification.read_at: clock.now()}).where(
+        Notification.account == account_id, Notification.read_at.is_null()
+    )
+    await Account.update({Account.unread_notifications: 0}).where(Account.id == account_id)

@@ -1,0 +1,114 @@
+"""The notification service: stored for the centre, sent by message when the person wants it,
+shown in the reader's language, counted in every page's navigation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from portal import i18n
+from portal.i18n import gettext_lazy
+from portal.identity.accounts import NewAccount, create_account
+from portal.identity.numbers import nir_key
+from portal.identity.tables import Account, Role
+from portal.notifications import service
+from portal.notifications.messaging import Message, MessageNotSent, OutboxChannel
+from portal.notifications.service import NotificationKind, declare, notify
+from portal.notifications.tables import Notification, OutboxMessage
+
+NEWS = declare(
+    NotificationKind(
+        key="test_news",
+        title=gettext_lazy("New login to your account"),
+        body=gettext_lazy("Hello %(name)s"),
+    )
+)
+
+
+class RecordingChannel:
+    def __init__(self, fail: bool = False):
+        self.sent: list[Message] = []
+        self.fail = fail
+
+    async def send(self, message: Message) -> None:
+        if self.fail:
+            raise MessageNotSent("the mail server is down")
+        self.sent.append(message)
+
+
+@pytest.fixture
+async def person(database):
+    """A patient, in a database whose messages go to the development outbox."""
+    service.install(OutboxChannel(), "fr")
+    nir = "2671075056123"
+    return await create_account(
+        NewAccount(role=Role.PATIENT, login="marie.curie@example.fr", first_name="Marie",
+                   last_name="Curie", nir=nir + nir_key(nir), birth_date=date(1967, 10, 7))
+    )  # fmt: skip
+
+
+async def test_a_notification_is_stored_counted_and_sent(person, monkeypatch):
+    channel = RecordingChannel()
+    monkeypatch.setattr(service, "_channel", channel)
+    await notify(person, NEWS, link="/account", name="Marie")
+    assert await Notification.count().where(Notification.account == person) == 1
+    account = await Account.select(Account.unread_notifications).where(Account.id == person).first()
+    assert account["unread_notifications"] == 1
+    [message] = channel.sent
+    assert message.recipient == "marie.curie@example.fr"
+    assert message.body == "Hello Marie"  # no French for this test-only message: as written
+
+
+async def test_no_message_when_the_person_does_not_want_them(person, monkeypatch):
+    channel = RecordingChannel()
+    monkeypatch.setattr(service, "_channel", channel)
+    await Account.update({Account.notify_by_message: False}).where(Account.id == person)
+    await notify(person, NEWS, name="Marie")
+    assert channel.sent == []
+    assert await Notification.count() == 1
+
+
+async def test_a_message_that_cannot_leave_does_not_undo_the_notification(person, monkeypatch):
+    monkeypatch.setattr(service, "_channel", RecordingChannel(fail=True))
+    await notify(person, NEWS, name="Marie")
+    assert await Notification.count() == 1
+
+
+async def test_kinds_must_be_declared(person):
+    stray = NotificationKind(key="stray", title="x", body="y")
+    with pytest.raises(LookupError, match="Declare"):
+        await notify(person, stray)
+    with pytest.raises(ValueError, match="Two notification kinds"):
+        declare(NotificationKind(key="test_news", title="other", body="other"))
+
+
+async def test_the_words_follow_the_reader(person):
+    await notify(person, service.NEW_DEVICE, date="22/11/2026 21:00", device="Firefox")
+    for language in ("fr", "en"):
+        token = i18n.set_language(language)
+        try:
+            [row] = await service.latest(person)
+            assert row["title"] == i18n.gettext("New login to your account")
+        finally:
+            i18n.reset_language(token)
+
+
+async def test_the_default_channel_is_the_outbox(person):
+    await notify(person, service.NEW_DEVICE, date="22/11/2026 21:00", device="Firefox")
+    [message] = await OutboxMessage.select()
+    token = i18n.set_language("fr")
+    try:
+        assert message["subject"] == i18n.gettext("New login to your account")
+    finally:
+        i18n.reset_language(token)
+    assert "Firefox" in message["body"]
+
+
+async def test_mark_all_read_clears_the_count(person):
+    await notify(person, NEWS, name="Marie")
+    await notify(person, NEWS, name="Marie")
+    await service.mark_all_read(person)
+    account = await Account.select(Account.unread_notifications).where(Account.id == person).first()
+    assert account["unread_notifications"] == 0
+    assert all(row["read_at"] for row in await service.latest(person))
