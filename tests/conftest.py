@@ -7,20 +7,22 @@ once more on a fresh PostgreSQL database created for it and dropped afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sys
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pyotp
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from markupsafe import escape
 
 from portal import clock as portal_clock
@@ -114,9 +116,45 @@ def app(settings) -> Litestar:
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app, base_url=f"http://{TEST_HOST}") as test_client:
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like HTTP client on ``app``, which runs in the test's own event loop."""
+    async with running(app), http_client(app) as test_client:
         yield test_client
+
+
+def http_client(app: Litestar, **options) -> httpx.AsyncClient:
+    """An HTTP client that calls ``app`` in this event loop (httpx's ASGI transport), as
+    uvicorn would: the test can query the database between requests, on PostgreSQL too."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50000)),
+        base_url=f"http://{TEST_HOST}",
+        **options,
+    )
+
+
+@asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """The app's start-up and shutdown (its lifespan), as a server runs them. They run in a
+    task of their own: the lifespan must end in the task it began in, and a fixture's
+    teardown runs in another task than its setup."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiting.cancel()
+        task.result()  # the start-up failed: say why
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 @pytest.fixture

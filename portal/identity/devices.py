@@ -30,3 +30,17 @@ async def is_new_device(account_id: UUID, user_agent: str) -> bool:
         KnownDevice(account=account_id, fingerprint=digest, first_seen=now, last_seen=now)
     )
     return known_before
+
+
+BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+            ("Chromium/", "Chromium"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))  # fmt: skip
+SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+           ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+           ("Linux", "Linux"))  # fmt: skip
+
+
+def describe(user_agent: str) -> str:
+    """A browser as a person names it ("Firefox, Android"), from its User-Agent header."""
+    browser = next((name for marker, name in BROWSERS if marker in user_agent), "")
+    system = next((name for marker, name in SYSTEMS if marker in user_agent), "")
+    return ", ".join(part for part in (browser, system) if part) or user_agent[:60]

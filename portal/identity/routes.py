@@ -17,12 +17,15 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from portal import audit, clock, db
 from portal.access import public, signed_in
+from portal.audit import Action, Actor, Outcome, Purpose
 from portal.i18n import gettext as _
-from portal.identity import abuse, accounts, passwords, second_factor, sessions
+from portal.identity import abuse, accounts, devices, passwords, second_factor, sessions
 from portal.identity.professions import PROFESSIONS
 from portal.identity.sessions import Stage
 from portal.identity.tables import PERSON_ROLES, Account, Professional, Role, SecondFactor
+from portal.notifications import service as notifications
 from portal.web import flash
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -80,6 +83,7 @@ async def login(request: Request, data: Form) -> Template | Redirect:
     target = local_path(data.get("next"))
     account = await accounts.authenticate(login_name, str(data.get("password", "")))
     if account is None:
+        await _trace(request, Action.LOGIN_FAILURE, None, reason="password", login=login_name)
         return form_page(
             "identity/login.html",
             status=400,
@@ -141,6 +145,7 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
     if not valid:
         if not locked:
             await abuse.record_failure(account["id"])
+        await _trace(request, Action.LOGIN_FAILURE, account, reason="second factor")
         return form_page(
             "identity/code.html",
             status=400,
@@ -149,8 +154,54 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
             error=_("This code is not valid. Check it, or wait for the next one, and try again."),
         )
     await abuse.record_success(account["id"])
-    sessions.issue_cookie(request, await sessions.replace(session, Stage.SIGNED_IN, request))
+    await _complete_login(request, session, account)
     return see_other(target if target != "/me" else home_for(Role(account["role"])))
+
+
+async def _complete_login(request: Request, session: sessions.CurrentSession, account: dict):
+    """Both factors are right: a signed-in session under a new id, traced; and the owner is
+    told when the browser is one the account has never used."""
+    async with db.current().write_transaction():
+        token = await sessions.replace(session, Stage.SIGNED_IN, request)
+        await _trace(request, Action.LOGIN, account)
+    sessions.issue_cookie(request, token)
+    user_agent = request.headers.get("user-agent", "")
+    if await devices.is_new_device(account["id"], user_agent):
+        await notifications.notify(
+            account["id"],
+            notifications.NEW_DEVICE,
+            link="/account/sessions",
+            date=clock.now().strftime("%d/%m/%Y %H:%M UTC"),
+            device=devices.describe(user_agent),
+        )
+
+
+async def _trace(
+    request: Request,
+    action: Action,
+    account: dict | None,
+    reason: str = "",
+    login: str = "",
+) -> None:
+    """Logins, failures and logouts go to the audit trail's system chain."""
+    settings = request.app.state.settings
+    actor = (
+        Actor(
+            account["id"], account["role"], name=f"{account['first_name']} {account['last_name']}"
+        )
+        if account
+        else Actor(account_id=None)
+    )
+    await audit.record(
+        action,
+        actor,
+        outcome=Outcome.REFUSED if action == Action.LOGIN_FAILURE else Outcome.ALLOWED,
+        reason=reason,
+        target_type="login" if login else "",
+        target_id=login.strip().lower()[:64],
+        purpose=Purpose.HOPERAT,
+        client_address=abuse.client_address(request, settings.trusted_proxies),
+    )
 
 
 @post("/login/code/resend", guards=[public])
@@ -200,10 +251,11 @@ async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect
     ):
         if not locked:
             await abuse.record_failure(account["id"])
+        await _trace(request, Action.LOGIN_FAILURE, account, reason="second factor")
         flash(request, _("This code is not valid: scan the new QR code and try again."), "error")
         return see_other("/login/enrol")
     await Account.update({Account.totp_confirmed: True}).where(Account.id == account["id"])
-    sessions.issue_cookie(request, await sessions.replace(session, Stage.SIGNED_IN, request))
+    await _complete_login(request, session, account)
     flash(request, _("Your authenticator application is set up."), "success")
     return see_other(local_path(data.get("next"), home_for(Role(account["role"]))))
 
@@ -227,7 +279,10 @@ async def choose_codes_by_message(request: Request) -> Redirect:
 async def logout(request: Request) -> Redirect:
     session = sessions.current(request)
     if session:
-        await sessions.end(session.id)
+        async with db.current().write_transaction():
+            await sessions.end(session.id)
+            if session.signed_in:
+                await _trace(request, Action.LOGOUT, await _account(session.account_id))
     sessions.issue_cookie(request, None)
     flash(request, _("You are logged out."), "success")
     return see_other("/")
@@ -266,10 +321,10 @@ async def account_page(request: Request) -> Template:
 @get("/account/sessions", guards=[signed_in])
 async def sessions_page(request: Request) -> Template:
     session = sessions.current(request)
-    return Template(
-        "identity/sessions.html",
-        context={"sessions": await sessions.list_for(session.account_id), "current": session.id},
-    )
+    rows = await sessions.list_for(session.account_id)
+    for row in rows:
+        row["device"] = devices.describe(row["user_agent"]) if row["user_agent"] else ""
+    return Template("identity/sessions.html", context={"sessions": rows, "current": session.id})
 
 
 @post("/account/sessions/{session_id:uuid}/end", guards=[signed_in])
