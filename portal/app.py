@@ -19,6 +19,7 @@ from portal.access import is_core_guard
 from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
 from portal.identity import admin as identity_admin
+from portal.identity import passwords
 from portal.identity import routes as identity_routes
 from portal.identity.sessions import SessionMiddleware
 from portal.identity.tables import ROLE_LABELS
@@ -72,7 +73,10 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         },
     )
 
-    async def open_database() -> None:
+    async def start() -> None:
+        # The dummy hash that unknown logins are checked against is made now, so that the
+        # first unknown login does not take longer than a wrong password.
+        await passwords.verify_dummy("")
         try:
             await database.connect()
         except DatabaseUnavailable as error:
@@ -100,7 +104,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         ],
         before_send=[web.add_security_headers],
         exception_handlers={HTTPException: web.error_response, Exception: web.error_response},
-        on_startup=[open_database],
+        on_startup=[start],
         before_request=reopen_database,
         on_shutdown=[database.disconnect],
         state=State(

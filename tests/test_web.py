@@ -16,10 +16,16 @@ from litestar.testing import AsyncTestClient
 from portal import hookimpl
 from portal.access import public
 from portal.app import create_app
+from portal.notifications.messaging import MessageNotSent
 from portal.static import CORE_STATIC_DIR
 from portal.web import CONTENT_SECURITY_POLICY, request_host
 from tests.conftest import TEST_HOST, plugins_with, translated
 
+MESSAGE_NOT_SENT = "We could not send you a message right now. Please try again in a few minutes."
+DATABASE_DOWN = (
+    "Carnet cannot reach its database right now. Please try again in a moment: nothing you "
+    "saved has been lost."
+)
 EXPECTED_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
@@ -178,7 +184,11 @@ class _FormPlugin:
         async def crash() -> str:
             raise RuntimeError("secret detail: /srv/carnet/keys")
 
-        return [echo, crash]
+        @get("/mail-down", guards=[public])
+        async def mail_down() -> str:
+            raise MessageNotSent("no message sent through mail.example.fr:587")
+
+        return [echo, crash, mail_down]
 
 
 @pytest.fixture
@@ -253,6 +263,15 @@ async def test_404_is_a_page_in_french(client):
     assert response.headers["content-type"].startswith("text/html")
     assert '<html lang="fr">' in response.text
     assert translated("fr", "Page not found") in response.text
+
+
+async def test_a_message_that_cannot_be_sent_is_a_503_that_says_so(form_client):
+    response = await form_client.get("/mail-down")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "120"
+    assert translated("fr", MESSAGE_NOT_SENT) in response.text
+    assert translated("fr", DATABASE_DOWN) not in response.text  # not taken for an outage
+    assert "mail.example.fr" not in response.text
 
 
 async def test_a_crash_shows_a_reference_but_no_detail(form_client, caplog):
