@@ -1,1 +1,7 @@
-"""Telling people what happened: the messaging channel (e-mail, SMS, the dev outbox)."""
+"""Telling people what happened: `notify()` (the notification centre, and a message through
+the channel when the person wants one) and the messaging channel itself (e-mail, SMS, the
+development outbox)."""
+
+from portal.notifications.service import NotificationKind, declare, notify
+
+__all__ = ["NotificationKind", "declare", "notify"]
