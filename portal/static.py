@@ -13,6 +13,7 @@ import hashlib
 import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path, PurePosixPath
 
 import brotli
@@ -58,8 +59,8 @@ class StaticFiles:
         self.files[hashed] = StaticFile(
             content=content,
             media_type=media_type,
-            brotli=brotli.compress(content, quality=11) if compressible else None,
-            gzip=gzip.compress(content, compresslevel=9, mtime=0) if compressible else None,
+            brotli=_brotli(content) if compressible else None,
+            gzip=_gzip(content) if compressible else None,
         )
 
     def url(self, name: str) -> str:
@@ -68,6 +69,17 @@ class StaticFiles:
             return self.urls[name]
         except KeyError:
             raise LookupError(f"No static file named {name!r}") from None
+
+
+# Compressed once per process: every app the process builds (tests build many) reuses them.
+@cache
+def _brotli(content: bytes) -> bytes:
+    return brotli.compress(content, quality=11)
+
+
+@cache
+def _gzip(content: bytes) -> bytes:
+    return gzip.compress(content, compresslevel=9, mtime=0)
 
 
 @get(

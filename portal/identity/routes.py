@@ -155,7 +155,13 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
         )
     await abuse.record_success(account["id"])
     await _complete_login(request, session, account)
-    return see_other(target if target != "/me" else home_for(Role(account["role"])))
+    return see_other(_landing(target, account))
+
+
+def _landing(target: str | None, account: dict) -> str:
+    """Where a completed login leads: the page asked for, or the person's home."""
+    target = local_path(target)
+    return target if target != "/me" else home_for(Role(account["role"]))
 
 
 async def _complete_login(request: Request, session: sessions.CurrentSession, account: dict):
@@ -257,7 +263,7 @@ async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect
     await Account.update({Account.totp_confirmed: True}).where(Account.id == account["id"])
     await _complete_login(request, session, account)
     flash(request, _("Your authenticator application is set up."), "success")
-    return see_other(local_path(data.get("next"), home_for(Role(account["role"]))))
+    return see_other(_landing(data.get("next"), account))
 
 
 @post("/login/enrol/messages", guards=[public])
@@ -357,11 +363,17 @@ async def password_form(request: Request) -> Template:
 
 @post("/account/password", guards=[signed_in])
 async def change_password(request: Request, data: Form) -> Template | Redirect:
+    await _limit_attempts(request, "password")
     session = sessions.current(request)
     account = await _account(session.account_id)
     errors = {}
+    # A wrong current password counts like a wrong login: an open session must not allow
+    # guessing the password as fast as hashing goes.
+    locked = abuse.is_locked(account)
     check = await passwords.verify_password(account["password_hash"], str(data.get("current", "")))
-    if not check.valid:
+    if locked or not check.valid:
+        if not locked:
+            await abuse.record_failure(account["id"])
         errors["current"] = _("This is not your current password.")
     new = str(data.get("password", ""))
     errors |= accounts.new_password_errors(account, new, str(data.get("confirm", "")))
