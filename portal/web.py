@@ -72,6 +72,20 @@ def cookie_name(settings: Settings, name: str) -> str:
     return f"__Host-{name}" if settings.cookie_secure else name
 
 
+def private_cookie(settings: Settings, name: str, value: str) -> Cookie:
+    """A cookie scripts cannot read, sent only by this site's own pages, for the whole site;
+    an empty value deletes it."""
+    return Cookie(
+        key=cookie_name(settings, name),
+        value=value,
+        path="/",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="strict",
+        max_age=None if value else 0,
+    )
+
+
 def _sign(settings: Settings, purpose: str, value: str) -> str:
     key = hashlib.sha256(f"{purpose}:{settings.secret_key}".encode()).digest()
     digest = hmac.new(key, value.encode(), hashlib.sha256).digest()
@@ -184,14 +198,7 @@ class CsrfMiddleware(ASGIMiddleware):
         ScopeState.from_scope(scope).csrf_token = _sign(
             self.settings, "csrf", f"browser:{anonymous}"
         )
-        cookie = Cookie(
-            key=self.cookie,
-            value=anonymous,
-            path="/",
-            secure=self.settings.cookie_secure,
-            httponly=True,
-            samesite="strict",
-        )
+        cookie = private_cookie(self.settings, "carnet_csrf", anonymous)
         await next_app(scope, receive, _adding_cookie(send, cookie))
 
 
@@ -221,26 +228,11 @@ class FlashMiddleware(ASGIMiddleware):
                 status = message["status"]
                 if outgoing:
                     value = self._write(outgoing)
-                    cookie = Cookie(
-                        key=self.cookie,
-                        value=value,
-                        path="/",
-                        httponly=True,
-                        secure=self.settings.cookie_secure,
-                        samesite="strict",
-                    )
+                    cookie = private_cookie(self.settings, "carnet_flash", value)
                 elif 300 <= status < 400:
                     cookie = None  # a redirect: keep the messages for the page it leads to
                 else:
-                    cookie = Cookie(
-                        key=self.cookie,
-                        value="",
-                        path="/",
-                        max_age=0,
-                        httponly=True,
-                        secure=self.settings.cookie_secure,
-                        samesite="strict",
-                    )
+                    cookie = private_cookie(self.settings, "carnet_flash", "")
                 if cookie:
                     MutableScopeHeaders.from_message(message).add(
                         "set-cookie", cookie.to_header(header="")

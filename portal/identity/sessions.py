@@ -19,7 +19,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from litestar import Request
-from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +28,7 @@ from portal import clock
 from portal.identity import abuse
 from portal.identity.tables import PERSON_ROLES, LoginSession, Role
 from portal.settings import Settings
-from portal.web import cookie_name
+from portal.web import cookie_name, private_cookie
 
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 IDLE_TIMEOUT_PERSON = timedelta(minutes=30)  # patients and legal representatives
@@ -203,20 +203,10 @@ class SessionMiddleware(ASGIMiddleware):
             if message["type"] == "http.response.start":
                 out = scope["state"].get("session_cookie_out")
                 if out is not None or (token and session is None):
+                    cookie = private_cookie(self.settings, "carnet_session", out or "")
                     MutableScopeHeaders.from_message(message).add(
-                        "set-cookie", self._cookie(out or "").to_header(header="")
+                        "set-cookie", cookie.to_header(header="")
                     )
             await send(message)
 
         await next_app(scope, receive, send_with_cookie)
-
-    def _cookie(self, token: str) -> Cookie:
-        return Cookie(
-            key=self.cookie,
-            value=token,
-            path="/",
-            secure=self.settings.cookie_secure,
-            httponly=True,
-            samesite="strict",
-            max_age=None if token else 0,
-        )
