@@ -47,6 +47,9 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Static files need no session, token or message: the middlewares that read and write those
+#: (and may query the database) stay out of their way.
+NOT_FOR_STATIC = ("^/static/",)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 ONE_YEAR = 365 * 24 * 3600
@@ -160,6 +163,7 @@ class CsrfMiddleware(ASGIMiddleware):
     """
 
     scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = NOT_FOR_STATIC
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -213,6 +217,7 @@ class FlashMiddleware(ASGIMiddleware):
     """
 
     scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = NOT_FOR_STATIC
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

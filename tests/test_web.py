@@ -16,10 +16,11 @@ from litestar.testing import AsyncTestClient
 from portal import hookimpl
 from portal.access import public
 from portal.app import create_app
+from portal.cli import upgrade_database
 from portal.notifications.messaging import MessageNotSent
 from portal.static import CORE_STATIC_DIR
 from portal.web import CONTENT_SECURITY_POLICY, request_host
-from tests.conftest import TEST_HOST, plugins_with, translated
+from tests.conftest import TEST_HOST, http_client, plugins_with, running, translated
 
 MESSAGE_NOT_SENT = "We could not send you a message right now. Please try again in a few minutes."
 DATABASE_DOWN = (
@@ -126,6 +127,21 @@ async def test_static_files_have_hashed_names_and_a_year_of_cache(client):
         assert response.status_code == 200
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert response.content == (CORE_STATIC_DIR / name).read_bytes()
+
+
+async def test_static_files_skip_sessions_tokens_and_messages(settings):
+    """No database query and no cookie for a stylesheet: a stale session cookie sent with it
+    is neither looked up nor cleared (a page would clear it)."""
+    await upgrade_database(settings)
+    app = create_app(settings)
+    async with running(app), http_client(app) as client:
+        url = static_url((await client.get("/")).text, "carnet.css")
+        client.cookies.set("carnet_session", "stale", domain=TEST_HOST)
+        assert "set-cookie" not in (await client.get(url)).headers
+        assert (
+            'carnet_session=""; HttpOnly; Max-Age=0'
+            in (await client.get("/")).headers["set-cookie"]
+        )
 
 
 async def test_static_files_are_served_precompressed(client):

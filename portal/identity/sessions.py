@@ -28,7 +28,7 @@ from portal import clock
 from portal.identity import abuse
 from portal.identity.tables import PERSON_ROLES, LoginSession, Role
 from portal.settings import Settings
-from portal.web import cookie_name, private_cookie
+from portal.web import NOT_FOR_STATIC, cookie_name, private_cookie
 
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 IDLE_TIMEOUT_PERSON = timedelta(minutes=30)  # patients and legal representatives
@@ -189,6 +189,7 @@ class SessionMiddleware(ASGIMiddleware):
     """Load the request's session from the database; write the cookie a handler issued."""
 
     scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = NOT_FOR_STATIC
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
