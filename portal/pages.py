@@ -13,7 +13,7 @@ from portal import i18n
 from portal.access import public
 from portal.db import Database, DatabaseUnavailable
 from portal.i18n import gettext as _
-from portal.web import flash
+from portal.web import flash, local_path, see_other
 
 
 @get("/", guards=[public], sync_to_thread=False)
@@ -40,16 +40,16 @@ async def switch_language(
 ) -> Redirect:
     """The visible language switch: remembered in a cookie, then back to the page it came from."""
     language = str(data.get("language", ""))
-    target = _local_path(str(data.get("next", "/")))
+    target = local_path(str(data.get("next", "/")))
     if language not in i18n.LANGUAGE_NAMES:
         flash(request, _("This language is not available."), "error")
-        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+        return see_other(target)
     token = i18n.set_language(language)  # confirm in the language just chosen
     try:
         flash(request, _("Language changed."), "success")
     finally:
         i18n.reset_language(token)
-    redirect = Redirect(target, status_code=HTTP_303_SEE_OTHER)
+    redirect = see_other(target)
     redirect.set_cookie(
         i18n.LANGUAGE_COOKIE,
         language,
@@ -60,10 +60,3 @@ async def switch_language(
         secure=request.app.state.settings.cookie_secure,
     )
     return redirect
-
-
-def _local_path(target: str) -> str:
-    """Only redirect within the portal: a path, never another site (``//evil``, ``https://``)."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target

@@ -21,6 +21,8 @@ from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import MediaType, RequestEncodingType, ScopeType
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
@@ -259,6 +261,19 @@ class FlashMiddleware(ASGIMiddleware):
         except ValueError:
             return []
         return [m for m in messages if isinstance(m, dict)][:5]
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """Only ever redirect within the portal: ``//evil``, ``https://…`` and ``\\evil`` are not
+    paths of ours."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def see_other(path: str) -> Redirect:
+    """The answer to a form that worked: go (with GET) to ``path``."""
+    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
 
 
 def flash(request: Request, message: str, level: str = "info") -> None:

@@ -18,10 +18,10 @@ from portal.access import administrators, development_only
 from portal.i18n import gettext as _
 from portal.identity import accounts, sessions
 from portal.identity.professions import PROFESSIONS
-from portal.identity.routes import form_page, see_other
+from portal.identity.routes import form_page
 from portal.identity.tables import Account, Role
 from portal.notifications.tables import OutboxMessage
-from portal.web import flash
+from portal.web import flash, see_other
 
 PAGE_SIZE = 50
 #: The accounts an administrator opens here; patients open their own, or get one with their

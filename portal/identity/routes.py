@@ -15,9 +15,8 @@ from litestar import Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from portal import audit, clock, db
+from portal import audit, clock, db, web
 from portal.access import public, signed_in
 from portal.audit import Action, Actor, Outcome, Purpose
 from portal.i18n import gettext as _
@@ -26,20 +25,14 @@ from portal.identity.professions import PROFESSIONS
 from portal.identity.sessions import Stage
 from portal.identity.tables import PERSON_ROLES, Account, Professional, Role, SecondFactor
 from portal.notifications import service as notifications
-from portal.web import flash
+from portal.web import flash, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 
 
-def see_other(path: str) -> Redirect:
-    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
-
-
 def local_path(target: str | None, default: str = "/me") -> str:
-    """Only ever redirect within the portal (``//evil`` and ``https://…`` are not paths)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    """A path within the portal to go to after a form (``/me`` unless one was asked for)."""
+    return web.local_path(target, default)
 
 
 def home_for(role: Role) -> str:

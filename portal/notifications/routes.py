@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from portal.access import signed_in
 from portal.identity import sessions
 from portal.notifications import service
+from portal.web import see_other
 
 
 @get("/notifications", guards=[signed_in])
@@ -24,7 +24,7 @@ async def centre(request: Request) -> Template:
 @post("/notifications/read", guards=[signed_in])
 async def mark_read(request: Request) -> Redirect:
     await service.mark_all_read(sessions.current(request).account_id)
-    return Redirect("/notifications", status_code=HTTP_303_SEE_OTHER)
+    return see_other("/notifications")
 
 
 ROUTES = [centre, mark_read]
