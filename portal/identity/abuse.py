@@ -20,8 +20,10 @@ from portal.identity.tables import Account, RateLimitWindow
 LOCK_AFTER_FAILURES = 5
 FIRST_LOCK = timedelta(minutes=1)
 LONGEST_LOCK = timedelta(hours=1)
-#: Login attempts allowed per client address and window, whatever the accounts tried.
-ADDRESS_LIMIT = 30
+#: Login attempts allowed per client address and window, whatever the accounts tried. A whole
+#: practice or hospital ward may share one address: the limit stops guessing campaigns, not
+#: a morning's logins (the per-account lock stops guessing at one account much sooner).
+ADDRESS_LIMIT = 100
 ADDRESS_WINDOW = timedelta(minutes=10)
 
 
