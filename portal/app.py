@@ -16,6 +16,7 @@ from litestar.template import TemplateConfig
 
 from portal import pages, piccolo_app, web
 from portal.access import is_core_guard
+from portal.access.matrix import load_matrix
 from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
 from portal.identity import admin as identity_admin
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     database = Database(
         create_engine(settings.database_url), [piccolo_app.APP_CONFIG, *plugins.piccolo_apps]
     )
+    matrix = load_matrix(settings.access_matrix, plugins.categories)
     database.install()
     signing.install(signing.key_from_text(settings.audit_key))
     channel = channel_for(settings)
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
                 "database": database,
                 "static": static,
                 "channel": channel,
+                "matrix": matrix,
             }
         ),
         openapi_config=None,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
+from portal.access.matrix import MatrixError
 from portal.audit import signing
 from portal.audit.verification import verify
 from portal.db import (
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=Warning, module="piccolo")
     try:
         return arguments.command(arguments) or 0
-    except (SettingsError, PluginError, CommandError) as error:
+    except (SettingsError, PluginError, MatrixError, CommandError) as error:
         print(f"carnet: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

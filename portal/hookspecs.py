@@ -29,6 +29,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @dataclass(frozen=True)
+class Category:
+    """A category of documents a section brings, with its default rules in the access matrix:
+    the keys of the professions that may read and write it (a deployment's matrix file may
+    replace them). Who acts for the patient is decided by the core, not listed here."""
+
+    key: str
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    #: Read by a SAMU regulator during a regulation call (emergency-relevant).
+    samu: bool = False
+
+
+@dataclass(frozen=True)
 class Section:
     """A part of the dossier brought by a plugin, shown in the portal under its own title.
 
@@ -41,11 +54,14 @@ class Section:
     description: str = ""
     #: Place among the sections, smallest first.
     order: int = 100
+    #: The document categories it adds to the access matrix (ACCESS.md), with their rules.
+    categories: tuple[Category, ...] = ()
 
 
 @hookspec
 def register_section() -> Section | None:
-    """The dossier section this plugin adds: its key, title, description and order."""
+    """The dossier section this plugin adds: its key, title, description, order, and the
+    document categories it governs with their default rules in the access matrix."""
 
 
 @hookspec

@@ -66,6 +66,11 @@ class Plugins:
         self.piccolo_apps = self._collect_piccolo_apps()
 
     @property
+    def categories(self) -> list:
+        """The document categories every section brings (see `portal.access.matrix`)."""
+        return [category for section in self.sections for category in section.categories]
+
+    @property
     def hook(self):
         return self.manager.hook
 

@@ -37,6 +37,7 @@ KNOWN_VARIABLES = (
     "CARNET_MAIL_FROM",
     "CARNET_TRUSTED_PROXIES",
     "CARNET_AUDIT_KEY",
+    "CARNET_ACCESS_MATRIX",
     "CARNET_TEST_POSTGRES_URL",
 )
 MESSAGING_CHANNELS = ("outbox", "smtp")
@@ -76,6 +77,8 @@ class Settings:
     #: The Ed25519 seed (base64) that signs the audit checkpoints.
     audit_key: str = field(default="", repr=False)
     audit_key_generated: bool = False
+    #: A deployment's own access matrix (TOML), instead of portal/access/matrix.toml.
+    access_matrix: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -147,6 +150,10 @@ class Settings:
                 "'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
             )
 
+        access_matrix = environ.get("CARNET_ACCESS_MATRIX")
+        if access_matrix and not Path(access_matrix).is_file():
+            raise SettingsError(f"CARNET_ACCESS_MATRIX is not a file: {access_matrix!r}.")
+
         settings = cls(
             database_url=database_url,
             secret_key=secret_key,
@@ -169,6 +176,7 @@ class Settings:
             trusted_proxies=proxies,
             audit_key=audit_key or _generated_audit_key(data_dir),
             audit_key_generated=not audit_key,
+            access_matrix=Path(access_matrix) if access_matrix else None,
         )
         settings.check_production()
         return settings

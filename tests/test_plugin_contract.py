@@ -15,6 +15,7 @@ from piccolo.apps.migrations.commands.new import AutoMigrationManager
 
 from portal import hookspecs
 from portal.access import is_core_guard
+from portal.access.matrix import load_matrix
 from portal.app import create_app, route_handlers
 from portal.plugins import BUILTIN_PLUGINS, Plugins, load_plugins
 from tests.conftest import make_settings
@@ -36,6 +37,14 @@ def plugins(installed_third_party_plugin) -> Plugins:
 @pytest.mark.parametrize("key", EVERY_PLUGIN)
 def test_registers_a_section_under_its_own_key(plugins, key):
     assert key in [section.key for section in plugins.sections]
+
+
+@pytest.mark.parametrize("key", EVERY_PLUGIN)
+def test_its_categories_are_governed_by_the_access_matrix(plugins, key):
+    section = next(section for section in plugins.sections if section.key == key)
+    matrix = load_matrix(plugin_categories=plugins.categories)  # refuses what is not valid
+    for category in section.categories:
+        assert category.key in matrix.categories
 
 
 @pytest.mark.parametrize("key", EVERY_PLUGIN)

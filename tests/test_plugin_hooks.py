@@ -24,6 +24,9 @@ async def test_hook_register_section(tmp_path, installed_third_party_plugin):
         home = (await client.get("/")).text
     assert home.index("Early section") < home.index("Sleep diary")
     assert "Shown first." in home
+    # Its document categories are governed by the access matrix like the core's.
+    assert app.state.matrix.may_read("infirmier", "sommeil")
+    assert not app.state.matrix.may_write("medecin", "sommeil")
 
 
 async def test_hook_register_piccolo_app(tmp_path, database_url, installed_third_party_plugin):

@@ -2,7 +2,7 @@
 
 from carnet_sleep_diary import routes
 from carnet_sleep_diary.piccolo_app import APP_CONFIG
-from portal import Section, hookimpl
+from portal import Category, Section, hookimpl
 from portal import gettext_lazy as _
 
 
@@ -13,6 +13,8 @@ def register_section():
         title=_("Sleep diary"),
         description=_("Nights noted by the patient for their doctor."),
         order=500,
+        # Written by the patient only; read by doctors and nurses.
+        categories=(Category("sommeil", read=("medecin", "infirmier")),),
     )
 
 
