@@ -17,6 +17,7 @@ from litestar.template import TemplateConfig
 from portal import pages, piccolo_app, web
 from portal.access import is_core_guard
 from portal.access.matrix import load_matrix
+from portal.audit import history as audit_history
 from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
 from portal.identity import admin as identity_admin
@@ -42,6 +43,7 @@ CORE_ROUTES = [
     *identity_routes.ROUTES,
     *identity_admin.ROUTES,
     *notification_routes.ROUTES,
+    *audit_history.ROUTES,
 ]
 
 

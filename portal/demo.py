@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from portal import clock
+from portal.dossiers.tables import Dossier, Representative
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.numbers import luhn_check_digit, nir_key
 from portal.identity.tables import Account, Patient, Role
@@ -184,7 +186,38 @@ async def load_demo() -> bool:
             )
         )
     await Patient.insert(Patient(**LEO))
+    await _demo_dossiers()
     return True
+
+
+async def _demo_dossiers() -> None:
+    """Camille's, Jules's and Léo's dossiers; Dr Bernard is Camille's médecin traitant and
+    Camille represents Léo."""
+    accounts = {row["login"]: row["id"] for row in await Account.select(Account.login, Account.id)}
+    patients = {row["nir"]: row["id"] for row in await Patient.select(Patient.nir, Patient.id)}
+    now = clock.now()
+    dossiers = {}
+    for nir, traitant in (
+        (DEMO_PEOPLE[0].nir, "dr.bernard@demo.carnet.fr"),
+        (DEMO_PEOPLE[1].nir, None),
+        (LEO["nir"], "dr.bernard@demo.carnet.fr"),
+    ):
+        dossier = Dossier(
+            patient=patients[nir],
+            created_at=now,
+            created_through="demo",
+            consent_at=now,
+            medecin_traitant=accounts[traitant] if traitant else None,
+        )
+        await dossier.save()
+        dossiers[nir] = dossier.id
+    await Representative.insert(
+        Representative(
+            dossier=dossiers[LEO["nir"]],
+            account=accounts["camille.martin@demo.carnet.fr"],
+            since=now,
+        )
+    )
 
 
 def logins_text() -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from portal.audit.tables import AuditCheckpoint, AuditEvent
+from portal.dossiers.tables import Dossier, Representative
 from portal.identity.tables import (
     Account,
     LoginSession,
@@ -30,6 +31,8 @@ APP_CONFIG = AppConfig(
         AuditCheckpoint,
         Notification,
         KnownDevice,
+        Dossier,
+        Representative,
     ],
     migration_dependencies=[],
     commands=[],

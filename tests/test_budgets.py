@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import gzip
 import re
+import uuid
 from datetime import date
 
 import pyotp
 import pytest
 
+from portal import audit, clock
 from portal.access import public
 from portal.app import route_handlers
+from portal.audit import Action, Actor, Mode
+from portal.dossiers.tables import Dossier
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.admin import PAGE_SIZE
 from portal.identity.numbers import luhn_check_digit, nir_key
-from portal.identity.tables import Role
+from portal.identity.tables import Patient, Role
 from tests.conftest import sign_in
 
 PAGE_BUDGET = 14_600
@@ -132,3 +136,28 @@ async def test_every_signed_in_page_fits_the_budget(app, client, role, pages):
         size, subresources = await measure(client, path, status=200)
         assert size <= PAGE_BUDGET, f"{path} is {size} bytes compressed for a {role}"
         assert len(subresources) <= SUBRESOURCE_BUDGET, f"{path} loads {subresources}"
+
+
+async def test_a_full_page_of_access_history_fits_the_budget(app, client):
+    await app.state.database.upgrade()
+    secret = pyotp.random_base32(32)
+    person = someone(Role.PATIENT, totp_secret=secret)
+    account_id = await create_account(person)
+    patient = await Patient.select(Patient.id).where(Patient.account == account_id).first()
+    dossier = Dossier(patient=patient["id"], created_at=clock.now(), created_through="online",
+                      consent_at=clock.now())  # fmt: skip
+    await dossier.save()
+    doctor = Actor(uuid.uuid4(), "professional", "masseur_kinesitherapeute",
+                   "Marie-Hélène de La Fontaine-Dubois")  # fmt: skip
+    async with app.state.database.write_transaction():
+        for _ in range(60):
+            await audit.record(
+                Action.EMERGENCY_ACCESS,
+                doctor,
+                dossier_id=dossier.id,
+                mode=Mode.EMERGENCY,
+                mode_detail="Patiente inconsciente " * 5,
+            )
+    await sign_in(client, person.login, PASSWORD, secret)
+    size, _subresources = await measure(client, f"/dossiers/{dossier.id}/history", status=200)
+    assert size <= PAGE_BUDGET, f"the history page is {size} bytes compressed"

@@ -16,3 +16,16 @@ async def drop_append_only_triggers(database: Database) -> None:
                 await raw(database, f"DROP TRIGGER {table}_no_{verb}")
     else:
         await raw(database, "DROP FUNCTION audit_append_only() CASCADE")
+
+
+# The identity tests' portal, browsers and people, for the pages of the trail (the history).
+from tests.identity.conftest import (  # noqa: E402, F401
+    clock,
+    database_url,
+    migrated_template,
+    new_browser,
+    outbox,
+    portal,
+    quick_hashing,
+    start_portal,
+)

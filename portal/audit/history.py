@@ -1,0 +1,204 @@
+"""The patient's access history: every access to their dossier, newest first, in words.
+
+Patients see their own dossier's history, legal representatives the history of the dossiers
+they manage (`portal.access.policy` decides). Opening the history, exporting it and checking
+its integrity are themselves accesses, and are traced like any other.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from portal.access import signed_in
+from portal.access.dossiers import open_dossier
+from portal.audit import Action, Mode, signing
+from portal.audit.tables import AuditEvent
+from portal.audit.trail import chain_of
+from portal.audit.verification import verify
+from portal.i18n import gettext as _
+from portal.identity.professions import PROFESSIONS
+from portal.identity.tables import ROLE_LABELS
+from portal.web import flash, see_other
+
+PAGE_SIZE = 50
+logger = logging.getLogger("carnet.audit")
+
+
+def _what(target_type: str) -> str:
+    return {
+        "dossier": _("the record"),
+        "history": _("the access history"),
+        "document": _("a document"),
+    }.get(target_type, _("the record"))
+
+
+def describe(event: dict) -> str:
+    """One event as a sentence a patient understands."""
+    who = event["actor_name"] or _("Someone")
+    profession = PROFESSIONS.get(event["actor_profession"])
+    if profession:
+        who = f"{who}, {str(profession.label).lower()}"
+    elif event["actor_role"] and event["actor_role"] != "patient":
+        label = ROLE_LABELS.get(event["actor_role"])
+        who = f"{who}, {str(label).lower()}" if label else who
+    what = _what(event["target_type"])
+    params = {"who": who, "what": what}
+    if event["outcome"] == "refused":
+        return _("%(who)s was refused access to %(what)s.") % params
+    sentences = {
+        "view": _("%(who)s viewed %(what)s."),
+        "download": _("%(who)s downloaded %(what)s."),
+        "print": _("%(who)s printed %(what)s."),
+        "export": _("%(who)s exported %(what)s."),
+        "create": _("%(who)s added %(what)s."),
+        "update": _("%(who)s changed %(what)s."),
+        "mask": _("%(who)s masked %(what)s."),
+        "unmask": _("%(who)s unmasked %(what)s."),
+        "verify": _("%(who)s checked the integrity of %(what)s."),
+        "emergency-access": _("%(who)s opened the record in emergency access."),
+        "samu-access": _("%(who)s read the record during a SAMU regulation call."),
+    }
+    return sentences.get(event["action"], _("%(who)s acted on %(what)s.")) % params
+
+
+@dataclass(frozen=True)
+class Filters:
+    professional: UUID | None = None
+    mode: str = ""
+    start: date | None = None
+    end: date | None = None
+
+    def apply(self, query):
+        if self.professional:
+            query = query.where(AuditEvent.actor_account == self.professional)
+        if self.mode in {str(mode) for mode in Mode}:
+            query = query.where(AuditEvent.mode == self.mode)
+        if self.start:
+            query = query.where(AuditEvent.occurred_at >= datetime.combine(self.start, time(), UTC))
+        if self.end:
+            after_end = datetime.combine(self.end + timedelta(days=1), time(), UTC)
+            query = query.where(AuditEvent.occurred_at < after_end)
+        return query
+
+
+def _filters(professional: str, mode: str, start: str, end: str) -> tuple[Filters, str]:
+    """The filters as typed; a date that is not one is ignored, with a message."""
+    error = ""
+    dates = []
+    for value in (start, end):
+        try:
+            dates.append(date.fromisoformat(value) if value else None)
+        except ValueError:
+            dates.append(None)
+            error = _("A date was not understood: use the date picker, or type YYYY-MM-DD.")
+    try:
+        who = UUID(professional) if professional else None
+    except ValueError:
+        who = None
+    return Filters(who, mode, dates[0], dates[1]), error
+
+
+@get("/dossiers/{dossier_id:uuid}/history", guards=[signed_in])
+async def history(
+    request: Request,
+    dossier_id: FromPath[UUID],
+    professional: FromQuery[str] = "",
+    mode: FromQuery[str] = "",
+    start: FromQuery[str] = "",
+    end: FromQuery[str] = "",
+    page: FromQuery[int] = 1,
+) -> Template:
+    facts = await open_dossier(request, dossier_id, Action.VIEW, target_type="history")
+    filters, error = _filters(professional, mode, start, end)
+    page = max(page, 1)
+    base = AuditEvent.select().where(AuditEvent.chain == chain_of(facts.id))
+    rows = (
+        await filters.apply(base)
+        .order_by(AuditEvent.seq, ascending=False)
+        .limit(PAGE_SIZE + 1)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    actors = (
+        await AuditEvent.select(AuditEvent.actor_account, AuditEvent.actor_name)
+        .where(AuditEvent.chain == chain_of(facts.id), AuditEvent.actor_role != "patient")
+        .distinct()
+    )
+    return Template(
+        "audit/history.html",
+        context={
+            "dossier_id": facts.id,
+            "events": [{**row, "sentence": describe(row)} for row in rows[:PAGE_SIZE]],
+            "actors": [actor for actor in actors if actor["actor_account"]],
+            "filters": {"professional": professional, "mode": mode, "start": start, "end": end},
+            "filter_error": error,
+            "page": page,
+            "has_next": len(rows) > PAGE_SIZE,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@get("/dossiers/{dossier_id:uuid}/history.csv", guards=[signed_in])
+async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    facts = await open_dossier(request, dossier_id, Action.EXPORT, target_type="history")
+    rows = (
+        await AuditEvent.select()
+        .where(AuditEvent.chain == chain_of(facts.id))
+        .order_by(AuditEvent.seq, ascending=False)
+    )
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(
+        [_("Date (UTC)"), _("Who"), _("Role"), _("Profession"), _("What happened"),
+         _("Outcome"), _("Mode"), _("Reason given")]
+    )  # fmt: skip
+    for row in rows:
+        writer.writerow(
+            [row["occurred_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row["actor_name"],
+             row["actor_role"], row["actor_profession"], describe(row), row["outcome"],
+             row["mode"], row["mode_detail"]]
+        )  # fmt: skip
+    return Response(
+        output.getvalue().encode("utf-8-sig"),  # the BOM lets spreadsheets read the accents
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="historique-des-acces.csv"'},
+    )
+
+
+@post("/dossiers/{dossier_id:uuid}/history/verify", guards=[signed_in])
+async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redirect:
+    facts = await open_dossier(request, dossier_id, Action.VERIFY, target_type="history")
+    report = await verify(signing.installed(), dossier_id=facts.id)
+    if report.intact:
+        flash(
+            request,
+            _(
+                "The history is intact: its %(count)s entries follow one another without a gap, "
+                "and none has been changed since it was written."
+            )
+            % {"count": report.events},
+            "success",
+        )
+    else:
+        logger.error("audit chain of dossier %s broken: %s", facts.id, report.problems[0])
+        flash(
+            request,
+            _(
+                "Warning: the history has been altered. Keep a copy of this page and tell the "
+                "team that runs Carnet."
+            ),
+            "error",
+        )
+    return see_other(f"/dossiers/{facts.id}/history")
+
+
+ROUTES = [history, history_csv, check_integrity]

@@ -1,0 +1,82 @@
+"""Every read path of patient data leaves exactly one event, by the person who read.
+
+The walk covers every GET route of the portal whose path carries a dossier id, so the routes
+added later (documents, sections' pages) are checked without anyone listing them; a route
+that forgets the audit trail is caught, as the second test shows with one of its own.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import get
+from litestar.params import FromPath
+
+from portal import hookimpl
+from portal.access import signed_in
+from portal.app import create_app, route_handlers
+from portal.audit.tables import AuditEvent
+from tests.audit.test_history import dossier_of
+from tests.conftest import make_settings, plugins_with, running
+from tests.identity.conftest import log_in, new_patient
+
+
+def dossier_reads(app) -> list[str]:
+    return sorted(
+        path
+        for path, handler in route_handlers(app)
+        if "GET" in handler.http_methods and "{dossier_id" in path
+    )
+
+
+async def untraced_reads(app, browser, person, dossier) -> list[str]:
+    """The dossier reads after which the trail did not grow by exactly one event of ``person``."""
+    untraced = []
+    for path in dossier_reads(app):
+        last = (
+            await AuditEvent.select(AuditEvent.id).order_by(AuditEvent.id, ascending=False).first()
+        )
+        response = await browser.get(path.replace("{dossier_id:uuid}", str(dossier)))
+        assert response.status_code == 200, (path, response.status_code)
+        new = await AuditEvent.select().where(AuditEvent.id > (last["id"] if last else 0))
+        if [(event["actor_account"], event["dossier_id"]) for event in new] != [
+            (person.id, dossier)
+        ]:
+            untraced.append(path)
+    return untraced
+
+
+async def test_every_dossier_read_is_traced_once(portal, new_browser):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    browser = new_browser()
+    await log_in(browser, alice)
+    assert "/dossiers/{dossier_id:uuid}/history" in dossier_reads(portal)
+    assert await untraced_reads(portal, browser, alice, dossier) == []
+
+
+class _Leak:
+    """A page that shows a dossier without saying so in the trail: what the walk must catch."""
+
+    @hookimpl
+    def register_routes(self):
+        @get("/dossiers/{dossier_id:uuid}/leak", guards=[signed_in], sync_to_thread=False)
+        def leak(dossier_id: FromPath[UUID]) -> str:
+            return "everything about " + str(dossier_id)
+
+        return [leak]
+
+
+async def test_the_walk_catches_a_read_that_is_not_traced(
+    tmp_path, database_url, start_portal, new_browser
+):
+    await start_portal()  # migrates the test's database
+    app = create_app(make_settings(tmp_path, database_url), plugins_with(leak=_Leak()))
+    async with running(app):
+        alice = await new_patient()
+        dossier = await dossier_of(alice)
+        browser = new_browser(app)
+        await log_in(browser, alice)
+        assert await untraced_reads(app, browser, alice, dossier) == [
+            "/dossiers/{dossier_id:uuid}/leak"
+        ]
