@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from portal import clock
+from portal import audit, clock
+from portal.audit import Action, Actor, Mode, Purpose, signing
 from portal.dossiers.tables import Dossier, Representative
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.numbers import luhn_check_digit, nir_key
@@ -187,6 +188,9 @@ async def load_demo() -> bool:
         )
     await Patient.insert(Patient(**LEO))
     await _demo_dossiers()
+    key = signing.installed()
+    if key is not None:
+        await signing.sign_heads(key)
     return True
 
 
@@ -217,6 +221,37 @@ async def _demo_dossiers() -> None:
             account=accounts["camille.martin@demo.carnet.fr"],
             since=now,
         )
+    )
+    await _demo_accesses(dossiers)
+
+
+async def _demo_accesses(dossiers: dict[str, object]) -> None:
+    """Accesses of the demo professionals, so that the access history has something to say."""
+    people = {person.login: person for person in DEMO_PEOPLE}
+    ids = {row["login"]: row["id"] for row in await Account.select(Account.login, Account.id)}
+
+    def actor(login: str) -> Actor:
+        person = people[login]
+        return Actor(ids[login], person.role, person.profession,
+                     f"{person.first_name} {person.last_name}")  # fmt: skip
+
+    camille, jules = dossiers[DEMO_PEOPLE[0].nir], dossiers[DEMO_PEOPLE[1].nir]
+    for login, dossier in (
+        ("dr.bernard@demo.carnet.fr", camille),
+        ("dr.garcia@demo.carnet.fr", camille),
+        ("ph.petit@demo.carnet.fr", camille),
+        ("dr.garcia@demo.carnet.fr", jules),
+    ):
+        await audit.record(Action.VIEW, actor(login), dossier_id=dossier, target_type="dossier",
+                           purpose=Purpose.TREAT)  # fmt: skip
+    await audit.record(
+        Action.EMERGENCY_ACCESS,
+        actor("dr.urgence@demo.carnet.fr"),
+        dossier_id=camille,
+        target_type="dossier",
+        mode=Mode.EMERGENCY,
+        mode_detail="Malaise dans la rue, patiente inconsciente à son arrivée aux urgences.",
+        purpose=Purpose.BTG,
     )
 
 
