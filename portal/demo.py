@@ -48,7 +48,7 @@ DEMO_PEOPLE = (
         Role.PATIENT,
         "Camille",
         "Martin",
-        "patient with a full dossier; legal representative of Léo",
+        "patient, Dr Bernard is her médecin traitant; legal representative of Léo",
         nir=_nir("2860475056123"),
         birth_date=date(1986, 4, 12),
     ),
