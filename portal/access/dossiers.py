@@ -10,9 +10,9 @@ from litestar.exceptions import NotFoundException
 
 from portal import audit
 from portal.access.policy import Asker, DossierFacts, decide, dossier_facts
-from portal.audit import Actor, Outcome
+from portal.audit import Outcome
 from portal.identity import abuse, sessions
-from portal.identity.tables import Professional
+from portal.identity.accounts import audit_actor
 
 
 async def open_dossier(
@@ -26,7 +26,7 @@ async def open_dossier(
     decision = decide(Asker(session.account_id, session.role), facts, action)
     await audit.record(
         action,
-        await actor_of(session),
+        await audit_actor(session.account_id),
         dossier_id=facts.id,
         outcome=Outcome.ALLOWED if decision.allowed else Outcome.REFUSED,
         reason=decision.reason,
@@ -37,18 +37,3 @@ async def open_dossier(
     if not decision.allowed:
         raise NotFoundException()
     return facts
-
-
-async def actor_of(session: sessions.CurrentSession) -> Actor:
-    """The person as the trail keeps them, profession included."""
-    professional = (
-        await Professional.select(Professional.profession, Professional.specialty)
-        .where(Professional.account == session.account_id)
-        .first()
-    )
-    return Actor(
-        account_id=session.account_id,
-        role=session.role,
-        profession=professional["profession"] if professional else "",
-        name=f"{session.first_name} {session.last_name}",
-    )

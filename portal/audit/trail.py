@@ -90,9 +90,6 @@ class Actor:
     name: str = ""
 
 
-ANONYMOUS = Actor(account_id=None)
-
-
 def event_hash(fields: dict[str, Any]) -> str:
     """SHA-256 of the event's canonical JSON (sorted keys, UTC timestamps to the microsecond)."""
     canonical = json.dumps(

@@ -13,6 +13,7 @@ from datetime import date
 from uuid import UUID
 
 from portal import clock, db
+from portal.audit import Actor
 from portal.i18n import gettext as _
 from portal.identity import abuse, passwords, second_factor, sessions
 from portal.identity.numbers import InvalidNumber, validate_nir, validate_rpps
@@ -199,6 +200,26 @@ def new_password_errors(account: dict, password: str, confirm: str) -> dict[str,
     if password != confirm:
         return {"confirm": _("The two passwords are not the same.")}
     return {}
+
+
+async def audit_actor(account_id: UUID) -> Actor:
+    """The account as the audit trail keeps it: role, profession and name as they are now."""
+    row = (
+        await Account.select(Account.role, Account.first_name, Account.last_name)
+        .where(Account.id == account_id)
+        .first()
+    )
+    professional = (
+        await Professional.select(Professional.profession)
+        .where(Professional.account == account_id)
+        .first()
+    )
+    return Actor(
+        account_id=account_id,
+        role=row["role"] if row else "",
+        profession=professional["profession"] if professional else "",
+        name=f"{row['first_name']} {row['last_name']}" if row else "",
+    )
 
 
 async def set_password(account_id: UUID, password: str) -> None:

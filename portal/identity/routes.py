@@ -184,13 +184,7 @@ async def _trace(
 ) -> None:
     """Logins, failures and logouts go to the audit trail's system chain."""
     settings = request.app.state.settings
-    actor = (
-        Actor(
-            account["id"], account["role"], name=f"{account['first_name']} {account['last_name']}"
-        )
-        if account
-        else Actor(account_id=None)
-    )
+    actor = await accounts.audit_actor(account["id"]) if account else Actor(account_id=None)
     await audit.record(
         action,
         actor,

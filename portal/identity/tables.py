@@ -49,8 +49,6 @@ ROLE_LABELS = {
 PERSON_ROLES = frozenset({Role.PATIENT, Role.REPRESENTATIVE})
 #: Roles that carry an RPPS number and a profession.
 PROFESSIONAL_ROLES = frozenset({Role.PROFESSIONAL, Role.SAMU_REGULATOR})
-#: Roles of the portal's own staff: they never see medical content.
-STAFF_ROLES = frozenset({Role.INSURER_AGENT, Role.ADMINISTRATOR})
 
 
 class SecondFactor(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from portal.audit.tables import AuditEvent
 from portal.notifications.tables import Notification
-from tests.identity.conftest import enter_password, log_in, new_patient
+from tests.identity.conftest import enter_password, log_in, new_patient, new_professional
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/130.0 Mobile Safari/537.36"
@@ -73,3 +73,12 @@ async def test_a_new_browser_is_notified_but_not_the_first_one(portal, new_brows
 
     await phone.submit("/notifications/read")
     assert '<span class="badge">' not in (await phone.get("/notifications")).text
+
+
+async def test_a_professionals_login_is_traced_with_the_profession(portal, new_browser):
+    doctor = await new_professional(first_name="Karim", last_name="Garcia")
+    await log_in(new_browser(), doctor)
+    [event] = await system_events()
+    assert (event["actor_role"], event["actor_profession"], event["actor_name"]) == (
+        "professional", "medecin", "Karim Garcia"
+    )  # fmt: skip
