@@ -32,13 +32,16 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 class Category:
     """A category of documents a section brings, with its default rules in the access matrix:
     the keys of the professions that may read and write it (a deployment's matrix file may
-    replace them). Who acts for the patient is decided by the core, not listed here."""
+    replace them). The patient always reads every category of their own dossier."""
 
     key: str
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
     #: Read by a SAMU regulator during a regulation call (emergency-relevant).
     samu: bool = False
+    #: The patient (or their legal representative) adds to it: their own documents, their
+    #: end-of-life wishes, a vaccination copied from a paper carnet.
+    by_patient: bool = False
 
 
 @dataclass(frozen=True)

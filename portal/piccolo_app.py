@@ -4,8 +4,9 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from portal.access.tables import Block, CircleMember, EmergencyGrant
 from portal.audit.tables import AuditCheckpoint, AuditEvent
-from portal.dossiers.tables import Dossier, Representative
+from portal.dossiers.tables import Document, Dossier, Representative
 from portal.identity.tables import (
     Account,
     LoginSession,
@@ -33,6 +34,10 @@ APP_CONFIG = AppConfig(
         KnownDevice,
         Dossier,
         Representative,
+        Document,
+        CircleMember,
+        Block,
+        EmergencyGrant,
     ],
     migration_dependencies=[],
     commands=[],

@@ -56,6 +56,8 @@ class CategoryRules:
     rule: Rule
     #: Read by a SAMU regulator during a regulation call.
     samu: bool = False
+    #: Written by the patient and their legal representatives too.
+    by_patient: bool = False
     #: Refinements by document type (``compte_rendu/accouchement``): they replace the rule.
     types: Mapping[str, Rule] = field(default_factory=dict)
 
@@ -68,6 +70,10 @@ class Matrix:
     categories: Mapping[str, CategoryRules]
     #: Who may open a dossier outside the rules, with a written reason.
     emergency_professions: frozenset[str]
+
+    def by_patient(self, category: str) -> bool:
+        rules = self.categories.get(category)
+        return rules is not None and rules.by_patient
 
     @property
     def samu_categories(self) -> frozenset[str]:
@@ -114,7 +120,7 @@ def load_matrix(path: Path | None = None, plugin_categories: Iterable[Category] 
                 check.professions(f"category {key}", "read", category.read),
                 check.professions(f"category {key}", "write", category.write),
             )
-            categories[key] = CategoryRules(rule, samu=category.samu)
+            categories[key] = CategoryRules(rule, category.samu, category.by_patient)
     missing = [key for key in CORE_CATEGORIES if key not in categories]
     if missing:
         raise MatrixError(f"{path}: no rules for the categories {', '.join(missing)}.")
@@ -151,15 +157,21 @@ class _Checker:
 
     def category(self, key: str, table: object) -> CategoryRules:
         where = f"[categories.{key}]"
-        self.only_keys(table, where, {"read", "write", "types", "samu"})
-        if not isinstance(table.get("samu", False), bool):
-            raise MatrixError(f"{self.path}: {where} samu must be true or false.")
+        self.only_keys(table, where, {"read", "write", "types", "samu", "by_patient"})
+        for flag in ("samu", "by_patient"):
+            if not isinstance(table.get(flag, False), bool):
+                raise MatrixError(f"{self.path}: {where} {flag} must be true or false.")
         types = {}
         for document_type, type_table in table.get("types", {}).items():
             type_where = f"[categories.{key}.types.{document_type}]"
             self.only_keys(type_table, type_where, {"read", "write"})
             types[document_type] = self.rule(type_where, type_table)
-        return CategoryRules(self.rule(where, table), table.get("samu", False), types)
+        return CategoryRules(
+            self.rule(where, table),
+            samu=table.get("samu", False),
+            by_patient=table.get("by_patient", False),
+            types=types,
+        )
 
     def rule(self, where: str, table: dict) -> Rule:
         for side in ("read", "write"):

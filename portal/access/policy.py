@@ -1,95 +1,324 @@
 """`decide()`: the one function that says whether a person may do something on a dossier.
 
-It is pure: it reads only the facts it is given, so every rule can be tested alone and a
-reviewer reads the whole policy here. Deny by default: a case no rule allows is refused.
+It is pure: it reads only the facts it is given (loaded fresh for every request by
+`portal.access.facts`, so a change of rights applies on the very next one), and the whole
+policy of ACCESS.md is in this file:
 
-The rules in force today are the patient's side of ACCESS.md: the patient acts on their own
-dossier, and a legal representative on the dossier of the person they represent. The rules
-for professionals (the care circle and the matrix, blocks, masks, emergency and SAMU access)
-join them with the access policy; until then, a professional is refused.
+The patient's side (the patient, and the legal representatives of a minor or protected adult)
+  reads every category of the dossier, and the access history; manages the care circle, the
+  blocks, the masks and the opt-outs; adds documents to the categories marked ``by_patient``.
+  Except: a document a professional hides from the patient until it is announced (for them
+  and their representatives), and a document hidden from the representatives (for them).
+  A closed dossier can still be read by them, not written to.
+A professional acts only
+  - on an open dossier,
+  - when the patient has not blocked them (a block beats every other grant),
+  - from a standing: médecin traitant, care circle (added by the patient, or consent declared
+    at a consultation), or an emergency / SAMU access under way; nobody else gets anything;
+  - reading the categories the matrix gives their profession (the médecin traitant: all;
+    a SAMU regulator: only the emergency-relevant ones), and never a document the patient
+    masked unless they wrote it or are the médecin traitant (masks hold in emergencies);
+  - writing the categories the matrix gives their profession (the médecin traitant alone
+    writes the medical summary), never during an emergency or SAMU access, and changing only
+    what they wrote.
+An emergency access ("bris de glace") is for the professions of the matrix's ``[emergency]``
+  list, a SAMU access for regulators; each is refused when the patient opted out of it.
+The insurer agent adds reimbursement data to open dossiers and reads nothing; the
+  administrator reads nothing: neither ever sees medical content, not even a title.
+Anything else is refused: deny by default.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
-from portal.audit import Purpose
-from portal.dossiers.tables import Dossier, Representative
+from portal.access.matrix import Matrix
+from portal.access.tables import GrantMode, Joined
+from portal.audit import Action, Mode, Purpose
+from portal.dossiers.tables import DossierStatus
+from portal.i18n import gettext_lazy as _
+from portal.identity.tables import PERSON_ROLES, PROFESSIONAL_ROLES, Role
+
+#: What is known of the accesses to the dossier (who has access, and the access history): a
+#: part of the dossier only the patient's side reads.
+ABOUT_ACCESS = "about_access"
+#: The medical summary (volet de synthèse médicale): the médecin traitant writes it.
+SUMMARY = ("synthese", "resume")
+
+READS = frozenset({Action.VIEW, Action.DOWNLOAD, Action.PRINT, Action.EXPORT})
+WRITES = frozenset({Action.CREATE, Action.UPDATE})
+#: The patient's controls over their dossier.
+PATIENT_CONTROLS = frozenset(
+    {Action.MASK, Action.UNMASK, Action.BLOCK, Action.UNBLOCK, Action.RIGHTS_CHANGE, Action.VERIFY}
+)
 
 
 @dataclass(frozen=True)
-class Asker:
+class Actor:
     """The signed-in person asking."""
 
     account_id: UUID
     role: str
+    profession: str = ""  # professionals only
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An emergency or SAMU access the asker's session holds on the dossier."""
+
+    mode: GrantMode
+    detail: str  # the written reason, or the call reference
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
 class DossierFacts:
-    """What the policy needs to know of a dossier, loaded fresh for every request (a change
-    of rights applies on the very next one)."""
+    """What the policy needs to know of a dossier and of the asker's standing in it."""
 
     id: UUID
     status: str
     patient_account: UUID | None
-    representatives: frozenset[UUID]
+    representatives: frozenset[UUID] = frozenset()
+    medecin_traitant: UUID | None = None
+    #: The care circle: each professional's account, and how they joined it.
+    circle: Mapping[UUID, Joined] = field(default_factory=dict)
+    blocked: frozenset[UUID] = frozenset()
+    refuses_emergency_access: bool = False
+    refuses_samu_access: bool = False
+    #: The asker's own emergency or SAMU access, if their session holds one.
+    grant: Grant | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """A document (or a plugin's record), with what decides who sees it."""
+
+    category: str
+    type: str = ""
+    author: UUID | None = None
+    masked: bool = False
+    hidden_until: datetime | None = None  # hidden from the patient until then
+    hidden_from_representatives: bool = False
+
+    def hidden_from_patient(self, now: datetime) -> bool:
+        return self.hidden_until is not None and now < self.hidden_until
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    #: Why, as the audit trail keeps it ("patient", "representative", "not in the care circle").
+    #: Why, as the audit trail keeps it ("médecin traitant", "blocked by the patient").
     reason: str
     purpose: Purpose | str = ""
+    mode: Mode = Mode.NORMAL
+    #: How a refusal answers: 404 where even the existence of the dossier or document must
+    #: not show, 403 inside a dossier the asker may open.
+    status: int = 404
+    #: What a 403 tells the asker, when there is more to say than a refusal.
+    message: str = ""
 
 
-REFUSED_OUTSIDE_CIRCLE = Decision(False, "not in the care circle")
+def refused(reason: str, status: int = 404, message: str = "") -> Decision:
+    return Decision(False, reason, status=status, message=message)
 
 
-def decide(asker: Asker, dossier: DossierFacts, action: str) -> Decision:
-    """May ``asker`` do ``action`` on ``dossier``? (Every action of the patient's side: their
-    own record, its history, its integrity check, its export.)"""
-    if dossier.patient_account is not None and asker.account_id == dossier.patient_account:
-        return Decision(True, "patient", Purpose.PATRQT)
-    if asker.account_id in dossier.representatives:
-        return Decision(True, "representative", Purpose.PATRQT)
-    return REFUSED_OUTSIDE_CIRCLE
+def decide(
+    actor: Actor,
+    dossier: DossierFacts,
+    action: Action,
+    category: str | None = None,
+    item: Item | None = None,
+    *,
+    matrix: Matrix,
+    now: datetime,
+) -> Decision:
+    """May ``actor`` do ``action`` on ``dossier`` (on the whole of it when ``category`` and
+    ``item`` are None, on a category, or on one item of it)?"""
+    document_type = ""
+    if item is not None:
+        category, document_type = item.category, item.type
+    if category is not None and category != ABOUT_ACCESS and category not in matrix.categories:
+        return refused(f"unknown category {category}")
+    side = _patient_side(actor, dossier)
+    if side:
+        return _for_patient_side(side, dossier, action, category, item, matrix, now)
+    if actor.role in PROFESSIONAL_ROLES:
+        return _for_professional(actor, dossier, action, category, document_type, item, matrix, now)
+    if actor.role == Role.INSURER_AGENT:
+        return _for_insurer(dossier, action, category, item)
+    if actor.role in PERSON_ROLES:
+        return refused("not their dossier")
+    return refused("never medical content")
 
 
-async def dossier_facts(dossier_id: UUID) -> DossierFacts | None:
-    row = (
-        await Dossier.select(Dossier.id, Dossier.status, Dossier.patient.account)
-        .where(Dossier.id == dossier_id)
-        .first()
-    )
-    if row is None:
-        return None
-    representatives = await Representative.select(Representative.account).where(
-        Representative.dossier == dossier_id
-    )
-    return DossierFacts(
-        id=row["id"],
-        status=row["status"],
-        patient_account=row["patient.account"],
-        representatives=frozenset(item["account"] for item in representatives),
-    )
+def _patient_side(actor: Actor, dossier: DossierFacts) -> str:
+    if dossier.patient_account is not None and actor.account_id == dossier.patient_account:
+        return "patient"
+    if actor.account_id in dossier.representatives:
+        return "representative"
+    return ""
 
 
-async def dossiers_of(account_id: UUID) -> list[dict]:
-    """The dossiers a person acts on: their own, then those of the people they represent."""
-    own = await Dossier.select(
-        Dossier.id, Dossier.patient.first_name, Dossier.patient.last_name
-    ).where(Dossier.patient.account == account_id)
-    links = await Representative.select(Representative.dossier).where(
-        Representative.account == account_id
-    )
-    represented = (
-        await Dossier.select(
-            Dossier.id, Dossier.patient.first_name, Dossier.patient.last_name
-        ).where(Dossier.id.is_in([link["dossier"] for link in links]))
-        if links
-        else []
-    )
-    return [{**row, "own": True} for row in own] + [{**row, "own": False} for row in represented]
+def patient_side_accounts(dossier: DossierFacts) -> frozenset[UUID]:
+    """Who acts for the patient: the patient (when they have an account) and their
+    representatives. They are the ones told of what happens to the dossier."""
+    own = {dossier.patient_account} if dossier.patient_account else set()
+    return frozenset(own | dossier.representatives)
+
+
+def _for_patient_side(
+    side: str,
+    dossier: DossierFacts,
+    action: Action,
+    category: str | None,
+    item: Item | None,
+    matrix: Matrix,
+    now: datetime,
+) -> Decision:
+    if item is not None and item.hidden_from_patient(now):
+        return refused("hidden from the patient until announced")
+    if item is not None and side == "representative" and item.hidden_from_representatives:
+        return refused("hidden from the representatives")
+    allowed = Decision(True, side, Purpose.PATRQT)
+    if action in READS or action in PATIENT_CONTROLS:
+        return allowed
+    if action in WRITES:
+        if dossier.status != DossierStatus.OPEN:
+            return refused("dossier closed", 403)
+        if category is None or not matrix.by_patient(category):
+            return refused("written by professionals only", 403)
+        if item is not None and item.author not in patient_side_accounts(dossier):
+            return refused("only the author changes a document", 403)
+        return allowed
+    return refused("not an action on a dossier", 403)
+
+
+def _standing(actor: Actor, dossier: DossierFacts, matrix: Matrix, now: datetime) -> Decision:
+    """How a professional stands in the dossier: allowed with the reason, or refused."""
+    if dossier.medecin_traitant == actor.account_id:
+        return Decision(True, "médecin traitant", Purpose.TREAT)
+    joined = dossier.circle.get(actor.account_id)
+    if joined == Joined.BY_PATIENT:
+        return Decision(True, "care circle: added by the patient", Purpose.TREAT)
+    if joined == Joined.CONSENT:
+        return Decision(True, "care circle: consent declared at a consultation", Purpose.TREAT)
+    grant = dossier.grant
+    if grant is None or now >= grant.expires_at:
+        return refused("not in the care circle")
+    if grant.mode == GrantMode.EMERGENCY:
+        return _may_use_emergency(actor, dossier, matrix)
+    if grant.mode == GrantMode.SAMU:
+        return _may_use_samu(actor, dossier)
+    return refused("not in the care circle")
+
+
+def _may_use_emergency(actor: Actor, dossier: DossierFacts, matrix: Matrix) -> Decision:
+    if actor.role != Role.PROFESSIONAL or actor.profession not in matrix.emergency_professions:
+        return refused(
+            "profession without emergency access",
+            403,
+            _("Emergency access is for doctors, midwives and nurses."),
+        )
+    if dossier.refuses_emergency_access:
+        return refused(
+            "the patient refuses emergency access",
+            403,
+            _(
+                "This patient has refused emergency access to their record. "
+                "Your request is recorded."
+            ),
+        )
+    return Decision(True, "emergency access", Purpose.BTG, Mode.EMERGENCY)
+
+
+def _may_use_samu(actor: Actor, dossier: DossierFacts) -> Decision:
+    if actor.role != Role.SAMU_REGULATOR:
+        return refused("SAMU regulators only", 403, _("SAMU access is for regulators."))
+    if dossier.refuses_samu_access:
+        return refused(
+            "the patient refuses SAMU access",
+            403,
+            _("This patient has refused SAMU access to their record. Your request is recorded."),
+        )
+    return Decision(True, "SAMU regulation", Purpose.ETREAT, Mode.SAMU)
+
+
+def _for_professional(
+    actor: Actor,
+    dossier: DossierFacts,
+    action: Action,
+    category: str | None,
+    document_type: str,
+    item: Item | None,
+    matrix: Matrix,
+    now: datetime,
+) -> Decision:
+    if dossier.status != DossierStatus.OPEN:
+        return refused("dossier closed")
+    if actor.account_id in dossier.blocked:
+        return refused("blocked by the patient")
+    if action == Action.CONSENT:
+        if actor.role != Role.PROFESSIONAL:
+            return refused("professionals of care only", 403)
+        return Decision(True, "consent declared at a consultation", Purpose.TREAT)
+    if action == Action.EMERGENCY_ACCESS:
+        return _may_use_emergency(actor, dossier, matrix)
+    if action == Action.SAMU_ACCESS:
+        return _may_use_samu(actor, dossier)
+    standing = _standing(actor, dossier, matrix, now)
+    if not standing.allowed:
+        return standing
+    traitant = standing.reason == "médecin traitant"
+    author = item is not None and item.author == actor.account_id
+    if action in READS:
+        if category is None:
+            return standing  # the dossier itself: who the patient is, what one may read in it
+        if category == ABOUT_ACCESS:
+            return refused("accesses are the patient's business", 403)
+        if not (traitant or author or _reads(actor, standing, matrix, category, document_type)):
+            return refused(
+                f"{actor.profession or actor.role} does not read {category}",
+                403,
+                _("Your profession does not read this part of the record."),
+            )
+        if item is not None and item.masked and not (traitant or author):
+            return refused("masked by the patient")
+        return standing
+    if action in WRITES:
+        if standing.mode != Mode.NORMAL:
+            return refused("emergency access only reads", 403)
+        if category is None:
+            return refused("no category", 403)
+        if (category, document_type) == SUMMARY:
+            if not traitant:
+                return refused("the médecin traitant writes the summary", 403)
+        elif not matrix.may_write(actor.profession, category, document_type):
+            return refused(f"{actor.profession} does not write {category}", 403)
+        if item is not None and not author and not (traitant and item.type == SUMMARY[1]):
+            return refused("only the author changes a document", 403)
+        return standing
+    return refused("the patient's controls", 403)
+
+
+def _reads(
+    actor: Actor, standing: Decision, matrix: Matrix, category: str, document_type: str
+) -> bool:
+    if standing.mode == Mode.SAMU and category not in matrix.samu_categories:
+        return False
+    return matrix.may_read(actor.profession, category, document_type)
+
+
+def _for_insurer(
+    dossier: DossierFacts, action: Action, category: str | None, item: Item | None
+) -> Decision:
+    if (
+        action == Action.CREATE
+        and category == "remboursement"
+        and item is None
+        and dossier.status == DossierStatus.OPEN
+    ):
+        return Decision(True, "insurer import", Purpose.HPAYMT)
+    return refused("never medical content")

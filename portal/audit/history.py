@@ -19,7 +19,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.access import signed_in
-from portal.access.dossiers import open_dossier
+from portal.access.policy import ABOUT_ACCESS
+from portal.access.view import open_dossier
 from portal.audit import Action, Mode, signing
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
@@ -117,7 +118,9 @@ async def history(
     end: FromQuery[str] = "",
     page: FromQuery[int] = 1,
 ) -> Template:
-    facts = await open_dossier(request, dossier_id, Action.VIEW, target_type="history")
+    facts = await open_dossier(
+        request, dossier_id, Action.VIEW, ABOUT_ACCESS, target_type="history"
+    )
     filters, error = _filters(professional, mode, start, end)
     page = max(page, 1)
     base = AuditEvent.select().where(AuditEvent.chain == chain_of(facts.id))
@@ -149,7 +152,9 @@ async def history(
 
 @get("/dossiers/{dossier_id:uuid}/history.csv", guards=[signed_in])
 async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
-    facts = await open_dossier(request, dossier_id, Action.EXPORT, target_type="history")
+    facts = await open_dossier(
+        request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
+    )
     rows = (
         await AuditEvent.select()
         .where(AuditEvent.chain == chain_of(facts.id))
@@ -176,7 +181,9 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
 
 @post("/dossiers/{dossier_id:uuid}/history/verify", guards=[signed_in])
 async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redirect:
-    facts = await open_dossier(request, dossier_id, Action.VERIFY, target_type="history")
+    facts = await open_dossier(
+        request, dossier_id, Action.VERIFY, ABOUT_ACCESS, target_type="history"
+    )
     report = await verify(signing.installed(), dossier_id=facts.id)
     if report.intact:
         flash(

@@ -51,6 +51,7 @@ class Action(StrEnum):
     EMERGENCY_ACCESS = "emergency-access"
     SAMU_ACCESS = "samu-access"
     RIGHTS_CHANGE = "rights-change"
+    CONSENT = "consent"  # a professional declared the patient's consent at a consultation
     LOGIN = "login"
     LOGOUT = "logout"
     LOGIN_FAILURE = "login-failure"

@@ -1,4 +1,4 @@
-"""The dossier and the people who act for its patient.
+"""The dossier, the people who act for its patient, and its documents.
 
 Every table about a patient's data carries the dossier's id: the key on which the data can be
 sharded later (ARCHITECTURE.md).
@@ -6,7 +6,7 @@ sharded later (ARCHITECTURE.md).
 
 from enum import StrEnum
 
-from piccolo.columns import UUID, Boolean, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.identity.tables import Account, Patient
@@ -37,3 +37,30 @@ class Representative(Table, tablename="representative"):
     dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
     account = ForeignKey(Account, on_delete=OnDelete.cascade, index=True)
     since = Timestamptz()
+
+
+class Document(Table, tablename="document"):
+    """A document of the dossier, with what decides who sees it (`portal.access.policy`)."""
+
+    id = UUID(primary_key=True)
+    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
+    #: A category of ACCESS.md or of a plugin section, and optionally a type within it
+    #: (``compte_rendu`` / ``accouchement``): the access matrix decides on both.
+    category = Varchar(length=40)
+    type = Varchar(length=40, default="")
+    title = Varchar(length=200)
+    care_date = Date()
+    created_at = Timestamptz()
+    #: Who deposited it: an account (professional, patient, representative, the insurer's
+    #: import), with its name and profession as they were then.
+    author = ForeignKey(Account, null=True, on_delete=OnDelete.set_null, index=True)
+    author_name = Varchar(length=200)
+    author_profession = Varchar(length=40, default="")
+    body = Text(default="")
+    #: Masked by the patient: seen only by the patient's side, the author and the médecin
+    #: traitant, even in emergency access.
+    masked = Boolean(default=False)
+    #: Hidden from the patient until announced in person; visible by itself at this time.
+    hidden_until = Timestamptz(null=True, default=None)
+    #: A minor's confidential care: not shown to the legal representatives.
+    hidden_from_representatives = Boolean(default=False)

@@ -17,7 +17,8 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal import audit, clock, db, web
-from portal.access import policy, public, signed_in
+from portal.access import public, signed_in
+from portal.access.facts import dossiers_of
 from portal.audit import Action, Actor, Outcome, Purpose
 from portal.i18n import gettext as _
 from portal.identity import abuse, accounts, devices, passwords, second_factor, sessions
@@ -304,7 +305,7 @@ async def account_page(request: Request) -> Template:
     return Template(
         "identity/account.html",
         context={
-            "dossiers": await policy.dossiers_of(account["id"]),
+            "dossiers": await dossiers_of(account["id"]),
             "account": account,
             "professional": professional,
             "profession": PROFESSIONS.get(professional["profession"]) if professional else None,

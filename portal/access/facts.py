@@ -1,0 +1,131 @@
+"""The facts `policy.decide` reads, loaded from the database for every request: nothing about
+rights is cached, so a change applies on the very next request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from portal.access.policy import DossierFacts, Grant, Item
+from portal.access.tables import Block, CircleMember, EmergencyGrant, GrantMode, Joined
+from portal.dossiers.tables import Document, Dossier, DossierStatus, Representative
+
+
+async def dossier_facts(
+    dossier_id: UUID, session_id: UUID | None = None, now: datetime | None = None
+) -> DossierFacts | None:
+    """The dossier's facts, with the emergency or SAMU access that ``session_id`` holds on it
+    at ``now`` (None when the dossier does not exist)."""
+    row = (
+        await Dossier.select(
+            Dossier.id,
+            Dossier.status,
+            Dossier.patient.account,
+            Dossier.medecin_traitant,
+            Dossier.refuses_emergency_access,
+            Dossier.refuses_samu_access,
+        )
+        .where(Dossier.id == dossier_id)
+        .first()
+    )
+    if row is None:
+        return None
+    representatives = await Representative.select(Representative.account).where(
+        Representative.dossier == dossier_id
+    )
+    circle = await CircleMember.select(CircleMember.professional, CircleMember.joined).where(
+        CircleMember.dossier == dossier_id
+    )
+    blocked = await Block.select(Block.professional).where(Block.dossier == dossier_id)
+    grant = None
+    if session_id is not None and now is not None:
+        grant_row = (
+            await EmergencyGrant.select()
+            .where(
+                EmergencyGrant.dossier == dossier_id,
+                EmergencyGrant.session_id == session_id,
+                EmergencyGrant.expires_at > now,
+            )
+            .order_by(EmergencyGrant.expires_at, ascending=False)
+            .first()
+        )
+        if grant_row:
+            grant = Grant(
+                GrantMode(grant_row["mode"]), grant_row["detail"], grant_row["expires_at"]
+            )
+    return DossierFacts(
+        id=row["id"],
+        status=row["status"],
+        patient_account=row["patient.account"],
+        representatives=frozenset(item["account"] for item in representatives),
+        medecin_traitant=row["medecin_traitant"],
+        circle={item["professional"]: Joined(item["joined"]) for item in circle},
+        blocked=frozenset(item["professional"] for item in blocked),
+        refuses_emergency_access=row["refuses_emergency_access"],
+        refuses_samu_access=row["refuses_samu_access"],
+        grant=grant,
+    )
+
+
+def item_of(document: dict) -> Item:
+    """The policy's view of a `Document` row."""
+    return Item(
+        category=document["category"],
+        type=document["type"],
+        author=document["author"],
+        masked=document["masked"],
+        hidden_until=document["hidden_until"],
+        hidden_from_representatives=document["hidden_from_representatives"],
+    )
+
+
+#: The columns of a document that lists show (its body is read on its own page).
+LISTED = (
+    Document.id,
+    Document.category,
+    Document.type,
+    Document.title,
+    Document.care_date,
+    Document.created_at,
+    Document.author,
+    Document.author_name,
+    Document.author_profession,
+    Document.masked,
+    Document.hidden_until,
+    Document.hidden_from_representatives,
+)
+
+
+async def dossiers_of(account_id: UUID) -> list[dict]:
+    """The dossiers a person acts on: their own, then those of the people they represent."""
+    columns = (Dossier.id, Dossier.patient.first_name, Dossier.patient.last_name)
+    own = await Dossier.select(*columns).where(Dossier.patient.account == account_id)
+    links = await Representative.select(Representative.dossier).where(
+        Representative.account == account_id
+    )
+    represented = (
+        await Dossier.select(*columns).where(Dossier.id.is_in([link["dossier"] for link in links]))
+        if links
+        else []
+    )
+    return [{**row, "own": True} for row in own] + [{**row, "own": False} for row in represented]
+
+
+async def patients_of(account_id: UUID) -> list[dict]:
+    """The open dossiers a professional may open without an emergency access: as médecin
+    traitant or in the care circle, unless blocked. By the patient's name."""
+    blocked = await Block.select(Block.dossier).where(Block.professional == account_id)
+    members = await CircleMember.select(CircleMember.dossier).where(
+        CircleMember.professional == account_id
+    )
+    ids = {row["dossier"] for row in members} - {row["dossier"] for row in blocked}
+    standing = Dossier.medecin_traitant == account_id
+    if ids:
+        standing = standing | Dossier.id.is_in(list(ids))
+    rows = await Dossier.select(
+        Dossier.id,
+        Dossier.patient.first_name.as_alias("first_name"),
+        Dossier.patient.last_name.as_alias("last_name"),
+        Dossier.patient.birth_date.as_alias("birth_date"),
+    ).where(standing, Dossier.status == DossierStatus.OPEN)
+    return sorted(rows, key=lambda row: (row["last_name"], row["first_name"]))

@@ -1,0 +1,263 @@
+"""How every route gets a dossier: `open_dossier` returns a `DossierView`, the dossier as the
+asking person may see it. Each decision it takes is traced in the audit trail, allowed or
+refused, and a refusal answers 404 (the dossier or document does not exist for the asker) or
+403 (inside a dossier they may open). Core pages and plugins only ever receive a view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+
+from portal import audit, clock, db
+from portal.access import notices
+from portal.access.facts import LISTED, dossier_facts, item_of
+from portal.access.matrix import Matrix
+from portal.access.policy import (
+    Actor,
+    Decision,
+    DossierFacts,
+    Grant,
+    Item,
+    decide,
+    patient_side_accounts,
+)
+from portal.access.tables import CircleMember, Joined
+from portal.audit import Action, Outcome, Purpose
+from portal.dossiers.tables import Document, Dossier
+from portal.i18n import gettext as _
+from portal.identity import abuse, sessions
+from portal.identity.accounts import audit_actor
+from portal.notifications import notify
+
+
+@dataclass(frozen=True)
+class DossierView:
+    """The dossier as the asking person may see it, for the length of one request."""
+
+    facts: DossierFacts
+    actor: Actor
+    #: The decision that opened it: the asker's standing (reason, purpose, mode).
+    opened: Decision
+    #: Who the patient is: first_name, last_name, birth_date.
+    patient: dict[str, Any]
+    matrix: Matrix
+    now: datetime
+    trace_actor: audit.Actor
+    client_address: str
+
+    @property
+    def id(self) -> UUID:
+        return self.facts.id
+
+    @property
+    def for_patient_side(self) -> bool:
+        """The patient or a legal representative is looking."""
+        return self.opened.purpose == Purpose.PATRQT
+
+    @property
+    def emergency(self) -> Grant | None:
+        """The emergency or SAMU access the asker is using, if they are."""
+        return self.facts.grant if self.opened.mode != audit.Mode.NORMAL else None
+
+    def decide(
+        self, action: Action, category: str | None = None, item: Item | None = None
+    ) -> Decision:
+        return decide(
+            self.actor, self.facts, action, category, item, matrix=self.matrix, now=self.now
+        )
+
+    def may(self, action: Action, category: str | None = None, item: Item | None = None) -> bool:
+        return self.decide(action, category, item).allowed
+
+    def readable_categories(self) -> list[str]:
+        return [key for key in self.matrix.categories if self.may(Action.VIEW, key)]
+
+    def writable_categories(self) -> list[str]:
+        return [key for key in self.matrix.categories if self.may(Action.CREATE, key)]
+
+    async def trace(
+        self,
+        action: Action,
+        decision: Decision,
+        target_type: str,
+        target_id: str = "",
+        detail: str | None = None,
+    ) -> None:
+        """Write one decision to the dossier's audit chain (``detail``: the emergency reason
+        or call reference, by default that of the access under way)."""
+        if detail is None:
+            grant = self.facts.grant
+            detail = grant.detail if grant and decision.mode != audit.Mode.NORMAL else ""
+        await audit.record(
+            action,
+            self.trace_actor,
+            dossier_id=self.id,
+            outcome=Outcome.ALLOWED if decision.allowed else Outcome.REFUSED,
+            reason=decision.reason,
+            purpose=decision.purpose,
+            mode=decision.mode,
+            mode_detail=detail,
+            target_type=target_type,
+            target_id=target_id,
+            client_address=self.client_address,
+        )
+
+    @asynccontextmanager
+    async def acting(
+        self,
+        action: Action,
+        category: str | None = None,
+        item: Item | None = None,
+        *,
+        target_type: str,
+        target_id: str = "",
+        detail: str | None = None,
+    ) -> AsyncIterator[Decision]:
+        """Decide, and trace the decision in one write transaction with what the block does.
+
+        A refusal is traced, then raised as a 403 / 404. An exception inside the block rolls
+        back the change and its trace together: nothing happened.
+        """
+        decision = self.decide(action, category, item)
+        if not decision.allowed:
+            await self.trace(action, decision, target_type, target_id, detail)
+            raise refusal(decision)
+        async with db.current().write_transaction():
+            await self.trace(action, decision, target_type, target_id, detail)
+            yield decision
+
+    async def require(
+        self,
+        action: Action,
+        category: str | None = None,
+        item: Item | None = None,
+        *,
+        target_type: str,
+        target_id: str = "",
+    ) -> Decision:
+        """Decide and trace; refuse with 403 / 404. For what a route reads in the dossier."""
+        async with self.acting(
+            action, category, item, target_type=target_type, target_id=target_id
+        ) as decision:
+            return decision
+
+    async def documents(self, category: str | None = None) -> list[dict[str, Any]]:
+        """The documents the asker may read, newest care first (no body: see `document`)."""
+        query = Document.select(*LISTED).where(Document.dossier == self.id)
+        if category is not None:
+            query = query.where(Document.category == category)
+        rows = await query.order_by(Document.care_date, ascending=False).order_by(
+            Document.created_at, ascending=False
+        )
+        return [row for row in rows if self.may(Action.VIEW, item=item_of(row))]
+
+    async def document(self, document_id: UUID, action: Action = Action.VIEW) -> dict[str, Any]:
+        """One document with its body, if the asker may do ``action`` on it; traced."""
+        row = (
+            await Document.select()
+            .where(Document.id == document_id, Document.dossier == self.id)
+            .first()
+        )
+        if row is None:
+            raise NotFoundException()
+        await self.require(
+            action, item=item_of(row), target_type="document", target_id=str(document_id)
+        )
+        return row
+
+
+def refusal(decision: Decision) -> Exception:
+    if decision.status == 403:
+        return PermissionDeniedException(
+            str(decision.message)
+            if decision.message
+            else _("Your access to this record does not cover this. The refusal is recorded.")
+        )
+    return NotFoundException()
+
+
+async def build_view(
+    request: Request, dossier_id: UUID, action: Action, category: str | None = None
+) -> DossierView:
+    """The view of the dossier for the signed-in person, with the decision on ``action``
+    (allowed or not, nothing traced yet); 404 when there is no such dossier."""
+    session = sessions.current(request)
+    now = clock.now()
+    facts = await dossier_facts(dossier_id, session.id, now)
+    if facts is None:
+        raise NotFoundException()
+    trace_actor = await audit_actor(session.account_id)
+    actor = Actor(session.account_id, session.role, trace_actor.profession)
+    matrix = request.app.state.matrix
+    decision = decide(actor, facts, action, category, matrix=matrix, now=now)
+    return DossierView(
+        facts=facts,
+        actor=actor,
+        opened=decision,
+        patient=await _patient(dossier_id) if decision.allowed else {},
+        matrix=matrix,
+        now=now,
+        trace_actor=trace_actor,
+        client_address=abuse.client_address(request, request.app.state.settings.trusted_proxies),
+    )
+
+
+async def open_dossier(
+    request: Request,
+    dossier_id: UUID,
+    action: Action = Action.VIEW,
+    category: str | None = None,
+    target_type: str = "dossier",
+) -> DossierView:
+    """The dossier as the signed-in person may see it, if they may do ``action`` on it (on
+    ``category`` of it); every answer is traced. Call it at the start of every route that
+    touches a dossier."""
+    view = await build_view(request, dossier_id, action, category)
+    async with view.acting(action, category, target_type=target_type):
+        if view.facts.circle.get(view.actor.account_id) == Joined.CONSENT:
+            await _first_access(view)
+    return view
+
+
+async def _patient(dossier_id: UUID) -> dict[str, Any]:
+    return (
+        await Dossier.select(
+            Dossier.patient.first_name.as_alias("first_name"),
+            Dossier.patient.last_name.as_alias("last_name"),
+            Dossier.patient.birth_date.as_alias("birth_date"),
+        )
+        .where(Dossier.id == dossier_id)
+        .first()
+    )
+
+
+async def _first_access(view: DossierView) -> None:
+    """Tell the patient the first time a professional who declared their consent opens it."""
+    first = (
+        await CircleMember.update({CircleMember.first_access_at: view.now})
+        .where(
+            CircleMember.dossier == view.id,
+            CircleMember.professional == view.actor.account_id,
+            CircleMember.first_access_at.is_null(),
+        )
+        .returning(CircleMember.id)
+    )
+    if not first:
+        return
+    for account_id in patient_side_accounts(view.facts):
+        await notify(
+            account_id,
+            notices.FIRST_ACCESS,
+            link=f"/dossiers/{view.id}/access",
+            who=view.trace_actor.name,
+            patient=f"{view.patient['first_name']} {view.patient['last_name']}",
+            date=view.now.strftime("%d/%m/%Y %H:%M UTC"),
+        )
