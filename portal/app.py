@@ -15,14 +15,19 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
 from portal import pages, piccolo_app, web
-from portal.access import is_core_guard
+from portal.access import is_core_guard, professional_routes
+from portal.access import routes as access_routes
+from portal.access.banner import EmergencyBannerMiddleware
 from portal.access.matrix import load_matrix
 from portal.audit import history as audit_history
 from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
+from portal.dossiers import routes as dossier_routes
+from portal.dossiers import vocabulary
 from portal.identity import admin as identity_admin
 from portal.identity import passwords
 from portal.identity import routes as identity_routes
+from portal.identity.professions import PROFESSIONS
 from portal.identity.sessions import SessionMiddleware
 from portal.identity.tables import ROLE_LABELS
 from portal.notifications import routes as notification_routes
@@ -44,6 +49,9 @@ CORE_ROUTES = [
     *identity_admin.ROUTES,
     *notification_routes.ROUTES,
     *audit_history.ROUTES,
+    *dossier_routes.ROUTES,
+    *access_routes.ROUTES,
+    *professional_routes.ROUTES,
 ]
 
 
@@ -74,6 +82,9 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             **web.template_globals(settings),
             "static_url": static.url,
             "role_labels": ROLE_LABELS,
+            "profession_labels": {key: item.label for key, item in PROFESSIONS.items()},
+            "category_labels": vocabulary.labels(plugins.categories),
+            "type_labels": vocabulary.TYPE_LABELS,
         },
     )
 
@@ -103,6 +114,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             web.AllowedHostsMiddleware(settings),
             web.LanguageMiddleware(settings),
             SessionMiddleware(settings),
+            EmergencyBannerMiddleware(),
             web.CsrfMiddleware(settings),
             web.FlashMiddleware(settings),
         ],

@@ -37,6 +37,8 @@ class Category:
     key: str
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
+    #: Its name as people read it (wrap it in `portal.gettext_lazy`); the key when empty.
+    label: str = ""
     #: Read by a SAMU regulator during a regulation call (emergency-relevant).
     samu: bool = False
     #: The patient (or their legal representative) adds to it: their own documents, their

@@ -65,16 +65,14 @@ async def professional(account_id: UUID) -> dict:
 
 async def add_to_circle(view: DossierView, account_id: UUID) -> dict:
     """The patient gives a professional access to the dossier."""
-    person = await professional(account_id)
-    if account_id in view.facts.blocked:
-        raise ControlError(_("You have blocked this professional: unblock them first."))
-    if account_id == view.facts.medecin_traitant:
-        raise ControlError(_("Your médecin traitant already has access to your record."))
-    if account_id in view.facts.circle:
-        raise ControlError(_("This professional already has access to your record."))
-    async with view.acting(
-        Action.RIGHTS_CHANGE, target_type="care_circle", target_id=str(account_id)
-    ):
+    async with _changing(view, Action.RIGHTS_CHANGE, "care_circle", account_id):
+        person = await professional(account_id)
+        if account_id in view.facts.blocked:
+            raise ControlError(_("You have blocked this professional: unblock them first."))
+        if account_id == view.facts.medecin_traitant:
+            raise ControlError(_("Your médecin traitant already has access to your record."))
+        if account_id in view.facts.circle:
+            raise ControlError(_("This professional already has access to your record."))
         await CircleMember.insert(
             CircleMember(
                 dossier=view.id, professional=account_id, joined=Joined.BY_PATIENT, since=view.now
@@ -84,12 +82,10 @@ async def add_to_circle(view: DossierView, account_id: UUID) -> dict:
 
 
 async def remove_from_circle(view: DossierView, account_id: UUID) -> dict:
-    person = await professional(account_id)
-    if account_id not in view.facts.circle:
-        raise ControlError(_("This professional is not in the care circle."))
-    async with view.acting(
-        Action.RIGHTS_CHANGE, target_type="care_circle", target_id=str(account_id)
-    ):
+    async with _changing(view, Action.RIGHTS_CHANGE, "care_circle", account_id):
+        person = await professional(account_id)
+        if account_id not in view.facts.circle:
+            raise ControlError(_("This professional is not in the care circle."))
         await CircleMember.delete().where(
             CircleMember.dossier == view.id, CircleMember.professional == account_id
         )
@@ -99,17 +95,17 @@ async def remove_from_circle(view: DossierView, account_id: UUID) -> dict:
 async def block(view: DossierView, account_id: UUID) -> dict:
     """Refuse a professional everything on the dossier, from the next request: they leave the
     care circle and lose any emergency access under way."""
-    person = await professional(account_id)
-    if account_id in view.facts.blocked:
-        raise ControlError(_("This professional is already blocked."))
-    if account_id == view.facts.medecin_traitant:
-        raise ControlError(
-            _(
-                "This professional is your médecin traitant. Choose another médecin traitant, "
-                "or none, before blocking them."
+    async with _changing(view, Action.BLOCK, "professional", account_id):
+        person = await professional(account_id)
+        if account_id in view.facts.blocked:
+            raise ControlError(_("This professional is already blocked."))
+        if account_id == view.facts.medecin_traitant:
+            raise ControlError(
+                _(
+                    "This professional is your médecin traitant. Choose another médecin "
+                    "traitant, or none, before blocking them."
+                )
             )
-        )
-    async with view.acting(Action.BLOCK, target_type="professional", target_id=str(account_id)):
         await CircleMember.delete().where(
             CircleMember.dossier == view.id, CircleMember.professional == account_id
         )
@@ -121,10 +117,10 @@ async def block(view: DossierView, account_id: UUID) -> dict:
 
 
 async def unblock(view: DossierView, account_id: UUID) -> dict:
-    person = await professional(account_id)
-    if account_id not in view.facts.blocked:
-        raise ControlError(_("This professional is not blocked."))
-    async with view.acting(Action.UNBLOCK, target_type="professional", target_id=str(account_id)):
+    async with _changing(view, Action.UNBLOCK, "professional", account_id):
+        person = await professional(account_id)
+        if account_id not in view.facts.blocked:
+            raise ControlError(_("This professional is not blocked."))
         await Block.delete().where(Block.dossier == view.id, Block.professional == account_id)
     return person
 
@@ -132,36 +128,40 @@ async def unblock(view: DossierView, account_id: UUID) -> dict:
 async def designate_medecin_traitant(view: DossierView, account_id: UUID | None) -> dict | None:
     """Designate a doctor as médecin traitant, or nobody (``None``)."""
     person = None
-    if account_id is not None:
-        person = await professional(account_id)
-        if person["profession"] != "medecin":
-            raise ControlError(_("The médecin traitant must be a doctor."))
-        if account_id in view.facts.blocked:
-            raise ControlError(_("You have blocked this doctor: unblock them first."))
-        if account_id == view.facts.medecin_traitant:
-            raise ControlError(_("This doctor is already your médecin traitant."))
-    elif view.facts.medecin_traitant is None:
-        raise ControlError(_("You have no médecin traitant."))
-    async with view.acting(
-        Action.RIGHTS_CHANGE, target_type="medecin_traitant", target_id=str(account_id or "")
-    ):
+    async with _changing(view, Action.RIGHTS_CHANGE, "medecin_traitant", account_id):
+        if account_id is not None:
+            person = await professional(account_id)
+            if person["profession"] != "medecin":
+                raise ControlError(_("The médecin traitant must be a doctor."))
+            if account_id in view.facts.blocked:
+                raise ControlError(_("You have blocked this doctor: unblock them first."))
+            if account_id == view.facts.medecin_traitant:
+                raise ControlError(_("This doctor is already your médecin traitant."))
+        elif view.facts.medecin_traitant is None:
+            raise ControlError(_("You have no médecin traitant."))
         await Dossier.update({Dossier.medecin_traitant: account_id}).where(Dossier.id == view.id)
     return person
 
 
 async def set_opt_outs(view: DossierView, *, emergency: bool, samu: bool) -> None:
     """The patient's two opt-outs: refuse emergency access, refuse SAMU access."""
-    async with view.acting(Action.RIGHTS_CHANGE, target_type="emergency_settings"):
+    async with _changing(view, Action.RIGHTS_CHANGE, "emergency_settings"):
         await Dossier.update(
             {Dossier.refuses_emergency_access: emergency, Dossier.refuses_samu_access: samu}
         ).where(Dossier.id == view.id)
 
 
+def _changing(view: DossierView, action: Action, target_type: str, account_id: UUID | None = None):
+    """Decide first (a refusal is traced and raised before anything is looked at), then
+    check and change inside the transaction that traces it."""
+    return view.acting(action, target_type=target_type, target_id=str(account_id or ""))
+
+
 async def set_masked(view: DossierView, document_id: UUID, masked: bool) -> dict:
     """Mask a document (seen then only by the patient's side, its author and the médecin
     traitant) or unmask it."""
-    document = await view.document(document_id)
-    if document["masked"] == masked:
+    document = await view.document_row(document_id)
+    if document["masked"] == masked and view.may(Action.VIEW, item=item_of(document)):
         raise ControlError(
             _("This document is already masked.") if masked else _("This document is not masked.")
         )

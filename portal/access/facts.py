@@ -129,3 +129,14 @@ async def patients_of(account_id: UUID) -> list[dict]:
         Dossier.patient.birth_date.as_alias("birth_date"),
     ).where(standing, Dossier.status == DossierStatus.OPEN)
     return sorted(rows, key=lambda row: (row["last_name"], row["first_name"]))
+
+
+async def active_grants(session_id: UUID, now: datetime) -> list[dict]:
+    """The emergency and SAMU accesses a login session holds, with whose dossier they open."""
+    return await EmergencyGrant.select(
+        EmergencyGrant.dossier,
+        EmergencyGrant.mode,
+        EmergencyGrant.expires_at,
+        EmergencyGrant.dossier.patient.first_name.as_alias("first_name"),
+        EmergencyGrant.dossier.patient.last_name.as_alias("last_name"),
+    ).where(EmergencyGrant.session_id == session_id, EmergencyGrant.expires_at > now)

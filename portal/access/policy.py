@@ -271,6 +271,13 @@ def _for_professional(
     standing = _standing(actor, dossier, matrix, now)
     if not standing.allowed:
         return standing
+    if item is not None and action not in READS:
+        # A document one may not read does not exist for one, whatever one wants to do to it.
+        seen = _for_professional(
+            actor, dossier, Action.VIEW, category, document_type, item, matrix, now
+        )
+        if not seen.allowed:
+            return refused(seen.reason)
     traitant = standing.reason == "médecin traitant"
     author = item is not None and item.author == actor.account_id
     if action in READS:

@@ -161,6 +161,14 @@ class DossierView:
 
     async def document(self, document_id: UUID, action: Action = Action.VIEW) -> dict[str, Any]:
         """One document with its body, if the asker may do ``action`` on it; traced."""
+        row = await self.document_row(document_id)
+        await self.require(
+            action, item=item_of(row), target_type="document", target_id=str(document_id)
+        )
+        return row
+
+    async def document_row(self, document_id: UUID) -> dict[str, Any]:
+        """A document of this dossier, not yet decided on: 404 when there is none."""
         row = (
             await Document.select()
             .where(Document.id == document_id, Document.dossier == self.id)
@@ -168,9 +176,6 @@ class DossierView:
         )
         if row is None:
             raise NotFoundException()
-        await self.require(
-            action, item=item_of(row), target_type="document", target_id=str(document_id)
-        )
         return row
 
 

@@ -24,7 +24,14 @@ from portal.i18n import gettext as _
 from portal.identity import abuse, accounts, devices, passwords, second_factor, sessions
 from portal.identity.professions import PROFESSIONS
 from portal.identity.sessions import Stage
-from portal.identity.tables import PERSON_ROLES, Account, Professional, Role, SecondFactor
+from portal.identity.tables import (
+    PERSON_ROLES,
+    PROFESSIONAL_ROLES,
+    Account,
+    Professional,
+    Role,
+    SecondFactor,
+)
 from portal.notifications import service as notifications
 from portal.web import flash, see_other
 
@@ -36,11 +43,15 @@ def local_path(target: str | None, default: str = "/me") -> str:
     return web.local_path(target, default)
 
 
-def home_for(role: Role) -> str:
-    """Where ``/me`` leads each role."""
+async def home_for(account_id: UUID, role: Role) -> str:
+    """Where ``/me`` leads each role: a patient to their dossier, a professional to their
+    patients, an administrator to the accounts."""
     if role == Role.ADMINISTRATOR:
         return "/admin/accounts"
-    return "/account"
+    if role in PROFESSIONAL_ROLES:
+        return "/patients"
+    own = [row for row in await dossiers_of(account_id) if row["own"]]
+    return f"/dossiers/{own[0]['id']}" if own else "/account"
 
 
 def form_page(template: str, status: int = 200, **context: Any) -> Template:
@@ -149,13 +160,13 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
         )
     await abuse.record_success(account["id"])
     await _complete_login(request, session, account)
-    return see_other(_landing(target, account))
+    return see_other(await _landing(target, account))
 
 
-def _landing(target: str | None, account: dict) -> str:
+async def _landing(target: str | None, account: dict) -> str:
     """Where a completed login leads: the page asked for, or the person's home."""
     target = local_path(target)
-    return target if target != "/me" else home_for(Role(account["role"]))
+    return target if target != "/me" else await home_for(account["id"], Role(account["role"]))
 
 
 async def _complete_login(request: Request, session: sessions.CurrentSession, account: dict):
@@ -251,7 +262,7 @@ async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect
     await Account.update({Account.totp_confirmed: True}).where(Account.id == account["id"])
     await _complete_login(request, session, account)
     flash(request, _("Your authenticator application is set up."), "success")
-    return see_other(_landing(data.get("next"), account))
+    return see_other(await _landing(data.get("next"), account))
 
 
 @post("/login/enrol/messages", guards=[public])
@@ -284,7 +295,8 @@ async def logout(request: Request) -> Redirect:
 
 @get("/me", guards=[signed_in])
 async def me(request: Request) -> Redirect:
-    return see_other(home_for(sessions.current(request).role))
+    session = sessions.current(request)
+    return see_other(await home_for(session.account_id, session.role))
 
 
 async def _account(account_id: UUID) -> dict:

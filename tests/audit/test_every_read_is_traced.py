@@ -16,9 +16,9 @@ from portal import hookimpl
 from portal.access import signed_in
 from portal.app import create_app, route_handlers
 from portal.audit.tables import AuditEvent
-from tests.audit.test_history import dossier_of
+from tests.access.conftest import add_document, dossier_of
 from tests.conftest import make_settings, plugins_with, running
-from tests.identity.conftest import log_in, new_patient
+from tests.identity.conftest import log_in, new_patient, new_professional
 
 
 def dossier_reads(app) -> list[str]:
@@ -30,13 +30,26 @@ def dossier_reads(app) -> list[str]:
 
 
 async def untraced_reads(app, browser, person, dossier) -> list[str]:
-    """The dossier reads after which the trail did not grow by exactly one event of ``person``."""
+    """The dossier reads after which the trail did not grow by exactly one event of ``person``.
+
+    The other parts of a path are filled with a document of the dossier and a professional.
+    """
+    professional = await new_professional()
+    parameters = {
+        "{dossier_id:uuid}": str(dossier),
+        "{document_id:uuid}": str(await add_document(dossier)),
+        "{account_id:uuid}": str(professional.id),
+        "{change:str}": "block",
+    }
     untraced = []
     for path in dossier_reads(app):
         last = (
             await AuditEvent.select(AuditEvent.id).order_by(AuditEvent.id, ascending=False).first()
         )
-        response = await browser.get(path.replace("{dossier_id:uuid}", str(dossier)))
+        concrete = path
+        for parameter, value in parameters.items():
+            concrete = concrete.replace(parameter, value)
+        response = await browser.get(concrete)
         assert response.status_code == 200, (path, response.status_code)
         new = await AuditEvent.select().where(AuditEvent.id > (last["id"] if last else 0))
         if [(event["actor_account"], event["dossier_id"]) for event in new] != [

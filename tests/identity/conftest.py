@@ -465,8 +465,10 @@ async def new_professional(
     with_authenticator: bool = True,
     password: str = PASSWORD,
     role: Role = Role.PROFESSIONAL,
+    profession: str = "medecin",
 ) -> Person:
-    """A médecin with an RPPS number, a password and (unless told otherwise) a TOTP app."""
+    """A professional (a médecin unless told otherwise) with an RPPS number, a password and
+    (unless told otherwise) a TOTP app."""
     return await _create(
         NewAccount(
             role=role,
@@ -476,7 +478,7 @@ async def new_professional(
             password=password,
             totp_secret=pyotp.random_base32(32) if with_authenticator else "",
             rpps=new_rpps(),
-            profession="medecin",
+            profession=profession,
         )
     )
 

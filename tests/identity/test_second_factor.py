@@ -198,7 +198,7 @@ async def test_a_professional_without_an_authenticator_sets_one_up_at_first_logi
     key = shown_key(page)
     confirmed = await browser.submit("/login/enrol", {"code": pyotp.TOTP(key).at(clock())})
     assert confirmed.status_code == 303
-    assert confirmed.headers["location"] == "/account"  # straight home, as after a code
+    assert confirmed.headers["location"] == "/patients"  # straight home, as after a code
     assert await browser.is_signed_in()
 
     account = await Account.select().where(Account.id == bruno.id).first()
@@ -244,7 +244,7 @@ async def test_an_authenticator_set_up_at_login_is_used_at_the_next(portal, new_
     bruno.last_step = int(clock().timestamp()) // second_factor.TOTP_PERIOD
     second = new_browser()
     landing = await log_in(second, bruno)
-    assert landing.headers["location"] == "/account"
+    assert landing.headers["location"] == "/patients"
 
 
 @pytest.mark.parametrize(

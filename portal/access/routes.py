@@ -1,0 +1,248 @@
+"""The patient's "Who has access to my record" page: the care circle and how each professional
+got there, adding from the directory, removing, blocking and unblocking, the médecin traitant,
+and the two emergency opt-outs.
+
+Every form works without JavaScript (a full page after a redirect); with htmx, each answers
+with the panel it changed. Every change goes through `portal.access.controls`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from portal.access import controls, signed_in
+from portal.access.controls import ControlError
+from portal.access.policy import ABOUT_ACCESS
+from portal.access.tables import Joined
+from portal.access.view import DossierView, build_view, open_dossier
+from portal.audit import Action
+from portal.i18n import gettext as _
+from portal.identity.tables import Professional, Role
+from portal.web import flash, see_other
+
+Form = URLEncodedBody[dict[str, Any]]
+DIRECTORY_LIMIT = 20
+
+#: The changes a professional's row offers, each confirmed first: what it does, in words.
+CHANGES = {
+    "remove": Action.RIGHTS_CHANGE,
+    "block": Action.BLOCK,
+    "unblock": Action.UNBLOCK,
+}
+
+
+def _is_htmx(request: Request) -> bool:
+    """An htmx request for a fragment (a boosted link or form wants the whole page)."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+
+
+def _professional_id(value: object) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise ControlError(_("Choose a professional from the directory.")) from None
+
+
+async def _people(ids: set[UUID]) -> dict[UUID, dict]:
+    if not ids:
+        return {}
+    rows = await Professional.select(
+        Professional.account.id.as_alias("id"),
+        Professional.account.first_name.as_alias("first_name"),
+        Professional.account.last_name.as_alias("last_name"),
+        Professional.profession,
+        Professional.specialty,
+        Professional.rpps,
+    ).where(Professional.account.is_in(list(ids)))
+    return {row["id"]: row for row in rows}
+
+
+async def _panel_context(view: DossierView) -> dict[str, Any]:
+    facts = view.facts
+    traitant = {facts.medecin_traitant} if facts.medecin_traitant else set()
+    people = await _people(set(facts.circle) | set(facts.blocked) | traitant)
+
+    def by_name(rows):
+        return sorted(rows, key=lambda row: (row["last_name"], row["first_name"]))
+
+    return {
+        "view": view,
+        "traitant": people.get(facts.medecin_traitant),
+        "members": by_name(
+            {**people[account], "joined": joined}
+            for account, joined in facts.circle.items()
+            if account in people
+        ),
+        "blocked": by_name(people[account] for account in facts.blocked if account in people),
+        "joined_labels": {
+            Joined.BY_PATIENT: _("added by you"),
+            Joined.CONSENT: _("declared your consent at a consultation"),
+        },
+    }
+
+
+async def _page(request: Request, dossier_id: UUID, status: int = 200, **extra: Any) -> Template:
+    """The page (or, for htmx, the panel) as the rights are now."""
+    view = await build_view(request, dossier_id, Action.VIEW, ABOUT_ACCESS)
+    template = "access/_panel.html" if _is_htmx(request) else "access/circle.html"
+    return Template(template, context={**await _panel_context(view), **extra}, status_code=status)
+
+
+async def _done(request: Request, dossier_id: UUID, message: str) -> Template | Redirect:
+    if _is_htmx(request):
+        return await _page(request, dossier_id, notice=message)
+    flash(request, message, "success")
+    return see_other(f"/dossiers/{dossier_id}/access")
+
+
+async def _failed(request: Request, dossier_id: UUID, error: ControlError) -> Template:
+    return await _page(request, dossier_id, status=409, problem=str(error))
+
+
+@get("/dossiers/{dossier_id:uuid}/access", guards=[signed_in])
+async def access_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
+    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "care_circle")
+    template = "access/_panel.html" if _is_htmx(request) else "access/circle.html"
+    return Template(template, context=await _panel_context(view))
+
+
+@get("/dossiers/{dossier_id:uuid}/access/directory", guards=[signed_in])
+async def directory(
+    request: Request, dossier_id: FromPath[UUID], q: FromQuery[str] = ""
+) -> Template:
+    """Professionals by name or RPPS number, to add, designate or block."""
+    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "directory")
+    query = q.strip()
+    error = ""
+    results = []
+    if len(query) == 1:
+        error = _("Type at least two letters of a name, or an RPPS number.")
+    elif query:
+        search = Professional.select(
+            Professional.account.id.as_alias("id"),
+            Professional.account.first_name.as_alias("first_name"),
+            Professional.account.last_name.as_alias("last_name"),
+            Professional.profession,
+            Professional.specialty,
+            Professional.rpps,
+        ).where(
+            Professional.account.role == Role.PROFESSIONAL,
+            Professional.account.disabled_at.is_null(),
+        )
+        if query.isdigit():
+            search = search.where(Professional.rpps == query)
+        else:
+            for word in query.split()[:3]:
+                pattern = f"%{word}%"
+                search = search.where(
+                    Professional.account.first_name.ilike(pattern)
+                    | Professional.account.last_name.ilike(pattern)
+                )
+        results = await search.order_by(Professional.account.last_name).limit(DIRECTORY_LIMIT)
+    context = {**await _panel_context(view), "query": query, "results": results, "error": error}
+    template = "access/_directory.html" if _is_htmx(request) else "access/circle.html"
+    return Template(template, context=context, status_code=400 if error else 200)
+
+
+@post("/dossiers/{dossier_id:uuid}/access/circle", guards=[signed_in])
+async def add(request: Request, dossier_id: FromPath[UUID], data: Form) -> Template | Redirect:
+    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    try:
+        person = await controls.add_to_circle(view, _professional_id(data.get("professional")))
+    except ControlError as error:
+        return await _failed(request, dossier_id, error)
+    name = f"{person['first_name']} {person['last_name']}"
+    return await _done(
+        request, dossier_id, _("%(name)s now has access to the record.") % {"name": name}
+    )
+
+
+@post("/dossiers/{dossier_id:uuid}/access/medecin-traitant", guards=[signed_in])
+async def designate(
+    request: Request, dossier_id: FromPath[UUID], data: Form
+) -> Template | Redirect:
+    """Designate the médecin traitant (``professional``), or nobody (an empty value)."""
+    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    chosen = data.get("professional") or None
+    try:
+        account = _professional_id(chosen) if chosen else None
+        person = await controls.designate_medecin_traitant(view, account)
+    except ControlError as error:
+        return await _failed(request, dossier_id, error)
+    if person is None:
+        message = _("The record no longer has a médecin traitant.")
+    else:
+        message = _("%(name)s is now the médecin traitant.") % {
+            "name": f"{person['first_name']} {person['last_name']}"
+        }
+    return await _done(request, dossier_id, message)
+
+
+@post("/dossiers/{dossier_id:uuid}/access/opt-outs", guards=[signed_in])
+async def opt_outs(request: Request, dossier_id: FromPath[UUID], data: Form) -> Template | Redirect:
+    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    await controls.set_opt_outs(
+        view,
+        emergency=data.get("refuses_emergency_access") == "on",
+        samu=data.get("refuses_samu_access") == "on",
+    )
+    return await _done(request, dossier_id, _("Your choices for emergencies are saved."))
+
+
+@get(
+    "/dossiers/{dossier_id:uuid}/access/professionals/{account_id:uuid}/{change:str}",
+    guards=[signed_in],
+)
+async def confirm(
+    request: Request, dossier_id: FromPath[UUID], account_id: FromPath[UUID], change: FromPath[str]
+) -> Template:
+    """What removing, blocking or unblocking will do, before it is done."""
+    if change not in CHANGES:
+        raise NotFoundException()
+    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "care_circle")
+    try:
+        person = await controls.professional(account_id)
+    except ControlError:
+        raise NotFoundException() from None
+    template = "access/_confirm.html" if _is_htmx(request) else "access/confirm.html"
+    return Template(template, context={"view": view, "person": person, "change": change})
+
+
+@post(
+    "/dossiers/{dossier_id:uuid}/access/professionals/{account_id:uuid}/{change:str}",
+    guards=[signed_in],
+)
+async def change_access(
+    request: Request, dossier_id: FromPath[UUID], account_id: FromPath[UUID], change: FromPath[str]
+) -> Template | Redirect:
+    if change not in CHANGES:
+        raise NotFoundException()
+    view = await build_view(request, dossier_id, CHANGES[change])
+    act = {
+        "remove": controls.remove_from_circle,
+        "block": controls.block,
+        "unblock": controls.unblock,
+    }[change]
+    try:
+        person = await act(view, account_id)
+    except ControlError as error:
+        return await _failed(request, dossier_id, error)
+    name = {"name": f"{person['first_name']} {person['last_name']}"}
+    message = {
+        "remove": _("%(name)s no longer has access to the record."),
+        "block": _(
+            "%(name)s is blocked: they can no longer open the record, even in an emergency."
+        ),
+        "unblock": _("%(name)s is no longer blocked."),
+    }[change] % name
+    return await _done(request, dossier_id, message)
+
+
+ROUTES = [access_page, directory, add, designate, opt_outs, confirm, change_access]

@@ -1,0 +1,81 @@
+"""The dossier's pages: its overview and its documents, as the asking person may see them.
+
+Every route opens the dossier through `portal.access.view`, which decides and traces.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from portal.access import signed_in
+from portal.access.controls import ControlError, set_masked
+from portal.access.facts import item_of
+from portal.access.view import build_view, open_dossier
+from portal.audit import Action
+from portal.i18n import gettext as _
+from portal.web import flash, see_other
+
+
+@get("/dossiers/{dossier_id:uuid}", guards=[signed_in])
+async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
+    view = await open_dossier(request, dossier_id)
+    return Template(
+        "dossiers/overview.html", context={"view": view, "documents": await view.documents()}
+    )
+
+
+@get("/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}", guards=[signed_in])
+async def document_page(
+    request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
+) -> Template:
+    view = await build_view(request, dossier_id, Action.VIEW)
+    document = await view.document(document_id)
+    return Template(
+        "dossiers/document.html",
+        context={
+            "view": view,
+            "document": document,
+            "may_mask": view.may(Action.MASK, item=item_of(document)),
+        },
+    )
+
+
+async def _mask(request: Request, dossier_id: UUID, document_id: UUID, masked: bool) -> Redirect:
+    view = await build_view(request, dossier_id, Action.MASK if masked else Action.UNMASK)
+    try:
+        await set_masked(view, document_id, masked)
+    except ControlError as error:
+        flash(request, str(error), "error")
+    else:
+        flash(
+            request,
+            _(
+                "The document is masked: only you, its author and your médecin traitant "
+                "see it now, even in an emergency."
+            )
+            if masked
+            else _("The document is visible again to the professionals who may read it."),
+            "success",
+        )
+    return see_other(f"/dossiers/{dossier_id}/documents/{document_id}")
+
+
+@post("/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}/mask", guards=[signed_in])
+async def mask(
+    request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
+) -> Redirect:
+    return await _mask(request, dossier_id, document_id, masked=True)
+
+
+@post("/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}/unmask", guards=[signed_in])
+async def unmask(
+    request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
+) -> Redirect:
+    return await _mask(request, dossier_id, document_id, masked=False)
+
+
+ROUTES = [overview, document_page, mask, unmask]
