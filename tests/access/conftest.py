@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from portal import clock
+import portal.clock
 from portal.access.tables import Block, CircleMember, Joined
 from portal.dossiers.tables import Document, Dossier, Representative
 from portal.identity.tables import Patient
 from tests.identity.conftest import (  # noqa: F401
-    clock as frozen,
+    Person,
+    clock,
     database_url,
     migrated_template,
     new_browser,
@@ -20,14 +21,15 @@ from tests.identity.conftest import (  # noqa: F401
     quick_hashing,
     start_portal,
 )
-from tests.identity.conftest import Person
 
 
 async def dossier_of(person: Person, **facts) -> UUID:
     """A new dossier for a patient (``facts``: the dossier's columns to set)."""
     patient = await Patient.select(Patient.id).where(Patient.account == person.id).first()
-    dossier = Dossier(patient=patient["id"], created_at=clock.now(), created_through="online",
-                      consent_at=clock.now(), **facts)  # fmt: skip
+    now = portal.clock.now()
+    dossier = Dossier(
+        patient=patient["id"], created_at=now, created_through="online", consent_at=now, **facts
+    )
     await dossier.save()
     return dossier.id
 
@@ -40,7 +42,7 @@ async def add_document(
         category=category,
         title=columns.pop("title", f"Document {category}"),
         care_date=columns.pop("care_date", date(2026, 10, 1)),
-        created_at=clock.now(),
+        created_at=portal.clock.now(),
         author=author.id if author else None,
         author_name=f"{author.first_name} {author.last_name}" if author else "",
         body=columns.pop("body", f"Texte du document {category}"),
@@ -53,16 +55,18 @@ async def add_document(
 async def join(dossier: UUID, professional: Person, joined: Joined = Joined.BY_PATIENT) -> None:
     await CircleMember.insert(
         CircleMember(
-            dossier=dossier, professional=professional.id, joined=joined, since=clock.now()
-        )  # fmt: skip
+            dossier=dossier, professional=professional.id, joined=joined, since=portal.clock.now()
+        )
     )
 
 
 async def block(dossier: UUID, professional: Person) -> None:
-    await Block.insert(Block(dossier=dossier, professional=professional.id, since=clock.now()))
+    await Block.insert(
+        Block(dossier=dossier, professional=professional.id, since=portal.clock.now())
+    )
 
 
 async def represent(dossier: UUID, person: Person) -> None:
     await Representative.insert(
-        Representative(dossier=dossier, account=person.id, since=clock.now())
+        Representative(dossier=dossier, account=person.id, since=portal.clock.now())
     )
