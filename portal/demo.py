@@ -7,11 +7,12 @@ Every demo account has the same password and, for the second factor, the same TO
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from portal import audit, clock
+from portal.access.tables import CircleMember, Joined
 from portal.audit import Action, Actor, Mode, Purpose, signing
-from portal.dossiers.tables import Dossier, Representative
+from portal.dossiers.tables import Document, Dossier, Representative
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.numbers import luhn_check_digit, nir_key
 from portal.identity.tables import Account, Patient, Role
@@ -222,7 +223,132 @@ async def _demo_dossiers() -> None:
             since=now,
         )
     )
+    camille, jules = dossiers[DEMO_PEOPLE[0].nir], dossiers[DEMO_PEOPLE[1].nir]
+    for dossier, login in (
+        (camille, "dr.garcia@demo.carnet.fr"),
+        (camille, "dr.moreau@demo.carnet.fr"),
+        (camille, "ph.petit@demo.carnet.fr"),
+        (camille, "mk.laurent@demo.carnet.fr"),
+        (jules, "dr.garcia@demo.carnet.fr"),
+    ):
+        await CircleMember.insert(
+            CircleMember(
+                dossier=dossier, professional=accounts[login], joined=Joined.BY_PATIENT, since=now
+            )
+        )
+    await _demo_documents(camille, jules, dossiers[LEO["nir"]], accounts)
     await _demo_accesses(dossiers)
+
+
+@dataclass(frozen=True)
+class DemoDocument:
+    category: str
+    type: str
+    title: str
+    care_date: date
+    author: str  # a demo login, or the name of an author outside the demo
+    body: str
+    masked: bool = False
+    hidden_days: int = 0  # hidden from the patient for this many days more
+
+
+#: Camille's documents: one at least in every category of ACCESS.md.
+CAMILLE_DOCUMENTS = (
+    DemoDocument("synthese", "resume", "Synthèse médicale", date(2026, 9, 15),
+                 "dr.bernard@demo.carnet.fr",
+                 "Antécédents : appendicectomie (2004), accouchement par voie basse (2019).\n"
+                 "Allergie : pénicilline (urticaire).\n"
+                 "Traitement au long cours : lévothyroxine 75 µg le matin.\n"
+                 "Groupe sanguin : A positif."),
+    DemoDocument("compte_rendu", "consultation", "Consultation de cardiologie",
+                 date(2026, 6, 3), "dr.garcia@demo.carnet.fr",
+                 "Palpitations à l'effort. ECG et échographie cardiaque normaux. "
+                 "Pas de traitement ; revoir si récidive."),
+    DemoDocument("compte_rendu", "consultation", "Soins dentaires : détartrage",
+                 date(2026, 3, 12), "dr.moreau@demo.carnet.fr",
+                 "Détartrage complet. Pas de carie. Contrôle dans un an."),
+    DemoDocument("compte_rendu", "consultation", "Consultation de psychiatrie",
+                 date(2025, 11, 20), "Dr Paul Henry, psychiatre",
+                 "Épisode anxieux après un deuil. Suivi de quatre séances, évolution favorable.",
+                 masked=True),
+    DemoDocument("compte_rendu", "accouchement", "Compte rendu d'accouchement",
+                 date(2019, 6, 21), "Maternité Sainte-Anne, Élise Caron, sage-femme",
+                 "Accouchement par voie basse à 39 SA + 2. Garçon, 3,250 kg. "
+                 "Suites simples."),
+    DemoDocument("compte_rendu", "biologie", "Analyse d'un grain de beauté retiré",
+                 date(2026, 11, 18), "dr.bernard@demo.carnet.fr",
+                 "Examen anatomopathologique de la lésion du dos : résultat à annoncer en "
+                 "consultation.", hidden_days=12),
+    DemoDocument("imagerie", "", "Radiographie du genou droit", date(2026, 2, 2),
+                 "Centre d'imagerie du Parc, Dr Hugo Lemaire, radiologue",
+                 "Pas de fracture. Discret épanchement articulaire."),
+    DemoDocument("prescription", "", "Ordonnance : rééducation du genou", date(2026, 2, 5),
+                 "dr.bernard@demo.carnet.fr",
+                 "Quinze séances de kinésithérapie pour entorse bénigne du genou droit."),
+    DemoDocument("plan_soins", "", "Plan de soins : rééducation", date(2026, 2, 5),
+                 "dr.bernard@demo.carnet.fr",
+                 "Renforcement musculaire et proprioception, deux séances par semaine."),
+    DemoDocument("dispensation", "", "Médicaments délivrés", date(2026, 10, 2),
+                 "ph.petit@demo.carnet.fr",
+                 "Lévothyroxine 75 µg, 3 boîtes. Paracétamol 1 g, 1 boîte."),
+    DemoDocument("traitement_administre", "", "Injection d'antibiotique à domicile",
+                 date(2025, 1, 14), "inf.durand@demo.carnet.fr",
+                 "Ceftriaxone 1 g en intramusculaire, trois jours (pyélonéphrite)."),
+    DemoDocument("certificat", "", "Certificat de non contre-indication à la course à pied",
+                 date(2026, 9, 15), "dr.bernard@demo.carnet.fr",
+                 "Aucune contre-indication à la pratique de la course à pied en compétition."),
+    DemoDocument("remboursement", "", "Remboursements de l'Assurance Maladie, 2026",
+                 date(2026, 10, 31), "agent.cpam@demo.carnet.fr",
+                 "12 actes remboursés depuis janvier 2026, dont 4 consultations."),
+    DemoDocument("patient", "", "Mes relevés de tension", date(2026, 10, 20),
+                 "camille.martin@demo.carnet.fr",
+                 "Matin : 12/8, 11/7, 12/7. Soir : 13/8, 12/8."),
+    DemoDocument("gestion", "", "Lettre de liaison du cabinet", date(2026, 9, 15),
+                 "dr.bernard@demo.carnet.fr",
+                 "Coordonnées du cabinet et horaires de la permanence de soins."),
+)  # fmt: skip
+JULES_DOCUMENTS = (
+    DemoDocument("compte_rendu", "consultation", "Consultation de cardiologie",
+                 date(2026, 5, 11), "dr.garcia@demo.carnet.fr",
+                 "Hypertension artérielle découverte au travail. Mesures à domicile à faire."),
+)  # fmt: skip
+LEO_DOCUMENTS = (
+    DemoDocument("compte_rendu", "consultation", "Examen de santé des 7 ans",
+                 date(2026, 6, 25), "dr.bernard@demo.carnet.fr",
+                 "Croissance harmonieuse. Vue et audition normales."),
+)  # fmt: skip
+
+
+async def _demo_documents(camille, jules, leo, accounts: dict[str, object]) -> None:
+    people = {person.login: person for person in DEMO_PEOPLE}
+    now = clock.now()
+    for dossier, documents in (
+        (camille, CAMILLE_DOCUMENTS),
+        (jules, JULES_DOCUMENTS),
+        (leo, LEO_DOCUMENTS),
+    ):
+        for item in documents:
+            person = people.get(item.author)
+            await Document.insert(
+                Document(
+                    dossier=dossier,
+                    category=item.category,
+                    type=item.type,
+                    title=item.title,
+                    care_date=item.care_date,
+                    created_at=now,
+                    author=accounts[item.author] if person else None,
+                    author_name=f"{person.first_name} {person.last_name}"
+                    if person
+                    else item.author,
+                    author_profession=person.profession if person else "",
+                    body=item.body,
+                    masked=item.masked,
+                    hidden_until=now + timedelta(days=item.hidden_days)
+                    if item.hidden_days
+                    else None,
+                )
+            )
 
 
 async def _demo_accesses(dossiers: dict[str, object]) -> None:
