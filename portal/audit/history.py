@@ -39,6 +39,8 @@ def _what(target_type: str) -> str:
         "dossier": _("the record"),
         "history": _("the access history"),
         "document": _("a document"),
+        "care_circle": _("who has access to the record"),
+        "directory": _("the directory of professionals"),
     }.get(target_type, _("the record"))
 
 
@@ -67,6 +69,10 @@ def describe(event: dict) -> str:
         "verify": _("%(who)s checked the integrity of %(what)s."),
         "emergency-access": _("%(who)s opened the record in emergency access."),
         "samu-access": _("%(who)s read the record during a SAMU regulation call."),
+        "consent": _("%(who)s declared the patient's consent at a consultation."),
+        "block": _("%(who)s blocked a professional."),
+        "unblock": _("%(who)s unblocked a professional."),
+        "rights-change": _("%(who)s changed who has access to the record."),
     }
     return sentences.get(event["action"], _("%(who)s acted on %(what)s.")) % params
 

@@ -14,7 +14,9 @@ def register_section():
         description=_("Nights noted by the patient for their doctor."),
         order=500,
         # Written by the patient only; read by doctors and nurses.
-        categories=(Category("sommeil", read=("medecin", "infirmier")),),
+        categories=(
+            Category("sommeil", read=("medecin", "infirmier"), label=_("Sleep"), by_patient=True),
+        ),
     )
 
 
@@ -25,4 +27,4 @@ def register_piccolo_app():
 
 @hookimpl
 def register_routes():
-    return [routes.about]
+    return [routes.about, routes.diary]
