@@ -155,6 +155,10 @@ def decide(
 
 
 def _patient_side(actor: Actor, dossier: DossierFacts) -> str:
+    """Whether the asker acts for the patient; only a person's account can (a professional
+    who is also a parent uses their own personal account)."""
+    if actor.role not in PERSON_ROLES:
+        return ""
     if dossier.patient_account is not None and actor.account_id == dossier.patient_account:
         return "patient"
     if actor.account_id in dossier.representatives:
@@ -304,7 +308,8 @@ def _for_professional(
                 return refused("the médecin traitant writes the summary", 403)
         elif not matrix.may_write(actor.profession, category, document_type):
             return refused(f"{actor.profession} does not write {category}", 403)
-        if item is not None and not author and not (traitant and item.type == SUMMARY[1]):
+        summary = item is not None and (item.category, item.type) == SUMMARY
+        if item is not None and not author and not (traitant and summary):
             return refused("only the author changes a document", 403)
         return standing
     return refused("the patient's controls", 403)
