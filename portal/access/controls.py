@@ -42,6 +42,14 @@ class ControlError(ValueError):
 # --- the patient's controls ----------------------------------------------------------------
 
 
+def parse_account(value: object) -> UUID:
+    """An account id as a form sends it."""
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise ControlError(_("Choose a professional from the directory.")) from None
+
+
 async def professional(account_id: UUID) -> dict:
     """A professional of care who may be given access (the directory's entry), or an error."""
     row = (
@@ -63,9 +71,11 @@ async def professional(account_id: UUID) -> dict:
     return row
 
 
-async def add_to_circle(view: DossierView, account_id: UUID) -> dict:
-    """The patient gives a professional access to the dossier."""
-    async with _changing(view, Action.RIGHTS_CHANGE, "care_circle", account_id):
+async def add_to_circle(view: DossierView, chosen: object) -> dict:
+    """The patient gives a professional (``chosen``: their account id, as the form sent it)
+    access to the dossier."""
+    async with _changing(view, Action.RIGHTS_CHANGE, "care_circle", chosen):
+        account_id = parse_account(chosen)
         person = await professional(account_id)
         if account_id in view.facts.blocked:
             raise ControlError(_("You have blocked this professional: unblock them first."))
@@ -125,10 +135,12 @@ async def unblock(view: DossierView, account_id: UUID) -> dict:
     return person
 
 
-async def designate_medecin_traitant(view: DossierView, account_id: UUID | None) -> dict | None:
-    """Designate a doctor as médecin traitant, or nobody (``None``)."""
+async def designate_medecin_traitant(view: DossierView, chosen: object) -> dict | None:
+    """Designate a doctor (``chosen``: their account id, as the form sent it) as médecin
+    traitant, or nobody (an empty ``chosen``)."""
     person = None
-    async with _changing(view, Action.RIGHTS_CHANGE, "medecin_traitant", account_id):
+    async with _changing(view, Action.RIGHTS_CHANGE, "medecin_traitant", chosen):
+        account_id = parse_account(chosen) if chosen else None
         if account_id is not None:
             person = await professional(account_id)
             if person["profession"] != "medecin":
@@ -151,26 +163,28 @@ async def set_opt_outs(view: DossierView, *, emergency: bool, samu: bool) -> Non
         ).where(Dossier.id == view.id)
 
 
-def _changing(view: DossierView, action: Action, target_type: str, account_id: UUID | None = None):
+def _changing(view: DossierView, action: Action, target_type: str, target: object = None):
     """Decide first (a refusal is traced and raised before anything is looked at), then
     check and change inside the transaction that traces it."""
-    return view.acting(action, target_type=target_type, target_id=str(account_id or ""))
+    return view.acting(action, target_type=target_type, target_id=str(target or "")[:64])
 
 
 async def set_masked(view: DossierView, document_id: UUID, masked: bool) -> dict:
     """Mask a document (seen then only by the patient's side, its author and the médecin
     traitant) or unmask it."""
     document = await view.document_row(document_id)
-    if document["masked"] == masked and view.may(Action.VIEW, item=item_of(document)):
-        raise ControlError(
-            _("This document is already masked.") if masked else _("This document is not masked.")
-        )
     async with view.acting(
         Action.MASK if masked else Action.UNMASK,
         item=item_of(document),
         target_type="document",
         target_id=str(document_id),
     ):
+        if document["masked"] == masked:
+            raise ControlError(
+                _("This document is already masked.")
+                if masked
+                else _("This document is not masked.")
+            )
         await Document.update({Document.masked: masked}).where(Document.id == document_id)
     return document
 

@@ -290,9 +290,10 @@ def _for_professional(
         if category == ABOUT_ACCESS:
             return refused("accesses are the patient's business", 403)
         if not (traitant or author or _reads(actor, standing, matrix, category, document_type)):
+            # A document of a category one does not read does not exist for one (404).
             return refused(
                 f"{actor.profession or actor.role} does not read {category}",
-                403,
+                404 if item is not None else 403,
                 _("Your profession does not read this part of the record."),
             )
         if item is not None and item.masked and not (traitant or author):

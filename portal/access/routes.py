@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from portal import db
 from portal.access import controls, signed_in
 from portal.access.controls import ControlError
 from portal.access.policy import ABOUT_ACCESS
@@ -41,13 +42,6 @@ def _is_htmx(request: Request) -> bool:
     """An htmx request for a fragment (a boosted link or form wants the whole page)."""
     headers = request.headers
     return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
-
-
-def _professional_id(value: object) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise ControlError(_("Choose a professional from the directory.")) from None
 
 
 async def _people(ids: set[UUID]) -> dict[UUID, dict]:
@@ -91,6 +85,8 @@ async def _panel_context(view: DossierView) -> dict[str, Any]:
 async def _page(request: Request, dossier_id: UUID, status: int = 200, **extra: Any) -> Template:
     """The page (or, for htmx, the panel) as the rights are now."""
     view = await build_view(request, dossier_id, Action.VIEW, ABOUT_ACCESS)
+    if not view.opened.allowed:  # only reached after an allowed change; never show otherwise
+        raise NotFoundException()
     template = "access/_panel.html" if _is_htmx(request) else "access/circle.html"
     return Template(template, context={**await _panel_context(view), **extra}, status_code=status)
 
@@ -139,11 +135,13 @@ async def directory(
         if query.isdigit():
             search = search.where(Professional.rpps == query)
         else:
-            for word in query.split()[:3]:
+            first_name, last_name = Professional.account.first_name, Professional.account.last_name
+            # SQLite's LIKE ignores the case of ASCII letters; PostgreSQL needs ILIKE.
+            like = "like" if db.current().is_sqlite else "ilike"
+            for word in query.replace("%", " ").replace("_", " ").split()[:3]:
                 pattern = f"%{word}%"
                 search = search.where(
-                    Professional.account.first_name.ilike(pattern)
-                    | Professional.account.last_name.ilike(pattern)
+                    getattr(first_name, like)(pattern) | getattr(last_name, like)(pattern)
                 )
         results = await search.order_by(Professional.account.last_name).limit(DIRECTORY_LIMIT)
     context = {**await _panel_context(view), "query": query, "results": results, "error": error}
@@ -155,7 +153,7 @@ async def directory(
 async def add(request: Request, dossier_id: FromPath[UUID], data: Form) -> Template | Redirect:
     view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
     try:
-        person = await controls.add_to_circle(view, _professional_id(data.get("professional")))
+        person = await controls.add_to_circle(view, data.get("professional"))
     except ControlError as error:
         return await _failed(request, dossier_id, error)
     name = f"{person['first_name']} {person['last_name']}"
@@ -170,10 +168,8 @@ async def designate(
 ) -> Template | Redirect:
     """Designate the médecin traitant (``professional``), or nobody (an empty value)."""
     view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
-    chosen = data.get("professional") or None
     try:
-        account = _professional_id(chosen) if chosen else None
-        person = await controls.designate_medecin_traitant(view, account)
+        person = await controls.designate_medecin_traitant(view, data.get("professional"))
     except ControlError as error:
         return await _failed(request, dossier_id, error)
     if person is None:

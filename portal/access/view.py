@@ -21,6 +21,8 @@ from portal.access import notices
 from portal.access.facts import LISTED, dossier_facts, item_of
 from portal.access.matrix import Matrix
 from portal.access.policy import (
+    READS,
+    WRITES,
     Actor,
     Decision,
     DossierFacts,
@@ -132,6 +134,9 @@ class DossierView:
             raise refusal(decision)
         async with db.current().write_transaction():
             await self.trace(action, decision, target_type, target_id, detail)
+            used = action in READS or action in WRITES
+            if used and self.facts.circle.get(self.actor.account_id) == Joined.CONSENT:
+                await _first_access(self)
             yield decision
 
     async def require(
@@ -227,8 +232,7 @@ async def open_dossier(
     touches a dossier."""
     view = await build_view(request, dossier_id, action, category)
     async with view.acting(action, category, target_type=target_type):
-        if view.facts.circle.get(view.actor.account_id) == Joined.CONSENT:
-            await _first_access(view)
+        pass
     return view
 
 
@@ -245,7 +249,8 @@ async def _patient(dossier_id: UUID) -> dict[str, Any]:
 
 
 async def _first_access(view: DossierView) -> None:
-    """Tell the patient the first time a professional who declared their consent opens it."""
+    """Tell the patient's side the first time a professional who declared the patient's
+    consent uses the dossier, whatever they open first."""
     first = (
         await CircleMember.update({CircleMember.first_access_at: view.now})
         .where(

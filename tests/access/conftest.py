@@ -18,6 +18,7 @@ from tests.identity.conftest import (  # noqa: F401
     Person,
     clock,
     database_url,
+    log_in,
     migrated_template,
     new_browser,
     outbox,
@@ -89,12 +90,13 @@ async def open_in_emergency(browser: Browser, patient: Person, reason: str) -> h
     return await browser.submit("/patients/emergency", {"reason": reason})
 
 
-async def post_form(browser: Browser, path: str, **fields: str) -> httpx.Response:
-    """A POST with the CSRF token of the browser's session and ``fields``, for forms the
-    person's pages do not offer them."""
-    if "csrf_token" not in browser.page:
-        await browser.get("/account")
-    return await browser.post(path, {"csrf_token": browser.csrf_token, **fields})
+async def post_form(
+    browser: Browser, path: str, headers: dict | None = None, **fields: str
+) -> httpx.Response:
+    """A POST with ``fields`` and the CSRF token of the browser's session (taken from its
+    account page), for a form the person's pages do not offer them."""
+    await browser.get("/account")
+    return await browser.post(path, {"csrf_token": browser.csrf_token, **fields}, headers=headers)
 
 
 async def trail(dossier: UUID, person: Person | None = None) -> list[dict]:
@@ -108,3 +110,10 @@ async def trail(dossier: UUID, person: Person | None = None) -> list[dict]:
 async def refusals(dossier: UUID, person: Person) -> list[dict]:
     """What the trail of the dossier holds as refused to ``person``."""
     return [event for event in await trail(dossier, person) if event["outcome"] == "refused"]
+
+
+async def signed_in_browser(open_browser, person: Person) -> Browser:
+    """A new browser (from the ``new_browser`` fixture) where ``person`` has logged in."""
+    browser = open_browser()
+    await log_in(browser, person)
+    return browser
