@@ -49,6 +49,10 @@ def path_is(path: str) -> re.Pattern[str]:
     return re.compile(rf"^https?://[^/]+{re.escape(path)}(\?.*)?$")
 
 
+#: A dossier's page, where a patient lands after logging in.
+A_DOSSIER = re.compile(r"^https?://[^/]+/dossiers/[0-9a-f-]{36}$")
+
+
 def submit_first_step(page: Page, login: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label(translated("E-mail address"), exact=True).fill(login)
     page.get_by_label(translated("Password"), exact=True).fill(password)
@@ -92,10 +96,13 @@ def test_patient_logs_in_and_out(page, javascript, totp, console_errors):
     page.get_by_label(translated("Code"), exact=True).fill(totp.code(PATIENT))
     page.get_by_role("button", name=translated("Log in")).click()
 
-    expect(page).to_have_url(path_is("/account"))
+    expect(page).to_have_url(A_DOSSIER)
     assert_layout(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        translated("Record of %(name)s") % {"name": "Camille Martin"}
+    )
+    page.get_by_role("link", name=translated("My account")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(translated("My account"))
-    expect(page.locator("main")).to_contain_text("Camille Martin")
     expect(page.locator("main")).to_contain_text(PATIENT)
 
     page.get_by_role("button", name=translated("Log out")).click()
@@ -118,7 +125,9 @@ def test_patient_logs_in_and_out(page, javascript, totp, console_errors):
 def test_general_practitioner_sees_her_profession(page, totp, console_errors):
     log_in(page, DOCTOR, totp)
 
-    expect(page).to_have_url(path_is("/account"))
+    expect(page).to_have_url(path_is("/patients"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(translated("My patients"))
+    page.get_by_role("link", name=translated("My account")).click()
     facts = page.locator("main dl")
     expect(facts).to_contain_text("Sophie Bernard")
     expect(facts).to_contain_text(f"{translated('Doctor')} (Médecine générale)")
@@ -164,7 +173,7 @@ def test_the_login_form_works_with_the_keyboard_alone(new_page, totp):
     page.keyboard.type(totp.code(KEYBOARD))
     page.keyboard.press("Enter")
 
-    expect(page).to_have_url(path_is("/account"))
+    expect(page).to_have_url(path_is("/patients"))
     expect(page.get_by_role("button", name=translated("Log out"))).to_be_visible()
     assert_no_console_errors(errors)
 
@@ -186,6 +195,9 @@ def test_login_and_account_pages_are_accessible(new_page, totp):
     page.get_by_label(translated("Code"), exact=True).fill(totp.code(ACCESSIBILITY))
     page.get_by_role("button", name=translated("Log in")).click()
 
+    expect(page).to_have_url(A_DOSSIER)
+    assert_accessible(page)
+    page.get_by_role("link", name=translated("My account")).click()
     expect(page).to_have_url(path_is("/account"))
     assert_accessible(page)
 
@@ -263,8 +275,14 @@ def test_login_and_account_pages_fit_a_small_phone(new_page, totp, enrolling_acc
     assert_fits_the_width(page)
     page.get_by_label(translated("Code"), exact=True).fill(totp.code(SMALL_SCREEN))
     page.get_by_role("button", name=translated("Log in")).click()
-    expect(page).to_have_url(path_is("/account"))
-    for path in ("/account", "/account/sessions", "/account/password", "/password/forgot"):
+    expect(page).to_have_url(path_is("/patients"))
+    for path in (
+        "/patients",
+        "/account",
+        "/account/sessions",
+        "/account/password",
+        "/password/forgot",
+    ):
         page.goto(path)
         assert_fits_the_width(page)
 
