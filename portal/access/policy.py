@@ -282,7 +282,7 @@ def _for_professional(
         )
         if not seen.allowed:
             return refused(seen.reason)
-    traitant = standing.reason == "médecin traitant"
+    traitant = dossier.medecin_traitant == actor.account_id
     author = item is not None and item.author == actor.account_id
     if action in READS:
         if category is None:

@@ -8,6 +8,8 @@ with the panel it changed. Every change goes through `portal.access.controls`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -24,17 +26,39 @@ from portal.access.tables import Joined
 from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
 from portal.i18n import gettext as _
+from portal.i18n import gettext_lazy
 from portal.identity.tables import Professional, Role
 from portal.web import flash, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 DIRECTORY_LIMIT = 20
 
-#: The changes a professional's row offers, each confirmed first: what it does, in words.
+
+@dataclass(frozen=True)
+class Change:
+    """A change a professional's row offers, confirmed first."""
+
+    action: Action
+    apply: Callable[[DossierView, UUID], Awaitable[dict]]
+    done: str  # what happened, with %(name)s
+
+
 CHANGES = {
-    "remove": Action.RIGHTS_CHANGE,
-    "block": Action.BLOCK,
-    "unblock": Action.UNBLOCK,
+    "remove": Change(
+        Action.RIGHTS_CHANGE,
+        controls.remove_from_circle,
+        gettext_lazy("%(name)s no longer has access to the record."),
+    ),
+    "block": Change(
+        Action.BLOCK,
+        controls.block,
+        gettext_lazy(
+            "%(name)s is blocked: they can no longer open the record, even in an emergency."
+        ),
+    ),
+    "unblock": Change(
+        Action.UNBLOCK, controls.unblock, gettext_lazy("%(name)s is no longer blocked.")
+    ),
 }
 
 
@@ -220,25 +244,13 @@ async def change_access(
 ) -> Template | Redirect:
     if change not in CHANGES:
         raise NotFoundException()
-    view = await build_view(request, dossier_id, CHANGES[change])
-    act = {
-        "remove": controls.remove_from_circle,
-        "block": controls.block,
-        "unblock": controls.unblock,
-    }[change]
+    view = await build_view(request, dossier_id, CHANGES[change].action)
     try:
-        person = await act(view, account_id)
+        person = await CHANGES[change].apply(view, account_id)
     except ControlError as error:
         return await _failed(request, dossier_id, error)
-    name = {"name": f"{person['first_name']} {person['last_name']}"}
-    message = {
-        "remove": _("%(name)s no longer has access to the record."),
-        "block": _(
-            "%(name)s is blocked: they can no longer open the record, even in an emergency."
-        ),
-        "unblock": _("%(name)s is no longer blocked."),
-    }[change] % name
-    return await _done(request, dossier_id, message)
+    name = f"{person['first_name']} {person['last_name']}"
+    return await _done(request, dossier_id, str(CHANGES[change].done) % {"name": name})
 
 
 ROUTES = [access_page, directory, add, designate, opt_outs, confirm, change_access]
