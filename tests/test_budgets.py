@@ -19,9 +19,10 @@ import pytest
 
 from portal import audit, clock
 from portal.access import public
+from portal.access.tables import CircleMember, Joined
 from portal.app import route_handlers
 from portal.audit import Action, Actor, Mode
-from portal.dossiers.tables import Dossier
+from portal.dossiers.tables import Document, Dossier
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.admin import PAGE_SIZE
 from portal.identity.numbers import luhn_check_digit, nir_key
@@ -161,3 +162,69 @@ async def test_a_full_page_of_access_history_fits_the_budget(app, client):
     await sign_in(client, person.login, PASSWORD, secret)
     size, _subresources = await measure(client, f"/dossiers/{dossier.id}/history", status=200)
     assert size <= PAGE_BUDGET, f"the history page is {size} bytes compressed"
+
+
+async def test_the_record_pages_fit_the_budget(app, client):
+    """A dossier page full of documents, the "who has access" page with a crowded care circle,
+    a long document, and a professional's full page of patients."""
+    await app.state.database.upgrade()
+    secret = pyotp.random_base32(32)
+    person = someone(Role.PATIENT, totp_secret=secret)
+    account_id = await create_account(person)
+    patient = await Patient.select(Patient.id).where(Patient.account == account_id).first()
+    dossier = Dossier(patient=patient["id"], created_at=clock.now(), created_through="online",
+                      consent_at=clock.now())  # fmt: skip
+    await dossier.save()
+    professionals = [
+        await create_account(someone(Role.PROFESSIONAL, number)) for number in range(1, 13)
+    ]
+    for professional in professionals:
+        await CircleMember.insert(
+            CircleMember(
+                dossier=dossier.id,
+                professional=professional,
+                joined=Joined.CONSENT,
+                since=clock.now(),
+            )
+        )
+    for number in range(40):
+        document = Document(
+            dossier=dossier.id, category="compte_rendu", type="hospitalisation",
+            title=f"Compte rendu d'hospitalisation en rééducation fonctionnelle n° {number}",
+            care_date=date(2026, 1, 1), created_at=clock.now(), author=professionals[0],
+            author_name="Marie-Hélène de La Fontaine-Dubois", body="Évolution favorable. " * 150,
+        )  # fmt: skip
+        await document.save()
+    await sign_in(client, person.login, PASSWORD, secret)
+    for path in (
+        f"/dossiers/{dossier.id}",
+        f"/dossiers/{dossier.id}/access",
+        f"/dossiers/{dossier.id}/documents/{document.id}",
+    ):
+        size, subresources = await measure(client, path, status=200)
+        assert size <= PAGE_BUDGET, f"{path} is {size} bytes compressed"
+        assert len(subresources) <= SUBRESOURCE_BUDGET, f"{path} loads {subresources}"
+
+
+async def test_a_full_page_of_patients_fits_the_budget(app, client):
+    await app.state.database.upgrade()
+    secret = pyotp.random_base32(32)
+    doctor = someone(Role.PROFESSIONAL, totp_secret=secret)
+    doctor_id = await create_account(doctor)
+    for number in range(1, 60):
+        account_id = await create_account(someone(Role.PATIENT, number))
+        patient = await Patient.select(Patient.id).where(Patient.account == account_id).first()
+        await Dossier.insert(
+            Dossier(
+                patient=patient["id"],
+                created_at=clock.now(),
+                created_through="online",
+                consent_at=clock.now(),
+                medecin_traitant=doctor_id,
+            )
+        )
+    await sign_in(client, doctor.login, PASSWORD, secret)
+    page = (await client.get("/patients")).text
+    assert page.count('href="/dossiers/') == 50
+    size, _subresources = await measure(client, "/patients", status=200)
+    assert size <= PAGE_BUDGET, f"the patients page is {size} bytes compressed"

@@ -111,9 +111,10 @@ async def dossiers_of(account_id: UUID) -> list[dict]:
     return [{**row, "own": True} for row in own] + [{**row, "own": False} for row in represented]
 
 
-async def patients_of(account_id: UUID) -> list[dict]:
+async def patients_of(account_id: UUID, limit: int, offset: int = 0) -> list[dict]:
     """The open dossiers a professional may open without an emergency access: as médecin
-    traitant or in the care circle, unless blocked. By the patient's name."""
+    traitant or in the care circle, unless blocked. By the patient's name, ``limit`` of them
+    from ``offset``."""
     blocked = await Block.select(Block.dossier).where(Block.professional == account_id)
     members = await CircleMember.select(CircleMember.dossier).where(
         CircleMember.professional == account_id
@@ -122,13 +123,18 @@ async def patients_of(account_id: UUID) -> list[dict]:
     standing = Dossier.medecin_traitant == account_id
     if ids:
         standing = standing | Dossier.id.is_in(list(ids))
-    rows = await Dossier.select(
-        Dossier.id,
-        Dossier.patient.first_name.as_alias("first_name"),
-        Dossier.patient.last_name.as_alias("last_name"),
-        Dossier.patient.birth_date.as_alias("birth_date"),
-    ).where(standing, Dossier.status == DossierStatus.OPEN)
-    return sorted(rows, key=lambda row: (row["last_name"], row["first_name"]))
+    return (
+        await Dossier.select(
+            Dossier.id,
+            Dossier.patient.first_name.as_alias("first_name"),
+            Dossier.patient.last_name.as_alias("last_name"),
+            Dossier.patient.birth_date.as_alias("birth_date"),
+        )
+        .where(standing, Dossier.status == DossierStatus.OPEN)
+        .order_by(Dossier.patient.last_name, Dossier.patient.first_name, Dossier.id)
+        .limit(limit)
+        .offset(offset)
+    )
 
 
 async def active_grants(session_id: UUID, now: datetime) -> list[dict]:

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import URLEncodedBody
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal import clock
@@ -32,6 +32,7 @@ from portal.web import see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 professionals = role_in(Role.PROFESSIONAL, Role.SAMU_REGULATOR)
+PAGE_SIZE = 50
 
 
 def _no_record() -> str:
@@ -39,7 +40,7 @@ def _no_record() -> str:
 
 
 async def _lookup_page(
-    request: Request, nir: str = "", status: int = 200, **extra: Any
+    request: Request, nir: str = "", status: int = 200, page: int = 1, **extra: Any
 ) -> Template:
     session = current(request)
     profession = (
@@ -48,10 +49,13 @@ async def _lookup_page(
         .first()
     )
     emergency_professions = request.app.state.matrix.emergency_professions
+    patients = await patients_of(session.account_id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     return Template(
         "access/patients.html",
         context={
-            "patients": await patients_of(session.account_id),
+            "patients": patients[:PAGE_SIZE],
+            "page": page,
+            "has_next": len(patients) > PAGE_SIZE,
             "grants": await active_grants(session.id, clock.now()),
             "may_emergency": session.role == Role.PROFESSIONAL
             and profession is not None
@@ -76,9 +80,9 @@ def _nir(data: dict) -> str:
 
 
 @get("/patients", guards=[professionals])
-async def patients(request: Request) -> Template:
+async def patients(request: Request, page: FromQuery[int] = 1) -> Template:
     """The professional's home: their patients, and the search by NIR."""
-    return await _lookup_page(request)
+    return await _lookup_page(request, page=max(page, 1))
 
 
 @post("/patients/lookup", guards=[professionals])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.access import signed_in
@@ -19,12 +19,25 @@ from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.web import flash, see_other
 
+PAGE_SIZE = 25
+
 
 @get("/dossiers/{dossier_id:uuid}", guards=[signed_in])
-async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
+async def overview(
+    request: Request, dossier_id: FromPath[UUID], page: FromQuery[int] = 1
+) -> Template:
     view = await open_dossier(request, dossier_id)
+    page = max(page, 1)
+    documents = await view.documents()
+    start = (page - 1) * PAGE_SIZE
     return Template(
-        "dossiers/overview.html", context={"view": view, "documents": await view.documents()}
+        "dossiers/overview.html",
+        context={
+            "view": view,
+            "documents": documents[start : start + PAGE_SIZE],
+            "page": page,
+            "has_next": len(documents) > start + PAGE_SIZE,
+        },
     )
 
 
