@@ -6,7 +6,13 @@ from piccolo.conf.apps import AppConfig
 
 from portal.access.tables import Block, CircleMember, EmergencyGrant
 from portal.audit.tables import AuditCheckpoint, AuditEvent
-from portal.dossiers.tables import Document, Dossier, Representative
+from portal.dossiers.tables import (
+    Document,
+    Dossier,
+    Representative,
+    SummaryFlag,
+    SummaryVersion,
+)
 from portal.identity.tables import (
     Account,
     LoginSession,
@@ -38,6 +44,8 @@ APP_CONFIG = AppConfig(
         CircleMember,
         Block,
         EmergencyGrant,
+        SummaryVersion,
+        SummaryFlag,
     ],
     migration_dependencies=[],
     commands=[],

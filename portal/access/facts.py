@@ -93,6 +93,10 @@ LISTED = (
     Document.masked,
     Document.hidden_until,
     Document.hidden_from_representatives,
+    Document.lineage,
+    Document.file_name,
+    Document.file_type,
+    Document.file_size,
 )
 
 

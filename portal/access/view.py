@@ -155,8 +155,11 @@ class DossierView:
             return decision
 
     async def documents(self, category: str | None = None) -> list[dict[str, Any]]:
-        """The documents the asker may read, newest care first (no body: see `document`)."""
-        query = Document.select(*LISTED).where(Document.dossier == self.id)
+        """The current versions of the documents the asker may read, newest care first (no
+        body nor file: see `document`)."""
+        query = Document.select(*LISTED).where(
+            Document.dossier == self.id, Document.superseded_at.is_null()
+        )
         if category is not None:
             query = query.where(Document.category == category)
         rows = await query.order_by(Document.care_date, ascending=False).order_by(

@@ -6,7 +6,19 @@ sharded later (ARCHITECTURE.md).
 
 from enum import StrEnum
 
-from piccolo.columns import UUID, Boolean, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 from portal.identity.tables import Account, Patient
@@ -64,3 +76,42 @@ class Document(Table, tablename="document"):
     hidden_until = Timestamptz(null=True, default=None)
     #: A minor's confidential care: not shown to the legal representatives.
     hidden_from_representatives = Boolean(default=False)
+    #: Versions: every version of a document shares the id of the first one; the current one
+    #: has no ``superseded_at``.
+    lineage = UUID(index=True, null=True, default=None)
+    superseded_at = Timestamptz(null=True, default=None)
+    #: The attached file, if any (PDF, JPEG or PNG, its type checked from its content).
+    file_name = Varchar(length=200, default="")
+    file_type = Varchar(length=40, default="")
+    file_size = Integer(default=0)
+    file_data = Bytea(null=True, default=None)
+    #: The form submission that created it: submitting the same form twice adds one document.
+    submission = UUID(null=True, default=None)
+
+
+class SummaryVersion(Table, tablename="summary_version"):
+    """One version of the medical summary (volet de synthèse médicale): every change by the
+    médecin traitant adds a version with all its sections, so the history is kept whole."""
+
+    id = UUID(primary_key=True)
+    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
+    number = Integer()
+    created_at = Timestamptz()
+    author = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
+    author_name = Varchar(length=200)
+    #: The sections, by key (see `portal.dossiers.summary`).
+    sections = JSON()
+
+
+class SummaryFlag(Table, tablename="summary_flag"):
+    """A line of the summary the patient says is wrong, for the médecin traitant to see."""
+
+    id = UUID(primary_key=True)
+    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
+    version = ForeignKey(SummaryVersion, on_delete=OnDelete.cascade)
+    section = Varchar(length=40)
+    line = Text()
+    note = Text(default="")
+    flagged_by = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
+    flagged_at = Timestamptz()
+    resolved_at = Timestamptz(null=True, default=None)
