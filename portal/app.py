@@ -22,8 +22,8 @@ from portal.access.matrix import load_matrix
 from portal.audit import history as audit_history
 from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
+from portal.dossiers import documents, summary, vocabulary
 from portal.dossiers import routes as dossier_routes
-from portal.dossiers import vocabulary
 from portal.identity import admin as identity_admin
 from portal.identity import passwords
 from portal.identity import routes as identity_routes
@@ -50,6 +50,8 @@ CORE_ROUTES = [
     *notification_routes.ROUTES,
     *audit_history.ROUTES,
     *dossier_routes.ROUTES,
+    *documents.ROUTES,
+    *summary.ROUTES,
     *access_routes.ROUTES,
     *professional_routes.ROUTES,
 ]

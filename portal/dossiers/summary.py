@@ -1,0 +1,3 @@
+"""Placeholder: filled by the summary work."""
+
+ROUTES: list = []

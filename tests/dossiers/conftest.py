@@ -1,0 +1,3 @@
+"""The access tests' dossiers, documents and people, for the dossier pages."""
+
+from tests.access.conftest import *  # noqa: F403
