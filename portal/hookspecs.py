@@ -15,12 +15,16 @@ Conventions every plugin follows (checked by the contract tests over every plugi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from litestar.types import ControllerRouterHandler
 from piccolo.conf.apps import AppConfig
+
+if TYPE_CHECKING:
+    from portal.access.view import DossierView
 
 PROJECT_NAME = "carnet"
 
@@ -63,6 +67,15 @@ class Section:
     categories: tuple[Category, ...] = ()
 
 
+@dataclass(frozen=True)
+class Card:
+    """A section's card on the dossier overview: one of the plugin's templates
+    (``<key>/…``) and what it needs; the core adds ``view`` to the context."""
+
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
 @hookspec
 def register_section() -> Section | None:
     """The dossier section this plugin adds: its key, title, description, order, and the
@@ -80,3 +93,11 @@ def register_piccolo_app() -> AppConfig | None:
 @hookspec
 def register_routes() -> Sequence[ControllerRouterHandler] | None:
     """Route handlers and controllers to mount; each must carry a guard from `portal.access`."""
+
+
+@hookspec
+def dossier_card(view: DossierView) -> Card | Awaitable[Card | None] | None:
+    """The section's card on the dossier overview, for ``view``: the dossier as the person
+    asking may see it. The portal asks only when that person may read one of the section's
+    categories, loads the card after the page (htmx; a link without JavaScript), and traces
+    the reading. It may be an ``async def``, to read the section's tables for this dossier."""

@@ -17,13 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pluggy
 from litestar import Router
 from piccolo.conf.apps import AppConfig
 
 from portal import hookspecs
-from portal.hookspecs import Section
+from portal.hookspecs import Card, Section
+
+if TYPE_CHECKING:
+    from portal.access.view import DossierView
 
 ENTRY_POINT_GROUP = "carnet"
 
@@ -112,6 +116,21 @@ class Plugins:
             key = self.manager.get_name(plugin)
             routers.append(Router(path="/", route_handlers=list(handlers), opt={"plugin": key}))
         return routers
+
+    def section(self, key: str) -> Section | None:
+        return next((section for section in self.sections if section.key == key), None)
+
+    async def card(self, key: str, view: DossierView) -> Card | None:
+        """The card of plugin ``key`` for ``view``, or None when it has none to show."""
+        for implementation in self.manager.hook.dossier_card.get_hookimpls():
+            if implementation.plugin_name == key:
+                answer = implementation.function(view=view)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                if answer is not None and not isinstance(answer, Card):
+                    raise PluginError(f"Plugin {key!r}: dossier_card must return a Card.")
+                return answer
+        return None
 
     def _answers(self, hook_name: str) -> list[tuple[object, object]]:
         """Call one hook on every plugin, keeping who answered what (``None`` means nothing)."""

@@ -380,6 +380,12 @@ def _to_login(request: Request) -> Response:
     return Response(b"", status_code=303, headers=headers)
 
 
+def is_htmx(request: Request) -> bool:
+    """An htmx request for a fragment of a page (a boosted link or form wants the whole page)."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+
+
 def template_globals(settings: Settings) -> dict[str, Any]:
     """Functions every template may call."""
     return {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from litestar.testing import AsyncTestClient
 
-from portal import Section, hookimpl
+from portal import Card, Section, hookimpl
 from portal.app import create_app
 from portal.cli import upgrade_database
 from tests.conftest import TEST_HOST, make_settings, plugins_with
@@ -53,3 +55,25 @@ async def test_hook_register_routes(tmp_path, installed_third_party_plugin):
     assert owners == {"sleep_diary"}
     async with AsyncTestClient(app, base_url=f"http://{TEST_HOST}") as client:
         assert (await client.get("/sections/sleep_diary")).status_code == 200
+
+
+class _AsyncCard:
+    @hookimpl
+    def register_section(self):
+        return Section(key="async_card", title="Async card")
+
+    @hookimpl
+    async def dossier_card(self, view):
+        return Card("async_card/card.html", {"name": view.patient["first_name"]})
+
+
+async def test_hook_dossier_card(installed_third_party_plugin):
+    """Each plugin answers for its own section, plainly or as a coroutine; the pages that show
+    the cards are tested in tests/access/test_plugin_sections.py."""
+    plugins = plugins_with(async_card=_AsyncCard())
+    view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
+    assert await plugins.card("sleep_diary", view) == Card(
+        "sleep_diary/card.html", {"patient_name": "Alice"}
+    )
+    assert await plugins.card("async_card", view) == Card("async_card/card.html", {"name": "Alice"})
+    assert await plugins.card("no_such_section", view) is None

@@ -28,7 +28,7 @@ from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.i18n import gettext_lazy
 from portal.identity.tables import Professional, Role
-from portal.web import flash, see_other
+from portal.web import flash, is_htmx, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 DIRECTORY_LIMIT = 20
@@ -60,12 +60,6 @@ CHANGES = {
         Action.UNBLOCK, controls.unblock, gettext_lazy("%(name)s is no longer blocked.")
     ),
 }
-
-
-def _is_htmx(request: Request) -> bool:
-    """An htmx request for a fragment (a boosted link or form wants the whole page)."""
-    headers = request.headers
-    return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
 
 
 async def _people(ids: set[UUID]) -> dict[UUID, dict]:
@@ -111,12 +105,12 @@ async def _page(request: Request, dossier_id: UUID, status: int = 200, **extra: 
     view = await build_view(request, dossier_id, Action.VIEW, ABOUT_ACCESS)
     if not view.opened.allowed:  # only reached after an allowed change; never show otherwise
         raise NotFoundException()
-    template = "access/_panel.html" if _is_htmx(request) else "access/circle.html"
+    template = "access/_panel.html" if is_htmx(request) else "access/circle.html"
     return Template(template, context={**await _panel_context(view), **extra}, status_code=status)
 
 
 async def _done(request: Request, dossier_id: UUID, message: str) -> Template | Redirect:
-    if _is_htmx(request):
+    if is_htmx(request):
         return await _page(request, dossier_id, notice=message)
     flash(request, message, "success")
     return see_other(f"/dossiers/{dossier_id}/access")
@@ -129,7 +123,7 @@ async def _failed(request: Request, dossier_id: UUID, error: ControlError) -> Te
 @get("/dossiers/{dossier_id:uuid}/access", guards=[signed_in])
 async def access_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
     view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "care_circle")
-    template = "access/_panel.html" if _is_htmx(request) else "access/circle.html"
+    template = "access/_panel.html" if is_htmx(request) else "access/circle.html"
     return Template(template, context=await _panel_context(view))
 
 
@@ -169,7 +163,7 @@ async def directory(
                 )
         results = await search.order_by(Professional.account.last_name).limit(DIRECTORY_LIMIT)
     context = {**await _panel_context(view), "query": query, "results": results, "error": error}
-    template = "access/_directory.html" if _is_htmx(request) else "access/circle.html"
+    template = "access/_directory.html" if is_htmx(request) else "access/circle.html"
     return Template(template, context=context, status_code=400 if error else 200)
 
 
@@ -231,7 +225,7 @@ async def confirm(
         person = await controls.professional(account_id)
     except ControlError:
         raise NotFoundException() from None
-    template = "access/_confirm.html" if _is_htmx(request) else "access/confirm.html"
+    template = "access/_confirm.html" if is_htmx(request) else "access/confirm.html"
     return Template(template, context={"view": view, "person": person, "change": change})
 
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.access import signed_in
 from portal.access.controls import ControlError, set_masked
 from portal.access.facts import item_of
-from portal.access.view import build_view, open_dossier
+from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
+from portal.hookspecs import Section
 from portal.i18n import gettext as _
-from portal.web import flash, see_other
+from portal.web import flash, is_htmx, see_other
 
 PAGE_SIZE = 25
 
@@ -35,10 +37,49 @@ async def overview(
         context={
             "view": view,
             "documents": documents[start : start + PAGE_SIZE],
+            "sections": readable_sections(view, request.app.state.plugins.sections),
             "page": page,
             "has_next": len(documents) > start + PAGE_SIZE,
         },
     )
+
+
+@get("/dossiers/{dossier_id:uuid}/cards/{section_key:str}", guards=[signed_in])
+async def section_card(
+    request: Request, dossier_id: FromPath[UUID], section_key: FromPath[str]
+) -> Template:
+    """A plugin section's card, loaded by the overview after the page (or opened as a page
+    without JavaScript); the reading is decided on the section's categories and traced."""
+    plugins = request.app.state.plugins
+    section = plugins.section(section_key)
+    view = await build_view(request, dossier_id, Action.VIEW)
+    category = _readable_category(view, section) if section else None
+    await view.require(Action.VIEW, category, target_type="section", target_id=section_key[:64])
+    if section is None:
+        raise NotFoundException()
+    card = await plugins.card(section_key, view)
+    return Template(
+        "dossiers/_card.html" if is_htmx(request) else "dossiers/card.html",
+        context={
+            **(card.context if card else {}),
+            "view": view,
+            "section": section,
+            "card_template": card.template if card else "",
+        },
+    )
+
+
+def _readable_category(view: DossierView, section: Section) -> str | None:
+    """The category on which to decide whether a section shows: one the asker reads, or its
+    first (then refused); a section without categories shows with the dossier."""
+    keys = [category.key for category in section.categories]
+    return next((key for key in keys if view.may(Action.VIEW, key)), keys[0] if keys else None)
+
+
+def readable_sections(view: DossierView, sections: list[Section]) -> list[Section]:
+    return [
+        section for section in sections if view.may(Action.VIEW, _readable_category(view, section))
+    ]
 
 
 @get("/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}", guards=[signed_in])
@@ -91,4 +132,4 @@ async def unmask(
     return await _mask(request, dossier_id, document_id, masked=False)
 
 
-ROUTES = [overview, document_page, mask, unmask]
+ROUTES = [overview, section_card, document_page, mask, unmask]

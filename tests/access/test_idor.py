@@ -51,6 +51,7 @@ class Patients:
             "{document_id:uuid}": str(self.report),
             "{account_id:uuid}": str(self.traitant.id),
             "{change:str}": "block",
+            "{section_key:str}": "sleep_diary",
         }
 
 

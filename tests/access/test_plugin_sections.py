@@ -31,3 +31,32 @@ async def test_a_section_page_follows_its_categorys_rules(
     )
     assert {row["actor_account"] for row in refused} == {dentist.id, stranger.id}
     assert "chirurgien_dentiste does not read sommeil" in {row["reason"] for row in refused}
+
+
+async def test_a_sections_card_shows_to_those_who_read_its_category(
+    installed_third_party_plugin, start_portal, new_browser
+):
+    app = await start_portal()
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    dentist = await new_professional(first_name="Dora", profession="chirurgien_dentiste")
+    await join(dossier, dentist)
+    patient = new_browser(app)
+    await log_in(patient, alice)
+    overview = await patient.get(f"/dossiers/{dossier}")
+    assert f'hx-get="/dossiers/{dossier}/cards/sleep_diary"' in overview.text
+    card = await patient.get(
+        f"/dossiers/{dossier}/cards/sleep_diary", headers={"HX-Request": "true"}
+    )
+    assert card.status_code == 200, card.text[-3000:]
+    assert "Nights noted by Alice" in card.text
+    assert "<html" not in card.text
+    page = await patient.get(f"/dossiers/{dossier}/cards/sleep_diary")  # without JavaScript
+    assert "<html" in page.text
+    assert "Nights noted by Alice" in page.text
+
+    browser = new_browser(app)
+    await log_in(browser, dentist)
+    assert "cards/sleep_diary" not in (await browser.get(f"/dossiers/{dossier}")).text
+    assert (await browser.get(f"/dossiers/{dossier}/cards/sleep_diary")).status_code == 403
+    assert (await patient.get(f"/dossiers/{dossier}/cards/no_such_section")).status_code == 404

@@ -40,6 +40,7 @@ async def untraced_reads(app, browser, person, dossier) -> list[str]:
         "{document_id:uuid}": str(await add_document(dossier)),
         "{account_id:uuid}": str(professional.id),
         "{change:str}": "block",
+        "{section_key:str}": "sleep_diary",
     }
     untraced = []
     for path in dossier_reads(app):
@@ -59,12 +60,16 @@ async def untraced_reads(app, browser, person, dossier) -> list[str]:
     return untraced
 
 
-async def test_every_dossier_read_is_traced_once(portal, new_browser):
+async def test_every_dossier_read_is_traced_once(
+    installed_third_party_plugin, start_portal, new_browser
+):
+    portal = await start_portal()  # with the example plugin, whose pages are walked too
     alice = await new_patient()
     dossier = await dossier_of(alice)
-    browser = new_browser()
+    browser = new_browser(portal)
     await log_in(browser, alice)
     assert "/dossiers/{dossier_id:uuid}/history" in dossier_reads(portal)
+    assert "/dossiers/{dossier_id:uuid}/sleep_diary" in dossier_reads(portal)
     assert await untraced_reads(portal, browser, alice, dossier) == []
 
 
@@ -81,7 +86,7 @@ class _Leak:
 
 
 async def test_the_walk_catches_a_read_that_is_not_traced(
-    tmp_path, database_url, start_portal, new_browser
+    tmp_path, database_url, installed_third_party_plugin, start_portal, new_browser
 ):
     await start_portal()  # migrates the test's database
     app = create_app(make_settings(tmp_path, database_url), plugins_with(leak=_Leak()))

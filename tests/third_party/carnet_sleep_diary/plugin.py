@@ -2,7 +2,7 @@
 
 from carnet_sleep_diary import routes
 from carnet_sleep_diary.piccolo_app import APP_CONFIG
-from portal import Category, Section, hookimpl
+from portal import Card, Category, Section, hookimpl
 from portal import gettext_lazy as _
 
 
@@ -28,3 +28,8 @@ def register_piccolo_app():
 @hookimpl
 def register_routes():
     return [routes.about, routes.diary]
+
+
+@hookimpl
+def dossier_card(view):
+    return Card("sleep_diary/card.html", {"patient_name": view.patient["first_name"]})
