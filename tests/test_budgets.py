@@ -165,8 +165,8 @@ async def test_a_full_page_of_access_history_fits_the_budget(app, client):
 
 
 async def test_the_record_pages_fit_the_budget(app, client):
-    """A dossier page full of documents, the "who has access" page with a crowded care circle,
-    a long document, and a professional's full page of patients."""
+    """A dossier's overview and its timeline full of documents, the "who has access" page with
+    a crowded care circle, and a long document."""
     await app.state.database.upgrade()
     secret = pyotp.random_base32(32)
     person = someone(Role.PATIENT, totp_secret=secret)
@@ -198,6 +198,8 @@ async def test_the_record_pages_fit_the_budget(app, client):
     await sign_in(client, person.login, PASSWORD, secret)
     for path in (
         f"/dossiers/{dossier.id}",
+        f"/dossiers/{dossier.id}/documents",
+        f"/dossiers/{dossier.id}/documents?q=hospitalisation",
         f"/dossiers/{dossier.id}/access",
         f"/dossiers/{dossier.id}/documents/{document.id}",
     ):

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.access import signed_in
@@ -17,29 +17,27 @@ from portal.access.controls import ControlError, set_masked
 from portal.access.facts import item_of
 from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
+from portal.dossiers import documents
 from portal.hookspecs import Section
 from portal.i18n import gettext as _
 from portal.web import flash, is_htmx, see_other
 
-PAGE_SIZE = 25
+#: How many documents the overview shows; the timeline has them all.
+LATEST = 5
 
 
 @get("/dossiers/{dossier_id:uuid}", guards=[signed_in])
-async def overview(
-    request: Request, dossier_id: FromPath[UUID], page: FromQuery[int] = 1
-) -> Template:
+async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
+    """Who the patient is, the sections' cards and the latest documents."""
     view = await open_dossier(request, dossier_id)
-    page = max(page, 1)
     documents = await view.documents()
-    start = (page - 1) * PAGE_SIZE
     return Template(
         "dossiers/overview.html",
         context={
             "view": view,
-            "documents": documents[start : start + PAGE_SIZE],
+            "documents": documents[:LATEST],
+            "total": len(documents),
             "sections": readable_sections(view, request.app.state.plugins.sections),
-            "page": page,
-            "has_next": len(documents) > start + PAGE_SIZE,
         },
     )
 
@@ -87,19 +85,28 @@ async def document_page(
     request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
 ) -> Template:
     view = await build_view(request, dossier_id, Action.VIEW)
-    document = await view.document(document_id)
+    document, current, versions = await documents.read_document(view, document_id)
+    is_current = document["id"] == current["id"]
+    may_update = is_current and view.may(Action.UPDATE, item=item_of(document))
     return Template(
         "dossiers/document.html",
         context={
             "view": view,
             "document": document,
-            "may_mask": view.may(Action.MASK, item=item_of(document)),
+            "current": current,
+            "versions": versions if len(versions) > 1 else [],
+            "hidden": current["hidden_until"] is not None and current["hidden_until"] > view.now,
+            "may_mask": is_current and view.may(Action.MASK, item=item_of(document)),
+            "may_update": may_update,
+            "may_hide": may_update and documents.may_hide(view),
         },
     )
 
 
 async def _mask(request: Request, dossier_id: UUID, document_id: UUID, masked: bool) -> Redirect:
     view = await build_view(request, dossier_id, Action.MASK if masked else Action.UNMASK)
+    # A mask covers every version: it is set on the current one, which they are seen as.
+    document_id = (await documents.current_version(view, document_id))["id"]
     try:
         await set_masked(view, document_id, masked)
     except ControlError as error:

@@ -52,6 +52,8 @@ class Patients:
             "{account_id:uuid}": str(self.traitant.id),
             "{change:str}": "block",
             "{section_key:str}": "sleep_diary",
+            "{section:str}": "allergies",
+            "{flag_id:uuid}": "00000000-0000-4000-8000-000000000000",
         }
 
 

@@ -41,6 +41,7 @@ async def untraced_reads(app, browser, person, dossier) -> list[str]:
         "{account_id:uuid}": str(professional.id),
         "{change:str}": "block",
         "{section_key:str}": "sleep_diary",
+        "{section:str}": "allergies",
     }
     untraced = []
     for path in dossier_reads(app):
