@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
+from portal import clock
 from portal.access.matrix import MatrixError
 from portal.audit import signing
 from portal.audit.verification import verify
@@ -22,9 +23,11 @@ from portal.db import (
     is_unavailable_error,
 )
 from portal.demo import load_demo, logins_text
+from portal.dossiers.summary import remind_outdated
 from portal.identity.accounts import FormErrors, NewAccount, create_account, send_password_link
 from portal.identity.professions import PROFESSIONS
 from portal.identity.tables import Account, Role
+from portal.notifications import service as notifications
 from portal.notifications.messaging import MessageNotSent, channel_for
 from portal.piccolo_app import APP_CONFIG as CORE_APP
 from portal.plugins import PluginError, load_plugins
@@ -128,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
         "sign", help="sign the chain heads that moved since their last checkpoint (run hourly)"
     )
     sign.set_defaults(command=audit_sign_command)
+
+    reminders = commands.add_parser(
+        "reminders",
+        help="send the reminders that are due: medical summaries over a year old (run daily)",
+    )
+    reminders.set_defaults(command=reminders_command)
 
     plugins = commands.add_parser("plugins", help="list the plugins, their versions and hooks")
     plugins.set_defaults(command=plugins_command)
@@ -233,6 +242,14 @@ def audit_sign_command(arguments: argparse.Namespace) -> int:
     key = signing.key_from_text(settings.audit_key)
     count = _run_with_database(_with_database(settings, lambda: signing.sign_heads(key)))
     print(f"Signed {count} chain head{'s' if count != 1 else ''}.")
+    return 0
+
+
+def reminders_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    notifications.install(channel_for(settings), settings.language)
+    count = _run_with_database(_with_database(settings, lambda: remind_outdated(clock.now())))
+    print(f"Sent {count} reminder{'s' if count != 1 else ''}.")
     return 0
 
 

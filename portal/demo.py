@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from portal import audit, clock
 from portal.access.tables import CircleMember, Joined
 from portal.audit import Action, Actor, Mode, Purpose, signing
-from portal.dossiers.tables import Document, Dossier, Representative
+from portal.dossiers.tables import Document, Dossier, Representative, SummaryVersion
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.numbers import luhn_check_digit, nir_key
 from portal.identity.tables import Account, Patient, Role
@@ -237,6 +237,7 @@ async def _demo_dossiers() -> None:
             )
         )
     await _demo_documents(camille, jules, dossiers[LEO["nir"]], accounts)
+    await _demo_summary(camille, accounts["dr.bernard@demo.carnet.fr"])
     await _demo_accesses(dossiers)
 
 
@@ -349,6 +350,48 @@ async def _demo_documents(camille, jules, leo, accounts: dict[str, object]) -> N
                     else None,
                 )
             )
+
+
+#: Camille's medical summary by Dr Bernard: a first version fourteen months ago, and the one
+#: of her last visit (the thyroid treatment went up, a risk factor and an infection added).
+CAMILLE_SUMMARY_FIRST = {
+    "problems": ["Hypothyroïdie"],
+    "medical_history": [
+        "Hypothyroïdie diagnostiquée en 2015",
+        "Accouchement par voie basse en 2019, suites simples",
+    ],
+    "surgical_history": ["Appendicectomie en 2004"],
+    "family_history": ["Père : infarctus du myocarde à 58 ans"],
+    "allergies": [{"substance": "pénicilline", "reaction": "urticaire", "severity": "moderee"}],
+    "treatments": ["Lévothyroxine 50 µg, un comprimé le matin à jeun"],
+    "risk_factors": [],
+    "notes": "Groupe sanguin : A positif.",
+}
+CAMILLE_SUMMARY = {
+    **CAMILLE_SUMMARY_FIRST,
+    "problems": ["Hypothyroïdie, équilibrée sous traitement"],
+    "medical_history": [
+        *CAMILLE_SUMMARY_FIRST["medical_history"],
+        "Pyélonéphrite aiguë en janvier 2025, traitée par ceftriaxone",
+    ],
+    "treatments": ["Lévothyroxine 75 µg, un comprimé le matin à jeun"],
+    "risk_factors": ["Tabagisme sevré en 2018 (5 paquets-années)"],
+}
+
+
+async def _demo_summary(camille, bernard) -> None:
+    now = clock.now()
+    for number, days_ago, sections in ((1, 430, CAMILLE_SUMMARY_FIRST), (2, 68, CAMILLE_SUMMARY)):
+        await SummaryVersion.insert(
+            SummaryVersion(
+                dossier=camille,
+                number=number,
+                created_at=now - timedelta(days=days_ago),
+                author=bernard,
+                author_name="Sophie Bernard",
+                sections=sections,
+            )
+        )
 
 
 async def _demo_accesses(dossiers: dict[str, object]) -> None:
