@@ -305,6 +305,10 @@ ERROR_TITLES: dict[int, Callable[[], str]] = {
 ERROR_EXPLANATIONS: dict[int, Callable[[], str]] = {
     403: lambda: _("You do not have the right to see this page or to do this action."),
     404: lambda: _("The address may be mistyped, or the page no longer exists."),
+    413: lambda: _(
+        "Files of at most 10 MB are accepted. Go back, and choose a smaller file: a scan at a "
+        "lower resolution, or one page at a time."
+    ),
     500: lambda: _("The error has been recorded. Please try again in a moment."),
     503: lambda: _(
         "Carnet cannot reach its database right now. Please try again in a moment: "

@@ -40,6 +40,10 @@ def _what(target_type: str) -> str:
         "history": _("the access history"),
         "document": _("a document"),
         "care_circle": _("who has access to the record"),
+        "documents": _("the list of documents"),
+        "summary": _("the medical summary"),
+        "summary_flag": _("a line of the medical summary"),
+        "section": _("a section of the record"),
         "directory": _("the directory of professionals"),
     }.get(target_type, _("the record"))
 

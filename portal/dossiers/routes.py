@@ -17,7 +17,7 @@ from portal.access.controls import ControlError, set_masked
 from portal.access.facts import item_of
 from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
-from portal.dossiers import documents
+from portal.dossiers import documents, summary
 from portal.hookspecs import Section
 from portal.i18n import gettext as _
 from portal.web import flash, is_htmx, see_other
@@ -28,13 +28,17 @@ LATEST = 5
 
 @get("/dossiers/{dossier_id:uuid}", guards=[signed_in])
 async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    """Who the patient is, the sections' cards and the latest documents."""
+    """Who the patient is, the summary with its alerts, the latest documents and the
+    sections' cards."""
     view = await open_dossier(request, dossier_id)
     documents = await view.documents()
+    reads_summary = view.may(Action.VIEW, item=summary.SUMMARY_ITEM)
     return Template(
         "dossiers/overview.html",
         context={
             "view": view,
+            "reads_summary": reads_summary,
+            "summary": await summary.current(view.id) if reads_summary else None,
             "documents": documents[:LATEST],
             "total": len(documents),
             "sections": readable_sections(view, request.app.state.plugins.sections),

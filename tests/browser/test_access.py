@@ -37,6 +37,7 @@ def test_camille_blocks_her_dentist_whose_next_click_is_refused(new_page, javasc
     dentist.get_by_role("link", name="Martin Camille").click()
     record_heading(dentist)
     record = dentist.url
+    dentist.get_by_role("link", name=re.compile("^Tous les documents")).click()
 
     camille = new_page(javascript=javascript)
     log_in(camille, CAMILLE, totp)
@@ -85,7 +86,7 @@ def test_the_urgentiste_opens_camilles_record_and_camille_is_told(new_page, java
     banner = doctor.locator(".emergency-banner")
     expect(banner).to_contain_text(translated("Emergency access"))
     expect(doctor.get_by_text("Consultation de psychiatrie")).to_have_count(0)  # masked
-    expect(doctor.get_by_text("Synthèse médicale")).to_be_visible()
+    expect(doctor.get_by_role("link", name="Synthèse médicale", exact=True)).to_be_visible()
     if javascript:
         assert_accessible(doctor)
     doctor.get_by_role("link", name=translated("My account")).click()
