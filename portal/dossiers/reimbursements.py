@@ -1,0 +1,3 @@
+"""Placeholder: filled by the reimbursement import."""
+
+ROUTES: list = []
