@@ -22,7 +22,7 @@ from portal.access.matrix import load_matrix
 from portal.audit import history as audit_history
 from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
-from portal.dossiers import documents, finding, reimbursements, summary, vocabulary
+from portal.dossiers import documents, finding, profile, reimbursements, summary, vocabulary
 from portal.dossiers import routes as dossier_routes
 from portal.identity import admin as identity_admin
 from portal.identity import passwords
@@ -52,6 +52,7 @@ CORE_ROUTES = [
     *dossier_routes.ROUTES,
     *documents.ROUTES,
     *finding.ROUTES,
+    *profile.ROUTES,
     *reimbursements.ROUTES,
     *summary.ROUTES,
     *access_routes.ROUTES,

@@ -9,6 +9,8 @@ from portal.audit.tables import AuditCheckpoint, AuditEvent
 from portal.dossiers.tables import (
     Document,
     Dossier,
+    EmergencyContact,
+    PatientProfile,
     Representative,
     SummaryFlag,
     SummaryVersion,
@@ -46,6 +48,8 @@ APP_CONFIG = AppConfig(
         EmergencyGrant,
         SummaryVersion,
         SummaryFlag,
+        PatientProfile,
+        EmergencyContact,
     ],
     migration_dependencies=[],
     commands=[],

@@ -45,6 +45,10 @@ from portal.identity.tables import PERSON_ROLES, PROFESSIONAL_ROLES, Role
 #: What is known of the accesses to the dossier (who has access, and the access history): a
 #: part of the dossier only the patient's side reads.
 ABOUT_ACCESS = "about_access"
+#: The patient's personal notes, in their own space: only the patient's side reads them.
+PERSONAL_NOTES = "personal_notes"
+#: The parts of a dossier that are the patient's side's alone.
+PATIENT_ONLY = frozenset({ABOUT_ACCESS, PERSONAL_NOTES})
 #: The medical summary (volet de synthèse médicale): the médecin traitant writes it.
 SUMMARY = ("synthese", "resume")
 
@@ -140,7 +144,7 @@ def decide(
     document_type = ""
     if item is not None:
         category, document_type = item.category, item.type
-    if category is not None and category != ABOUT_ACCESS and category not in matrix.categories:
+    if category is not None and category not in PATIENT_ONLY and category not in matrix.categories:
         return refused(f"unknown category {category}")
     side = _patient_side(actor, dossier)
     if side:
@@ -287,8 +291,8 @@ def _for_professional(
     if action in READS:
         if category is None:
             return standing  # the dossier itself: who the patient is, what one may read in it
-        if category == ABOUT_ACCESS:
-            return refused("accesses are the patient's business", 403)
+        if category in PATIENT_ONLY:
+            return refused(f"{category} is the patient's business", 403)
         if not (traitant or author or _reads(actor, standing, matrix, category, document_type)):
             # A document of a category one does not read does not exist for one (404).
             return refused(

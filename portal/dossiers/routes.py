@@ -17,7 +17,7 @@ from portal.access.controls import ControlError, set_masked
 from portal.access.facts import item_of
 from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
-from portal.dossiers import documents, summary
+from portal.dossiers import documents, profile, summary
 from portal.hookspecs import Section
 from portal.i18n import gettext as _
 from portal.web import flash, is_htmx, see_other
@@ -38,6 +38,7 @@ async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
         context={
             "view": view,
             "reads_summary": reads_summary,
+            "reads_profile": view.may(Action.VIEW, profile.CATEGORY),
             "summary": await summary.current(view.id) if reads_summary else None,
             "documents": documents[:LATEST],
             "total": len(documents),

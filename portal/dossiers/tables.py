@@ -15,6 +15,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Real,
     Text,
     Timestamptz,
     Varchar,
@@ -115,3 +116,36 @@ class SummaryFlag(Table, tablename="summary_flag"):
     flagged_by = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
     flagged_at = Timestamptz()
     resolved_at = Timestamptz(null=True, default=None)
+
+
+class BloodGroup(StrEnum):
+    A_POS = "A+"
+    A_NEG = "A-"
+    B_POS = "B+"
+    B_NEG = "B-"
+    AB_POS = "AB+"
+    AB_NEG = "AB-"
+    O_POS = "O+"
+    O_NEG = "O-"
+
+
+class PatientProfile(Table, tablename="patient_profile"):
+    """What the patient says of themselves in their own space. Height, weight and blood group
+    are read like the patient's documents; the personal notes by the patient's side alone."""
+
+    dossier = ForeignKey(Dossier, unique=True, on_delete=OnDelete.cascade)
+    height_cm = Integer(null=True, default=None)
+    weight_kg = Real(null=True, default=None)
+    blood_group = Varchar(length=3, default="")
+    notes = Text(default="")
+    updated_at = Timestamptz()
+
+
+class EmergencyContact(Table, tablename="emergency_contact"):
+    """Someone to call for the patient, in the order the patient gave."""
+
+    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
+    position = Integer()
+    name = Varchar(length=120)
+    relation = Varchar(length=60, default="")
+    phone = Varchar(length=30)
