@@ -201,6 +201,9 @@ async def test_the_record_pages_fit_the_budget(app, client):
         f"/dossiers/{dossier.id}/documents",
         f"/dossiers/{dossier.id}/documents?q=hospitalisation",
         f"/dossiers/{dossier.id}/access",
+        f"/dossiers/{dossier.id}/profile",
+        f"/dossiers/{dossier.id}/documents/new",
+        f"/dossiers/{dossier.id}/summary",
         f"/dossiers/{dossier.id}/documents/{document.id}",
     ):
         size, subresources = await measure(client, path, status=200)
