@@ -45,11 +45,14 @@ def local_path(target: str | None, default: str = "/me") -> str:
 
 async def home_for(account_id: UUID, role: Role) -> str:
     """Where ``/me`` leads each role: a patient to their dossier, a professional to their
-    patients, an administrator to the accounts."""
+    patients, the insurer's agent to the reimbursement import, an administrator to the
+    accounts."""
     if role == Role.ADMINISTRATOR:
         return "/admin/accounts"
     if role in PROFESSIONAL_ROLES:
         return "/patients"
+    if role == Role.INSURER_AGENT:
+        return "/reimbursements/import"
     own = [row for row in await dossiers_of(account_id) if row["own"]]
     return f"/dossiers/{own[0]['id']}" if own else "/account"
 

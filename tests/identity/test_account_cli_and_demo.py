@@ -277,11 +277,12 @@ async def test_every_demo_person_logs_in_with_the_demo_password_and_secret(
         ),
     )
     homes = {Role.ADMINISTRATOR: "/admin/accounts", Role.PATIENT: "/dossiers/",
-             Role.PROFESSIONAL: "/patients", Role.SAMU_REGULATOR: "/patients"}  # fmt: skip
+             Role.PROFESSIONAL: "/patients", Role.SAMU_REGULATOR: "/patients",
+             Role.INSURER_AGENT: "/reimbursements/import"}  # fmt: skip
     assert landing.headers["location"].startswith(homes.get(person.role, "/account"))
     home = await browser.get(landing.headers["location"])
     assert home.status_code == 200
-    if person.role in (Role.PATIENT, Role.INSURER_AGENT):
+    if person.role == Role.PATIENT:
         assert f"{person.first_name} {person.last_name}" in home.text
 
 
