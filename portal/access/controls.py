@@ -35,6 +35,17 @@ REASON_MAX_LENGTH = 1000
 CALL_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]{2,39}")
 
 
+#: A professional as the directory shows them to the patient.
+DIRECTORY_ENTRY = (
+    Professional.account.id.as_alias("id"),
+    Professional.account.first_name.as_alias("first_name"),
+    Professional.account.last_name.as_alias("last_name"),
+    Professional.profession,
+    Professional.specialty,
+    Professional.rpps,
+)
+
+
 class ControlError(ValueError):
     """The change cannot be made; the message tells the person why, and what to do."""
 
@@ -53,20 +64,15 @@ def parse_account(value: object) -> UUID:
 async def professional(account_id: UUID) -> dict:
     """A professional of care who may be given access (the directory's entry), or an error."""
     row = (
-        await Professional.select(
-            Professional.account.id.as_alias("id"),
-            Professional.account.first_name.as_alias("first_name"),
-            Professional.account.last_name.as_alias("last_name"),
-            Professional.account.role.as_alias("role"),
-            Professional.account.disabled_at.as_alias("disabled_at"),
-            Professional.profession,
-            Professional.specialty,
-            Professional.rpps,
+        await Professional.select(*DIRECTORY_ENTRY)
+        .where(
+            Professional.account == account_id,
+            Professional.account.role == Role.PROFESSIONAL,
+            Professional.account.disabled_at.is_null(),
         )
-        .where(Professional.account == account_id)
         .first()
     )
-    if row is None or row["role"] != Role.PROFESSIONAL or row["disabled_at"] is not None:
+    if row is None:
         raise ControlError(_("This professional is not in the directory."))
     return row
 

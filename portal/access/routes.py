@@ -65,14 +65,9 @@ CHANGES = {
 async def _people(ids: set[UUID]) -> dict[UUID, dict]:
     if not ids:
         return {}
-    rows = await Professional.select(
-        Professional.account.id.as_alias("id"),
-        Professional.account.first_name.as_alias("first_name"),
-        Professional.account.last_name.as_alias("last_name"),
-        Professional.profession,
-        Professional.specialty,
-        Professional.rpps,
-    ).where(Professional.account.is_in(list(ids)))
+    rows = await Professional.select(*controls.DIRECTORY_ENTRY).where(
+        Professional.account.is_in(list(ids))
+    )
     return {row["id"]: row for row in rows}
 
 
@@ -139,14 +134,7 @@ async def directory(
     if len(query) == 1:
         error = _("Type at least two letters of a name, or an RPPS number.")
     elif query:
-        search = Professional.select(
-            Professional.account.id.as_alias("id"),
-            Professional.account.first_name.as_alias("first_name"),
-            Professional.account.last_name.as_alias("last_name"),
-            Professional.profession,
-            Professional.specialty,
-            Professional.rpps,
-        ).where(
+        search = Professional.select(*controls.DIRECTORY_ENTRY).where(
             Professional.account.role == Role.PROFESSIONAL,
             Professional.account.disabled_at.is_null(),
         )

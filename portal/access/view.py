@@ -234,8 +234,7 @@ async def open_dossier(
     ``category`` of it); every answer is traced. Call it at the start of every route that
     touches a dossier."""
     view = await build_view(request, dossier_id, action, category)
-    async with view.acting(action, category, target_type=target_type):
-        pass
+    await view.require(action, category, target_type=target_type)
     return view
 
 

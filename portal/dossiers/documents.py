@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -172,13 +172,11 @@ async def lineage_of(view: DossierView, document: dict) -> tuple[dict, list[dict
 def as_seen(version: dict, current: dict) -> Item:
     """The policy's view of a version: its own category and author, and what decides who
     sees it as the current version has it (a mask or an announcement covers every version)."""
-    return Item(
+    return replace(
+        item_of(current),
         category=version["category"],
         type=version["type"],
         author=version["author"],
-        masked=current["masked"],
-        hidden_until=current["hidden_until"],
-        hidden_from_representatives=current["hidden_from_representatives"],
     )
 
 

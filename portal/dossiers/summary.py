@@ -485,10 +485,7 @@ async def save_section(
     action = Action.UPDATE if latest else Action.CREATE
     if not view.may(action, item=SUMMARY_ITEM):
         # Refused: traced, then answered 403 / 404, before anything of the form is read.
-        async with view.acting(
-            action, item=SUMMARY_ITEM, target_type="summary", target_id=chosen.key
-        ):
-            pass
+        await view.require(action, item=SUMMARY_ITEM, target_type="summary", target_id=chosen.key)
     typed = read_form(chosen, data)
     based_on = _number(data.get("based_on"))
     if typed.errors:
@@ -590,10 +587,9 @@ async def flag_line(
     view = await build_view(request, dossier_id, Action.VIEW)
     flag_id = uuid4()
     if not view.may(Action.CREATE, FLAG_CATEGORY):
-        async with view.acting(
+        await view.require(
             Action.CREATE, FLAG_CATEGORY, target_type="summary_flag", target_id=str(flag_id)
-        ):
-            pass
+        )  # refused: traced, then answered 403 / 404
     key = form_text(data, "section")
     line = form_text(data, "line").strip()
     note = form_text(data, "note").strip()
