@@ -22,7 +22,16 @@ from portal.access.matrix import load_matrix
 from portal.audit import history as audit_history
 from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
-from portal.dossiers import documents, finding, profile, reimbursements, summary, vocabulary
+from portal.dossiers import (
+    creation,
+    documents,
+    finding,
+    lifecycle,
+    profile,
+    reimbursements,
+    summary,
+    vocabulary,
+)
 from portal.dossiers import routes as dossier_routes
 from portal.identity import admin as identity_admin
 from portal.identity import passwords
@@ -50,6 +59,8 @@ CORE_ROUTES = [
     *notification_routes.ROUTES,
     *audit_history.ROUTES,
     *dossier_routes.ROUTES,
+    *creation.ROUTES,
+    *lifecycle.ROUTES,
     *documents.ROUTES,
     *finding.ROUTES,
     *profile.ROUTES,

@@ -23,6 +23,7 @@ from portal.db import (
     is_unavailable_error,
 )
 from portal.demo import load_demo, logins_text
+from portal.dossiers.lifecycle import purge_archives
 from portal.dossiers.summary import remind_outdated
 from portal.identity.accounts import FormErrors, NewAccount, create_account, send_password_link
 from portal.identity.professions import PROFESSIONS
@@ -138,6 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     reminders.set_defaults(command=reminders_command)
 
+    purge = commands.add_parser(
+        "purge",
+        help="delete the dossiers closed ten years ago, leaving a tombstone in the audit trail "
+        "(run daily)",
+    )
+    purge.set_defaults(command=purge_command)
+
     plugins = commands.add_parser("plugins", help="list the plugins, their versions and hooks")
     plugins.set_defaults(command=plugins_command)
     return parser
@@ -250,6 +258,13 @@ def reminders_command(arguments: argparse.Namespace) -> int:
     notifications.install(channel_for(settings), settings.language)
     count = _run_with_database(_with_database(settings, lambda: remind_outdated(clock.now())))
     print(f"Sent {count} reminder{'s' if count != 1 else ''}.")
+    return 0
+
+
+def purge_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    count = _run_with_database(_with_database(settings, lambda: purge_archives(clock.now())))
+    print(f"Purged {count} dossier{'s' if count != 1 else ''} closed ten years ago.")
     return 0
 
 

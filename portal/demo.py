@@ -213,6 +213,7 @@ async def _demo_dossiers() -> None:
             created_through="demo",
             consent_at=now,
             medecin_traitant=accounts[traitant] if traitant else None,
+            medecin_traitant_since=now if traitant else None,
         )
         await dossier.save()
         dossiers[nir] = dossier.id

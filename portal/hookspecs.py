@@ -86,7 +86,9 @@ def register_section() -> Section | None:
 def register_piccolo_app() -> AppConfig | None:
     """The plugin's Piccolo app (``APP_CONFIG`` of its ``piccolo_app.py``): tables named
     ``<key>_…``, migrations in its own folder, ``migration_dependencies`` naming
-    ``"portal.piccolo_app"``.
+    ``"portal.piccolo_app"``. Every table of patient data has a ``dossier`` foreign key with
+    ``on_delete=OnDelete.cascade``: purging a dossier (the patient's deletion request, or the
+    end of its ten years of archive) then purges the plugin's rows with it.
     """
 
 

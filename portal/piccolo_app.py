@@ -5,7 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from portal.access.tables import Block, CircleMember, EmergencyGrant
-from portal.audit.tables import AuditCheckpoint, AuditEvent
+from portal.audit.tables import AuditCheckpoint, AuditEvent, AuditPurge
 from portal.dossiers.tables import (
     Document,
     Dossier,
@@ -38,6 +38,7 @@ APP_CONFIG = AppConfig(
         OutboxMessage,
         AuditEvent,
         AuditCheckpoint,
+        AuditPurge,
         Notification,
         KnownDevice,
         Dossier,

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from litestar import Request
 
+from portal import clock
 from portal.access import notices
 from portal.access.facts import item_of
 from portal.access.policy import patient_side_accounts
@@ -157,7 +158,12 @@ async def designate_medecin_traitant(view: DossierView, chosen: object) -> dict 
                 raise ControlError(_("This doctor is already your médecin traitant."))
         elif view.facts.medecin_traitant is None:
             raise ControlError(_("You have no médecin traitant."))
-        await Dossier.update({Dossier.medecin_traitant: account_id}).where(Dossier.id == view.id)
+        await Dossier.update(
+            {
+                Dossier.medecin_traitant: account_id,
+                Dossier.medecin_traitant_since: clock.now() if account_id else None,
+            }
+        ).where(Dossier.id == view.id)
     return person
 
 

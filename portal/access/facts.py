@@ -117,28 +117,40 @@ async def dossiers_of(account_id: UUID) -> list[dict]:
 
 async def patients_of(account_id: UUID, limit: int, offset: int = 0) -> list[dict]:
     """The open dossiers a professional may open without an emergency access: as médecin
-    traitant or in the care circle, unless blocked. By the patient's name, ``limit`` of them
-    from ``offset``."""
-    blocked = await Block.select(Block.dossier).where(Block.professional == account_id)
-    members = await CircleMember.select(CircleMember.dossier).where(
-        CircleMember.professional == account_id
-    )
-    ids = {row["dossier"] for row in members} - {row["dossier"] for row in blocked}
-    standing = Dossier.medecin_traitant == account_id
-    if ids:
-        standing = standing | Dossier.id.is_in(list(ids))
-    return (
-        await Dossier.select(
+    traitant or in the care circle, unless blocked. The most recently entrusted to them first
+    (by when they joined the circle or were designated), ``limit`` of them from ``offset``;
+    each row says ``since`` when."""
+    blocked = {
+        row["dossier"]
+        for row in await Block.select(Block.dossier).where(Block.professional == account_id)
+    }
+    since: dict[UUID, datetime] = {}
+    for row in await CircleMember.select(CircleMember.dossier, CircleMember.since).where(
+        CircleMember.professional == account_id, CircleMember.dossier.status == DossierStatus.OPEN
+    ):
+        since[row["dossier"]] = row["since"]
+    for row in await Dossier.select(
+        Dossier.id, Dossier.medecin_traitant_since, Dossier.created_at
+    ).where(Dossier.medecin_traitant == account_id, Dossier.status == DossierStatus.OPEN):
+        designated = row["medecin_traitant_since"] or row["created_at"]
+        since[row["id"]] = max(designated, since.get(row["id"], designated))
+    page = sorted(
+        (dossier for dossier in since if dossier not in blocked),
+        key=lambda dossier: (since[dossier], dossier),
+        reverse=True,
+    )[offset : offset + limit]
+    if not page:
+        return []
+    names = {
+        row["id"]: row
+        for row in await Dossier.select(
             Dossier.id,
             Dossier.patient.first_name.as_alias("first_name"),
             Dossier.patient.last_name.as_alias("last_name"),
             Dossier.patient.birth_date.as_alias("birth_date"),
-        )
-        .where(standing, Dossier.status == DossierStatus.OPEN)
-        .order_by(Dossier.patient.last_name, Dossier.patient.first_name, Dossier.id)
-        .limit(limit)
-        .offset(offset)
-    )
+        ).where(Dossier.id.is_in(page))
+    }
+    return [names[dossier] | {"since": since[dossier]} for dossier in page]
 
 
 async def active_grants(session_id: UUID, now: datetime) -> list[dict]:

@@ -6,7 +6,8 @@ policy of ACCESS.md is in this file:
 
 The patient's side (the patient, and the legal representatives of a minor or protected adult)
   reads every category of the dossier, and the access history; manages the care circle, the
-  blocks, the masks and the opt-outs; adds documents to the categories marked ``by_patient``.
+  blocks, the masks and the opt-outs; closes, reopens and deletes the dossier; adds documents
+  to the categories marked ``by_patient``.
   Except: a document a professional hides from the patient until it is announced (for them
   and their representatives), and a document hidden from the representatives (for them).
   A closed dossier can still be read by them, not written to.
@@ -26,6 +27,10 @@ An emergency access ("bris de glace") is for the professions of the matrix's ``[
 The insurer agent adds reimbursement data to open dossiers and reads nothing; the
   administrator reads nothing: neither ever sees medical content, not even a title.
 Anything else is refused: deny by default.
+
+Opening a new dossier (`may_create`, always with the patient's recorded consent): a
+  professional or the insurer's agent, for the patient in front of them; a person's own
+  account only for a minor, whom they then represent (an adult opens their own online).
 """
 
 from __future__ import annotations
@@ -56,7 +61,10 @@ READS = frozenset({Action.VIEW, Action.DOWNLOAD, Action.PRINT, Action.EXPORT})
 WRITES = frozenset({Action.CREATE, Action.UPDATE})
 #: The patient's controls over their dossier.
 PATIENT_CONTROLS = frozenset(
-    {Action.MASK, Action.UNMASK, Action.BLOCK, Action.UNBLOCK, Action.RIGHTS_CHANGE, Action.VERIFY}
+    {
+        *(Action.MASK, Action.UNMASK, Action.BLOCK, Action.UNBLOCK, Action.RIGHTS_CHANGE),
+        *(Action.VERIFY, Action.CLOSE, Action.REOPEN, Action.PURGE),
+    }
 )
 
 
@@ -156,6 +164,23 @@ def decide(
     if actor.role in PERSON_ROLES:
         return refused("not their dossier")
     return refused("never medical content")
+
+
+def may_create(actor: Actor, *, minor: bool) -> Decision:
+    """May ``actor`` open a dossier for a patient (a ``minor`` or not)?"""
+    if actor.role == Role.PROFESSIONAL:
+        return Decision(True, "professional, with the patient's consent", Purpose.TREAT)
+    if actor.role == Role.INSURER_AGENT:
+        return Decision(True, "insurer's office, with the patient's consent", Purpose.HOPERAT)
+    if actor.role in PERSON_ROLES:
+        if minor:
+            return Decision(True, "legal representative", Purpose.PATRQT)
+        return refused(
+            "an adult opens their own dossier",
+            403,
+            _("An adult opens their own record, or has it opened at a pharmacy."),
+        )
+    return refused("does not open dossiers", 403)
 
 
 def _patient_side(actor: Actor, dossier: DossierFacts) -> str:

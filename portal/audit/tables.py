@@ -2,7 +2,8 @@
 
 Events name their actor and dossier by id without foreign keys: the trail outlives the
 accounts and dossiers it speaks of. The database itself refuses UPDATE and DELETE on both
-tables (triggers created by the migration).
+tables (triggers created by the migration), with one exception: a purged dossier's chain
+(see `AuditPurge`).
 """
 
 from piccolo.columns import BigInt, Text, Timestamptz, Varchar
@@ -41,3 +42,12 @@ class AuditCheckpoint(Table, tablename="audit_checkpoint"):
     signed_at = Timestamptz()
     key_id = Varchar(length=16)  # the first hex digits of the public key's SHA-256
     signature = Varchar(length=128)  # Ed25519, hex
+
+
+class AuditPurge(Table, tablename="audit_purge"):
+    """The one door through the append-only triggers: while a chain is listed here, its events
+    and checkpoints may be deleted. `portal.dossiers.lifecycle.purge` lists a purged dossier's
+    chain, deletes it and unlists it in one transaction, and leaves a tombstone event in the
+    system chain."""
+
+    chain = Varchar(length=64, unique=True)

@@ -52,6 +52,9 @@ class Action(StrEnum):
     SAMU_ACCESS = "samu-access"
     RIGHTS_CHANGE = "rights-change"
     CONSENT = "consent"  # a professional declared the patient's consent at a consultation
+    CLOSE = "close"  # the patient closed the dossier: archived, no professional access
+    REOPEN = "reopen"
+    PURGE = "purge"  # the dossier was deleted; its chain is gone, this event is its tombstone
     LOGIN = "login"
     LOGOUT = "logout"
     LOGIN_FAILURE = "login-failure"

@@ -37,8 +37,14 @@ class Dossier(Table, tablename="dossier"):
     created_at = Timestamptz()
     #: How it was opened: online, pharmacy, insurer, professional, demo.
     created_through = Varchar(length=20)
+    #: Who opened it for the patient: a professional, the insurer's agent, a representative
+    #: (none when the patient did, online).
+    created_by = ForeignKey(Account, null=True, default=None, on_delete=OnDelete.set_null)
+    #: The creation form's submission: sent twice, it prints the sheet again, adds nothing.
+    submission = UUID(null=True, default=None)
     consent_at = Timestamptz()  # the patient's (or representative's) recorded consent
     medecin_traitant = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
+    medecin_traitant_since = Timestamptz(null=True, default=None)
     refuses_emergency_access = Boolean(default=False)
     refuses_samu_access = Boolean(default=False)
     closed_at = Timestamptz(null=True, default=None)

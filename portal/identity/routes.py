@@ -61,7 +61,7 @@ def form_page(template: str, status: int = 200, **context: Any) -> Template:
     return Template(template, context=context, status_code=status)
 
 
-async def _limit_attempts(request: Request, action: str) -> None:
+async def limit_attempts(request: Request, action: str) -> None:
     """At most `abuse.ADDRESS_LIMIT` attempts per client address and window, per action."""
     settings = request.app.state.settings
     address = abuse.client_address(request, settings.trusted_proxies)
@@ -86,7 +86,7 @@ async def login_form(request: Request, next: FromQuery[str | None] = None) -> Te
 
 @post("/login", guards=[public])
 async def login(request: Request, data: Form) -> Template | Redirect:
-    await _limit_attempts(request, "login")
+    await limit_attempts(request, "login")
     login_name = str(data.get("login", ""))
     target = local_path(data.get("next"))
     account = await accounts.authenticate(login_name, str(data.get("password", "")))
@@ -133,7 +133,7 @@ async def code_form(request: Request, next: FromQuery[str | None] = None) -> Tem
 
 @post("/login/code", guards=[public])
 async def check_code(request: Request, data: Form) -> Template | Redirect:
-    await _limit_attempts(request, "code")
+    await limit_attempts(request, "code")
     session = _pending(request, Stage.SECOND_FACTOR)
     if session is None:
         return see_other("/login")
@@ -214,7 +214,7 @@ async def _trace(
 
 @post("/login/code/resend", guards=[public])
 async def resend_code(request: Request) -> Redirect:
-    await _limit_attempts(request, "resend")
+    await limit_attempts(request, "resend")
     session = _pending(request, Stage.SECOND_FACTOR)
     if session is None:
         return see_other("/login")
@@ -248,7 +248,7 @@ async def enrol_form(request: Request, next: FromQuery[str | None] = None) -> Te
 
 @post("/login/enrol", guards=[public])
 async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect:
-    await _limit_attempts(request, "code")
+    await limit_attempts(request, "code")
     session = _pending(request, Stage.ENROL)
     if session is None:
         return see_other("/login")
@@ -367,7 +367,7 @@ async def password_form(request: Request) -> Template:
 
 @post("/account/password", guards=[signed_in])
 async def change_password(request: Request, data: Form) -> Template | Redirect:
-    await _limit_attempts(request, "password")
+    await limit_attempts(request, "password")
     session = sessions.current(request)
     account = await _account(session.account_id)
     errors = {}
@@ -401,7 +401,7 @@ async def forgot_form() -> Template:
 @post("/password/forgot", guards=[public])
 async def forgot(request: Request, data: Form) -> Redirect:
     """Send a reset link; the answer is the same whether the address has an account or not."""
-    await _limit_attempts(request, "forgot")
+    await limit_attempts(request, "forgot")
     login = accounts.normalize_login(str(data.get("login", "")))
     account = await Account.select().where(Account.login == login).first()
     if account and account["disabled_at"] is None:
@@ -425,7 +425,7 @@ async def reset_form(token: FromPath[str]) -> Template:
 
 @post("/password/reset/{token:str}", guards=[public])
 async def reset(request: Request, token: FromPath[str], data: Form) -> Template | Redirect:
-    await _limit_attempts(request, "reset")
+    await limit_attempts(request, "reset")
     account_id = await second_factor.reset_token_account(token)
     if account_id is None:
         return form_page("identity/password_reset.html", status=400, expired=True, errors={})

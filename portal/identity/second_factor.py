@@ -1,9 +1,12 @@
 """The second factor: TOTP from an authenticator application, or a one-time code sent through
-the messaging channel (patients who prefer it). Also the single-use password-reset tokens.
+the messaging channel (patients who prefer it). Also the single-use password-reset tokens,
+and the activation codes with which a new patient or representative starts their account.
 
 Every secret here is single-use: a TOTP code is refused once its time step has been used, a
 sent code or a reset token is marked used by a conditional update that only one request can
-win. Codes have 6 digits and live 10 minutes at most.
+win. Login codes have 6 digits and live 10 minutes at most; activation codes have 10
+characters (about 50 bits) and live days, as they travel on paper; both are void after
+`CODE_ATTEMPTS` wrong tries.
 """
 
 from __future__ import annotations
@@ -31,9 +34,14 @@ CODE_ATTEMPTS = 5  # wrong guesses before a sent code is void
 RESET_LIFETIME = timedelta(hours=1)
 
 
+ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing to mistake: no 0/O, 1/I
+ACTIVATION_LENGTH = 10
+
+
 class Purpose:
     LOGIN = "login"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
+    ACTIVATION = "activation"  # a new account's first step: then a password and a factor
 
 
 def new_totp_secret() -> str:
@@ -99,12 +107,35 @@ async def send_login_code(account_id: UUID, recipient: str, channel: Channel) ->
 
 
 async def check_login_code(account_id: UUID, code: str) -> bool:
-    code = code.strip().replace(" ", "")
+    return await _check_code(account_id, Purpose.LOGIN, code.strip().replace(" ", ""))
+
+
+def normalize_activation_code(code: str) -> str:
+    return "".join(character for character in code.upper() if character.isalnum())
+
+
+async def create_activation_code(account_id: UUID, lifetime: timedelta) -> str:
+    """A fresh activation code for an account that has no password yet, shown grouped as
+    ``ABCD-EFGH-JK``; earlier unused ones stop working."""
+    code = "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_LENGTH))
+    await _store(
+        account_id, Purpose.ACTIVATION, _digest(Purpose.ACTIVATION, code, account_id), lifetime
+    )
+    return "-".join(code[i : i + 4] for i in range(0, ACTIVATION_LENGTH, 4))
+
+
+async def check_activation_code(account_id: UUID, code: str) -> bool:
+    return await _check_code(account_id, Purpose.ACTIVATION, normalize_activation_code(code))
+
+
+async def _check_code(account_id: UUID, purpose: str, code: str) -> bool:
+    """Use up the account's live code of ``purpose`` if ``code`` is it; every try counts, and
+    after `CODE_ATTEMPTS` wrong ones the code is void."""
     row = (
         await OneTimeCode.select(OneTimeCode.id, OneTimeCode.secret_hash, OneTimeCode.attempts)
         .where(
             OneTimeCode.account == account_id,
-            OneTimeCode.purpose == Purpose.LOGIN,
+            OneTimeCode.purpose == purpose,
             OneTimeCode.used_at.is_null(),
             OneTimeCode.expires_at > clock.now(),
         )
@@ -116,7 +147,7 @@ async def check_login_code(account_id: UUID, code: str) -> bool:
     await OneTimeCode.update({OneTimeCode.attempts: OneTimeCode.attempts + 1}).where(
         OneTimeCode.id == row["id"]
     )
-    if not hmac.compare_digest(row["secret_hash"], _digest(Purpose.LOGIN, code, account_id)):
+    if not hmac.compare_digest(row["secret_hash"], _digest(purpose, code, account_id)):
         return False
     return await _use(row["id"])
 

@@ -104,6 +104,30 @@ async def test_the_patients_page_lists_the_patients_one_may_open(portal, new_bro
     assert "Vidal" not in page
 
 
+async def test_the_patients_most_recently_entrusted_come_first(portal, new_browser, clock):
+    doctor = await new_professional()
+    older, designated, newest = [
+        await new_patient(last_name=name) for name in ("Ancien", "Designe", "Nouveau")
+    ]
+    await join(await dossier_of(older), doctor)
+    clock.advance(days=1)
+    patient = await dossier_of(designated)
+    clock.advance(days=1)
+    await join(await dossier_of(newest), doctor)
+    clock.advance(days=1)
+    camille = await signed_in_browser(new_browser, designated)
+    chosen = await post_form(
+        camille, f"/dossiers/{patient}/access/medecin-traitant", professional=str(doctor.id)
+    )
+    assert chosen.status_code == 303, chosen.status_code
+    browser = await signed_in_browser(new_browser, doctor)
+
+    page = (await browser.get("/patients")).text
+    assert page.index("Designe") < page.index("Nouveau") < page.index("Ancien")
+    assert "suivi(e) par vous depuis le 05/03/2026" in page  # the designation, not the dossier
+    assert "suivi(e) par vous depuis le 02/03/2026" in page
+
+
 # --- looking a patient up -------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ async def drop_append_only_triggers(database: Database) -> None:
                 await raw(database, f"DROP TRIGGER {table}_no_{verb}")
     else:
         await raw(database, "DROP FUNCTION audit_append_only() CASCADE")
+        await raw(database, "DROP FUNCTION audit_purge_only() CASCADE")
 
 
 # The identity tests' portal, browsers and people, for the pages of the trail (the history).

@@ -1,0 +1,628 @@
+"""Opening a dossier, always with the patient's recorded consent (ACCESS.md, "Creation").
+
+- **Online, by the patient** (``/register``): social security number, identity and e-mail
+  address. An activation code goes out through the messaging channel; with it
+  (``/activate``) the patient chooses a password, then a second factor at the first login.
+- **At the pharmacy, the insurer's office, or by any professional** (``/dossiers/new``): the
+  patient is in front of them and agrees. The answer is the sheet to print and hand over, with
+  the activation code: the only place it is ever shown (only its digest is stored). The same
+  form sent twice prints a new sheet with new codes, and opens nothing more.
+- **A minor's dossier** is managed by the legal representatives: a professional or the
+  insurer's agent gives the representative's e-mail address (an existing personal account is
+  linked, otherwise one is opened, with its own activation code); a person already signed in
+  opens their child's dossier from the same page and represents them.
+
+Who may open one is decided by `portal.access.policy.may_create`. A professional who opens a
+dossier joins its care circle as with a consent declared at a consultation (the patient is
+told at their first access). The creation is the first event of the dossier's audit chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from litestar import Request, get, post
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from portal import audit, clock, db
+from portal.access import public, role_in
+from portal.access.policy import Actor as PolicyActor
+from portal.access.policy import may_create
+from portal.access.tables import CircleMember, Joined
+from portal.audit import Action, Outcome, Purpose
+from portal.dossiers.tables import Dossier, Representative
+from portal.i18n import gettext as _
+from portal.i18n import gettext_lazy
+from portal.identity import abuse, accounts, second_factor, sessions
+from portal.identity.numbers import InvalidNumber, validate_nir
+from portal.identity.routes import limit_attempts
+from portal.identity.tables import PERSON_ROLES, Account, Patient, Role
+from portal.notifications import NotificationKind, declare, notify
+from portal.notifications.messaging import Message
+from portal.web import flash, see_other
+
+Form = URLEncodedBody[dict[str, Any]]
+#: An activation code sent by message is used at once; one printed on a sheet travels home.
+SENT_CODE_LIFETIME = timedelta(days=2)
+SHEET_CODE_LIFETIME = timedelta(days=30)
+ADULT_AGE = 18
+EARLIEST_BIRTH = date(1900, 1, 1)
+PATIENT_FIELDS = ("nir", "first_name", "last_name", "birth_date", "email", "phone")
+REPRESENTATIVE_FIELDS = ("rep_email", "rep_first_name", "rep_last_name")
+creators = role_in(Role.PROFESSIONAL, Role.INSURER_AGENT, Role.PATIENT, Role.REPRESENTATIVE)
+
+
+class Through(StrEnum):
+    """How a dossier was opened (``Dossier.created_through``)."""
+
+    ONLINE = "online"
+    PHARMACY = "pharmacy"
+    INSURER = "insurer"
+    PROFESSIONAL = "professional"
+    DEMO = "demo"
+
+
+DOSSIER_OPENED = declare(
+    NotificationKind(
+        key="dossier_opened",
+        title=gettext_lazy("A Carnet record was opened"),
+        body=gettext_lazy(
+            "The record of %(patient)s was opened on %(date)s by %(who)s, with your consent. "
+            "If you did not agree to it, close it from your space or contact your health "
+            "insurance office."
+        ),
+    )
+)
+
+
+@dataclass
+class Application:
+    """The creation form as typed, what is wrong with it, and what it means."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    nir: str = ""
+    birth_date: date | None = None
+    consent: bool = False
+    submission: UUID | None = None
+
+    @property
+    def minor(self) -> bool:
+        return self.birth_date is not None and age_on(self.birth_date, clock.now().date()) < (
+            ADULT_AGE
+        )
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A code printed on the sheet, for the person who will log in with ``login``."""
+
+    name: str
+    login: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    dossier_id: UUID
+    patient_name: str
+    expires_at: datetime
+    activations: tuple[Activation, ...] = ()
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
+
+
+def parse_birth_date(value: str, today: date) -> tuple[date | None, str]:
+    """The date of birth as typed (1986-04-12, as a date field sends it, or 12/04/1986), or
+    why it cannot be one."""
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            parsed = datetime.strptime(value.strip(), pattern).date()
+            break
+        except ValueError:
+            continue
+    else:
+        return None, _("Give the date of birth as day/month/year, for example 12/04/1986.")
+    if parsed > today:
+        return None, _("The date of birth cannot be in the future.")
+    if parsed < EARLIEST_BIRTH:
+        return None, _("The date of birth cannot be before 1900.")
+    return parsed, ""
+
+
+def nir_matches_birth(nir: str, birth_date: date) -> bool:
+    """The NIR's 2nd to 5th digits are the year and month of birth (a month above 12 means an
+    unknown month, as for some people born abroad)."""
+    month = int(nir[3:5])
+    return nir[1:3] == f"{birth_date.year % 100:02d}" and (month > 12 or month == birth_date.month)
+
+
+def read_application(data: dict[str, Any], *, with_login: bool) -> Application:
+    """Check the form. ``with_login``: the patient, if an adult, gets an account of their own
+    (always, except for a minor, who has none)."""
+    names = (*PATIENT_FIELDS, *REPRESENTATIVE_FIELDS)
+    application = Application({name: str(data.get(name, "")).strip() for name in names})
+    values, errors = application.values, application.errors
+    try:
+        application.nir = validate_nir(values["nir"])
+    except InvalidNumber as problem:
+        errors["nir"] = str(problem)
+    _check_names(values, errors, "first_name", "last_name")
+    application.birth_date, problem = parse_birth_date(values["birth_date"], clock.now().date())
+    if problem:
+        errors["birth_date"] = problem
+    elif application.nir and not nir_matches_birth(application.nir, application.birth_date):
+        errors["birth_date"] = _(
+            "This date of birth does not match the social security number, whose 2nd to 5th "
+            "digits are the year and month of birth: check both."
+        )
+    if application.birth_date and not application.minor and with_login:
+        _check_login(values, errors, "email")
+    application.consent = data.get("consent") in ("on", "yes", "true", "1")
+    if not application.consent:
+        errors["consent"] = _("A record is only opened with the patient's consent.")
+    try:
+        application.submission = UUID(str(data.get("submission", "")))
+    except ValueError:
+        application.submission = None
+    return application
+
+
+def _check_names(values: dict[str, str], errors: dict[str, str], *names: str) -> None:
+    for name in names:
+        if not values[name]:
+            errors[name] = _("This field is required.")
+        elif len(values[name]) > accounts.NAME_LIMIT:
+            errors[name] = _("At most 100 characters.")
+
+
+def _check_login(values: dict[str, str], errors: dict[str, str], name: str) -> None:
+    values[name] = accounts.normalize_login(values[name])
+    if not accounts.LOGIN_PATTERN.match(values[name]) or len(values[name]) > 254:
+        errors[name] = _("Enter an e-mail address, such as prenom.nom@exemple.fr.")
+
+
+def _already_registered(through: Through) -> str:
+    if through == Through.ONLINE:
+        return _(
+            "A record already exists for this social security number. If it is yours, log "
+            "in, or activate it with the code you were given; if you did not open it, "
+            "contact your health insurance office."
+        )
+    return _(
+        "A record already exists for this social security number: there is nothing to "
+        "open. To read it, ask the patient for their consent from “My patients”."
+    )
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+
+async def open_for(
+    application: Application,
+    through: Through,
+    creator: audit.Actor | None,
+    representative: UUID | None = None,
+) -> Opened:
+    """Open the dossier the checked ``application`` describes; `accounts.FormErrors` if the
+    NIR or an address is taken. ``creator``: who opens it (None: the patient, online);
+    ``representative``: the signed-in person opening their child's dossier."""
+    values, now = application.values, clock.now()
+    name = f"{values['first_name']} {values['last_name']}"
+    lifetime = SENT_CODE_LIFETIME if through == Through.ONLINE else SHEET_CODE_LIFETIME
+    activations: list[Activation] = []
+    async with db.current().write_transaction():
+        await _refuse_duplicates(application, through, representative)
+        patient_account = None
+        if not application.minor:
+            patient_account = await _new_account(
+                Role.PATIENT, values["email"], values["first_name"], values["last_name"],
+                values["phone"], now,
+            )  # fmt: skip
+            activations.append(Activation(name, values["email"], ""))
+        patient = Patient(
+            account=patient_account,
+            nir=application.nir,
+            first_name=values["first_name"],
+            last_name=values["last_name"],
+            birth_date=application.birth_date,
+        )
+        await patient.save()
+        dossier = Dossier(
+            patient=patient.id,
+            created_at=now,
+            created_through=through,
+            created_by=creator.account_id if creator else None,
+            submission=application.submission,
+            consent_at=now,
+        )
+        await dossier.save()
+        if application.minor:
+            if representative is None:
+                representative, activation = await _representative(values, now)
+                activations.extend([activation] if activation else [])
+            await Representative.insert(
+                Representative(dossier=dossier.id, account=representative, since=now)
+            )
+        if creator is not None and creator.role == Role.PROFESSIONAL:
+            await CircleMember.insert(
+                CircleMember(
+                    dossier=dossier.id,
+                    professional=creator.account_id,
+                    joined=Joined.CONSENT,
+                    since=now,
+                )
+            )
+        actor = creator or audit.Actor(patient_account, Role.PATIENT, name=name)
+        await audit.record(
+            Action.CREATE,
+            actor,
+            dossier_id=dossier.id,
+            target_type="dossier",
+            target_id=str(dossier.id),
+            reason=f"opened {through}, with the patient's consent",
+            purpose=_purpose(through),
+        )
+        activations = await _issue_codes(activations, lifetime)
+    if creator is not None:
+        await _tell_opened(dossier.id, name, creator, representative, patient_account)
+    return Opened(dossier.id, name, now + lifetime, tuple(activations))
+
+
+def _purpose(through: Through) -> Purpose:
+    if through == Through.INSURER:
+        return Purpose.HOPERAT
+    if through in (Through.PHARMACY, Through.PROFESSIONAL):
+        return Purpose.TREAT
+    return Purpose.PATRQT
+
+
+async def _refuse_duplicates(
+    application: Application, through: Through, representative: UUID | None
+) -> None:
+    values, errors = application.values, {}
+    if await Patient.exists().where(Patient.nir == application.nir):
+        errors["nir"] = _already_registered(through)
+    if not application.minor and await Account.exists().where(Account.login == values["email"]):
+        errors["email"] = _(
+            "An account already uses this e-mail address: give the patient's own address."
+        )
+    if application.minor and representative is None:
+        existing = await Account.select(Account.role).where(
+            Account.login == values["rep_email"]
+        ).first()  # fmt: skip
+        if existing is not None and existing["role"] not in PERSON_ROLES:
+            errors["rep_email"] = _(
+                "This address belongs to a professional or staff account: a legal "
+                "representative acts with a personal account."
+            )
+    if errors:
+        raise accounts.FormErrors(errors)
+
+
+async def _new_account(
+    role: Role, login: str, first_name: str, last_name: str, phone: str, now: datetime
+) -> UUID:
+    """An account without a password yet: its owner activates it with a code."""
+    account = Account(
+        login=login, role=role, first_name=first_name, last_name=last_name, email=login,
+        phone=phone, created_at=now,
+    )  # fmt: skip
+    await account.save()
+    return account.id
+
+
+async def _representative(values: dict[str, str], now: datetime) -> tuple[UUID, Activation | None]:
+    """The legal representative's personal account: theirs if they have one, else a new one
+    to activate."""
+    existing = await Account.select(Account.id).where(Account.login == values["rep_email"]).first()
+    if existing is not None:
+        return existing["id"], None
+    account = await _new_account(
+        Role.REPRESENTATIVE, values["rep_email"], values["rep_first_name"],
+        values["rep_last_name"], "", now,
+    )  # fmt: skip
+    name = f"{values['rep_first_name']} {values['rep_last_name']}"
+    return account, Activation(name, values["rep_email"], "")
+
+
+async def _issue_codes(activations: list[Activation], lifetime: timedelta) -> list[Activation]:
+    issued = []
+    for activation in activations:
+        account = await Account.select(Account.id).where(Account.login == activation.login).first()
+        code = await second_factor.create_activation_code(account["id"], lifetime)
+        issued.append(Activation(activation.name, activation.login, code))
+    return issued
+
+
+async def _tell_opened(
+    dossier_id: UUID,
+    patient_name: str,
+    creator: audit.Actor,
+    representative: UUID | None,
+    patient_account: UUID | None,
+) -> None:
+    """The patient (or their representative) hears of it from Carnet too, not only from the
+    sheet: a record opened without their knowledge does not go unnoticed."""
+    told = patient_account or representative
+    if told is not None and told != creator.account_id:
+        await notify(
+            told,
+            DOSSIER_OPENED,
+            link=f"/dossiers/{dossier_id}",
+            patient=patient_name,
+            date=clock.now().strftime("%d/%m/%Y"),
+            who=creator.name,
+        )
+
+
+async def reissue(dossier_id: UUID, creator: UUID) -> Opened | None:
+    """The same creation form sent again by the same person: new codes for the accounts of the
+    dossier nobody has activated yet, the sheet again; nothing else."""
+    dossier = await Dossier.select(
+        Dossier.id,
+        Dossier.created_by,
+        Dossier.created_through,
+        Dossier.patient.first_name.as_alias("first_name"),
+        Dossier.patient.last_name.as_alias("last_name"),
+        Dossier.patient.account.as_alias("account"),
+    ).where(Dossier.id == dossier_id).first()  # fmt: skip
+    if dossier is None or dossier["created_by"] != creator:
+        return None
+    waiting = [dossier["account"]] + [
+        row["account"]
+        for row in await Representative.select(Representative.account).where(
+            Representative.dossier == dossier_id
+        )
+    ]
+    rows = await Account.select(Account.login, Account.first_name, Account.last_name).where(
+        Account.id.is_in([account for account in waiting if account]),
+        Account.password_hash == "",
+    )
+    activations = [
+        Activation(f"{row['first_name']} {row['last_name']}", row["login"], "") for row in rows
+    ]
+    async with db.current().write_transaction():
+        activations = await _issue_codes(activations, SHEET_CODE_LIFETIME)
+    name = f"{dossier['first_name']} {dossier['last_name']}"
+    return Opened(dossier_id, name, clock.now() + SHEET_CODE_LIFETIME, tuple(activations))
+
+
+# --- online: the patient opens their own ------------------------------------------------------
+
+
+def _register_page(application: Application | None = None, status: int = 200) -> Template:
+    return Template(
+        "dossiers/register.html",
+        context={
+            "values": application.values if application else {},
+            "errors": application.errors if application else {},
+        },
+        status_code=status,
+    )
+
+
+@get("/register", guards=[public])
+async def register_form(request: Request) -> Template | Redirect:
+    session = sessions.current(request)
+    if session and session.signed_in:
+        return see_other("/dossiers/new")
+    return _register_page()
+
+
+@post("/register", guards=[public])
+async def register(request: Request, data: Form) -> Template | Redirect:
+    await limit_attempts(request, "register")
+    application = read_application(data, with_login=True)
+    if application.minor and "birth_date" not in application.errors:
+        application.errors["birth_date"] = _(
+            "A minor's record is opened by a legal representative: open your own record "
+            "first, then your child's from your space, or ask at a pharmacy."
+        )
+    if application.errors:
+        return _register_page(application, 400)
+    try:
+        opened = await open_for(application, Through.ONLINE, creator=None)
+    except accounts.FormErrors as problem:
+        application.errors.update(problem.errors)
+        return _register_page(application, 400)
+    await _send_code(request, application.values["email"], opened.activations[0].code)
+    flash(
+        request,
+        _("Your record is open. We have sent an activation code to %(address)s.")
+        % {"address": application.values["email"]},
+        "success",
+    )
+    return see_other(f"/activate?login={application.values['email']}")
+
+
+async def _send_code(request: Request, recipient: str, code: str) -> None:
+    await request.app.state.channel.send(
+        Message(
+            recipient=recipient,
+            subject=_("Your Carnet activation code"),
+            body=_(
+                "Your activation code is %(code)s. It is valid for two days. Enter it at "
+                "%(link)s, then choose your password. If you did not ask for a Carnet record, "
+                "ignore this message."
+            )
+            % {"code": code, "link": f"{request.app.state.settings.base_url}/activate"},
+        )
+    )
+
+
+# --- activation -------------------------------------------------------------------------------
+
+
+def _activate_page(login: str = "", error: str = "", status: int = 200) -> Template:
+    return Template(
+        "dossiers/activate.html", context={"login": login, "error": error}, status_code=status
+    )
+
+
+async def _waiting_account(login: str) -> dict | None:
+    """The account with this login if it still waits for its activation."""
+    account = (
+        await Account.select(Account.id, Account.email, Account.password_hash, Account.disabled_at)
+        .where(Account.login == accounts.normalize_login(login))
+        .first()
+    )
+    if account is None or account["password_hash"] or account["disabled_at"] is not None:
+        return None
+    return account
+
+
+@get("/activate", guards=[public])
+async def activate_form(login: FromQuery[str] = "") -> Template:
+    return _activate_page(login)
+
+
+@post("/activate", guards=[public])
+async def activate(request: Request, data: Form) -> Template | Redirect:
+    """The activation code opens the choice of a password; the answer to a wrong one is the
+    same whatever was wrong (unknown address, account already active, wrong or old code)."""
+    await limit_attempts(request, "activate")
+    login = str(data.get("login", "")).strip()
+    account = await _waiting_account(login)
+    code = str(data.get("code", ""))
+    if account is None or not await second_factor.check_activation_code(account["id"], code):
+        if account is not None:
+            await abuse.record_failure(account["id"])
+        return _activate_page(
+            login,
+            _(
+                "This code does not open an account with this address. Check both, or ask for "
+                "a new code."
+            ),
+            400,
+        )
+    token = await second_factor.create_reset_token(account["id"])
+    flash(request, _("Your code is right. Now choose your password."), "success")
+    return see_other(f"/password/reset/{token}")
+
+
+@post("/activate/resend", guards=[public])
+async def resend_activation(request: Request, data: Form) -> Redirect:
+    """A new code by message; the same answer whether the address waits for one or not."""
+    await limit_attempts(request, "activate-resend")
+    login = str(data.get("login", "")).strip()
+    account = await _waiting_account(login)
+    if account is not None:
+        code = await second_factor.create_activation_code(account["id"], SENT_CODE_LIFETIME)
+        await _send_code(request, account["email"], code)
+    flash(
+        request,
+        _("If an account with this address waits for its activation, a new code is on its way."),
+        "success",
+    )
+    return see_other(f"/activate?login={accounts.normalize_login(login)}")
+
+
+# --- at the counter, or by a professional ----------------------------------------------------
+
+
+async def _creator(request: Request) -> tuple[audit.Actor, Through]:
+    session = sessions.current(request)
+    actor = await accounts.audit_actor(session.account_id)
+    if session.role == Role.INSURER_AGENT:
+        return actor, Through.INSURER
+    if session.role == Role.PROFESSIONAL:
+        return actor, Through.PHARMACY if actor.profession == "pharmacien" else Through.PROFESSIONAL
+    return actor, Through.ONLINE
+
+
+def _new_page(
+    request: Request, application: Application | None = None, status: int = 200
+) -> Template:
+    session = sessions.current(request)
+    values = application.values if application else {}
+    return Template(
+        "dossiers/new.html",
+        context={
+            "values": values,
+            "errors": application.errors if application else {},
+            "submission": str(application.submission if application else uuid4()),
+            "for_a_child": session.role in PERSON_ROLES,
+        },
+        status_code=status,
+    )
+
+
+@get("/dossiers/new", guards=[creators])
+async def new_dossier_form(request: Request) -> Template:
+    return _new_page(request)
+
+
+@post("/dossiers/new", guards=[creators])
+async def new_dossier(request: Request, data: Form) -> Template | Redirect:
+    creator, through = await _creator(request)
+    by_person = through == Through.ONLINE
+    application = read_application(data, with_login=not by_person)
+    if application.birth_date is not None and "birth_date" not in application.errors:
+        decision = may_create(
+            PolicyActor(creator.account_id, creator.role, creator.profession),
+            minor=application.minor,
+        )
+        if not decision.allowed:
+            await audit.record(
+                Action.CREATE, creator, outcome=Outcome.REFUSED, target_type="dossier",
+                reason=decision.reason,
+            )  # fmt: skip
+            application.errors["birth_date"] = str(decision.message)
+    if application.minor and not by_person:
+        _check_login(application.values, application.errors, "rep_email")
+        _check_names(application.values, application.errors, "rep_first_name", "rep_last_name")
+    if application.errors:
+        return _new_page(request, application, 400)
+    try:
+        opened = await open_for(
+            application,
+            through,
+            creator,
+            representative=creator.account_id if by_person else None,
+        )
+    except accounts.FormErrors as problem:
+        again = await _resubmitted(application, creator.account_id)
+        if again is not None:
+            return _sheet(again)
+        application.errors.update(problem.errors)
+        return _new_page(request, application, 400)
+    if by_person:
+        flash(request, _("Your child's record is open: you manage it."), "success")
+        return see_other(f"/dossiers/{opened.dossier_id}")
+    return _sheet(opened)
+
+
+async def _resubmitted(application: Application, creator: UUID) -> Opened | None:
+    if application.submission is None:
+        return None
+    row = (
+        await Dossier.select(Dossier.id).where(Dossier.submission == application.submission).first()
+    )
+    return await reissue(row["id"], creator) if row else None
+
+
+def _sheet(opened: Opened) -> Template:
+    return Template("dossiers/activation_sheet.html", context={"opened": opened})
+
+
+ROUTES = [
+    register_form,
+    register,
+    activate_form,
+    activate,
+    resend_activation,
+    new_dossier_form,
+    new_dossier,
+]

@@ -1,0 +1,408 @@
+"""Opening a dossier, always with the patient's consent: online by the patient (an activation
+code by message, then a password and a second factor), at the pharmacy, the insurer's office or
+by a professional (a sheet to print with the activation code), and a minor's dossier managed by
+the legal representative. Every bad input gets its message, and nothing is opened twice."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import urlsplit
+
+import pytest
+
+from portal.access.tables import CircleMember, Joined
+from portal.audit.tables import AuditEvent
+from portal.dossiers.tables import Dossier, Representative
+from portal.identity.numbers import nir_key
+from portal.identity.tables import Account, Patient, Role
+from portal.notifications.tables import Notification
+from tests.access.conftest import signed_in_browser, trail
+from tests.conftest import translated
+from tests.dossiers.test_reimbursements import new_insurer_agent
+from tests.identity.conftest import (
+    PASSWORD,
+    Browser,
+    enter_code,
+    enter_password,
+    field_error,
+    forms_of,
+    new_administrator,
+    new_nir,
+    new_patient,
+    new_professional,
+)
+
+CODE = re.compile(r"\b([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2})\b")
+
+
+def fr(message: str) -> str:
+    return translated("fr", message)
+
+
+def nir_born(year: int, month: int, serial: int = 1) -> str:
+    """A valid NIR of a woman born in ``month`` of ``year``."""
+    first13 = f"2{year % 100:02d}{month:02d}75{serial:06d}"
+    return first13 + nir_key(first13)
+
+
+def adult(**changes: str) -> dict[str, str]:
+    values = {
+        "nir": nir_born(1986, 4, int(new_nir()[7:13])),
+        "first_name": "Rose",
+        "last_name": "Lenoir",
+        "birth_date": "1986-04-12",
+        "email": f"rose.{new_nir()[7:13]}@exemple.fr",
+        "phone": "",
+        "consent": "on",
+    }
+    return {**values, **changes}
+
+
+def child(**changes: str) -> dict[str, str]:
+    values = adult(
+        nir=nir_born(2018, 9, int(new_nir()[7:13])), first_name="Léo", birth_date="2018-09-03"
+    )
+    values.pop("email")
+    return {**values, **changes}
+
+
+async def register(browser: Browser, values: dict[str, str]):
+    return await browser.open_and_submit("/register", "/register", values)
+
+
+async def activate(browser: Browser, login: str, code: str):
+    return await browser.open_and_submit("/activate", "/activate", {"login": login, "code": code})
+
+
+async def codes_sent(outbox, recipient: str) -> list[str]:
+    return [
+        match.group(1)
+        for message in await outbox.new(recipient)
+        if (match := CODE.search(message["body"]))
+    ]
+
+
+async def dossier_for(nir: str) -> dict | None:
+    return await Dossier.select().where(Dossier.patient.nir == nir).first()
+
+
+async def counts() -> tuple[int, int, int]:
+    return (await Dossier.count(), await Patient.count(), await Account.count())
+
+
+# --- online, by the patient ------------------------------------------------------------------
+
+
+async def test_a_patient_opens_their_record_online_and_activates_it(portal, browser, outbox):
+    values = adult()
+    answer = await register(browser, values)
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == f"/activate?login={values['email']}"
+    [code] = await codes_sent(outbox, values["email"])
+
+    dossier = await dossier_for(values["nir"])
+    assert dossier["created_through"] == "online"
+    assert dossier["consent_at"] is not None
+    [created] = await trail(dossier["id"])
+    assert (created["action"], created["reason"]) == (
+        "create",
+        "opened online, with the patient's consent",
+    )
+    assert created["purpose"] == "PATRQT"
+
+    # Before the activation, the account has no password: no login.
+    refused = await enter_password(browser, values["email"], PASSWORD)
+    assert refused.status_code == 400
+    activated = await activate(browser, values["email"], code.lower().replace("-", " "))
+    assert activated.status_code == 303, activated.text
+    reset = urlsplit(activated.headers["location"]).path
+    assert reset.startswith("/password/reset/")
+    chosen = await browser.open_and_submit(
+        reset, reset, {"password": PASSWORD, "confirm": PASSWORD}
+    )
+    assert chosen.headers["location"] == "/login"
+    assert (await activate(browser, values["email"], code)).status_code == 400  # once only
+
+    first = await enter_password(browser, values["email"], PASSWORD)
+    assert urlsplit(first.headers["location"]).path == "/login/enrol"
+    await browser.get("/login/enrol")
+    await browser.submit("/login/enrol/messages")
+    [login_code] = [
+        match.group(1)
+        for message in await outbox.new(values["email"])
+        if (match := re.search(r"\b(\d{6})\b", message["body"]))
+    ]
+    landed = await enter_code(browser, login_code)
+    home = await browser.get(landed.headers["location"])
+    home = await browser.get(home.headers["location"]) if home.status_code == 303 else home
+    assert browser.path == f"/dossiers/{dossier['id']}"
+    assert fr("Record of %(name)s") % {"name": "Rose Lenoir"} in home.text
+
+
+@pytest.mark.parametrize(
+    ("field", "changes", "message"),
+    [
+        (
+            "nir",
+            {"nir": "2860475000001 00"},
+            "The key does not match the number: check each digit.",
+        ),
+        ("nir", {"nir": ""}, "Enter the social security number."),
+        ("first_name", {"first_name": "  "}, "This field is required."),
+        ("last_name", {"last_name": "L" * 101}, "At most 100 characters."),
+        ("birth_date", {"birth_date": "2999-01-01"}, "The date of birth cannot be in the future."),
+        ("birth_date", {"birth_date": "1850-04-01"}, "The date of birth cannot be before 1900."),
+        (
+            "birth_date",
+            {"birth_date": "31/02/1986"},
+            "Give the date of birth as day/month/year, for example 12/04/1986.",
+        ),
+        (
+            "birth_date",
+            {"birth_date": "1987-04-12"},
+            "This date of birth does not match the social security number, whose 2nd to 5th "
+            "digits are the year and month of birth: check both.",
+        ),
+        ("email", {"email": "rose@"}, "Enter an e-mail address, such as prenom.nom@exemple.fr."),
+        ("consent", {"consent": None}, "A record is only opened with the patient's consent."),
+    ],
+)
+async def test_bad_input_online_is_refused_with_its_message(
+    portal, browser, outbox, field, changes, message
+):
+    before = await counts()
+    answer = await register(browser, adult(**changes))
+    assert answer.status_code == 400
+    assert field_error(answer.text, field) == fr(message)
+    assert await counts() == before
+    assert await outbox.new() == []
+
+
+async def test_a_minor_cannot_open_their_own_record_online(portal, browser):
+    answer = await register(browser, {**child(), "email": "leo@exemple.fr"})
+    assert answer.status_code == 400
+    assert field_error(answer.text, "birth_date") == fr(
+        "A minor's record is opened by a legal representative: open your own record first, "
+        "then your child's from your space, or ask at a pharmacy."
+    )
+
+
+async def test_a_social_security_number_already_registered_is_refused_helpfully(portal, browser):
+    existing = adult()
+    assert (await register(browser, existing)).status_code == 303
+    before = await counts()
+    again = await register(browser, adult(nir=existing["nir"]))
+    assert again.status_code == 400
+    assert field_error(again.text, "nir") == fr(
+        "A record already exists for this social security number. If it is yours, log in, or "
+        "activate it with the code you were given; if you did not open it, contact your health "
+        "insurance office."
+    )
+    taken = await register(browser, adult(email=existing["email"]))
+    assert field_error(taken.text, "email") == fr(
+        "An account already uses this e-mail address: give the patient's own address."
+    )
+    assert await counts() == before
+
+
+async def test_names_are_shown_as_text_never_as_markup(portal, browser):
+    answer = await register(browser, adult(first_name="<script>alert(1)</script>", nir="1"))
+    assert answer.status_code == 400
+    assert "<script>alert(1)</script>" not in answer.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text
+
+
+async def test_a_wrong_activation_code_says_the_same_whatever_was_wrong(portal, browser, outbox):
+    values = adult()
+    await register(browser, values)
+    [code] = await codes_sent(outbox, values["email"])
+    wrong = await activate(browser, values["email"], "AAAA-AAAA-AA")
+    unknown = await activate(browser, "personne@exemple.fr", code)
+    assert wrong.status_code == unknown.status_code == 400
+    message = fr(
+        "This code does not open an account with this address. Check both, or ask for a new code."
+    )
+    assert message in wrong.text
+    assert message in unknown.text
+    for _ in range(4):
+        await activate(browser, values["email"], "AAAA-AAAA-AA")
+    assert (await activate(browser, values["email"], code)).status_code == 400  # void now
+
+
+async def test_a_new_activation_code_replaces_the_old_one(portal, browser, outbox):
+    values = adult()
+    await register(browser, values)
+    [old] = await codes_sent(outbox, values["email"])
+    await browser.get("/activate")
+    sent = await browser.submit("/activate/resend", {"login": values["email"]})
+    assert sent.status_code == 303
+    [new] = await codes_sent(outbox, values["email"])
+    assert (await activate(browser, values["email"], old)).status_code == 400
+    assert (await activate(browser, values["email"], new)).status_code == 303
+    await browser.get("/activate")
+    await browser.submit("/activate/resend", {"login": "personne@exemple.fr"})
+    assert await outbox.new("personne@exemple.fr") == []
+
+
+# --- at the counter, or by a professional ----------------------------------------------------
+
+
+async def open_at_counter(browser: Browser, values: dict[str, str]):
+    return await browser.open_and_submit("/dossiers/new", "/dossiers/new", values)
+
+
+async def test_a_pharmacist_opens_a_record_and_hands_a_sheet(portal, new_browser, outbox):
+    pharmacist = await new_professional(
+        first_name="Paul", last_name="Petit", profession="pharmacien"
+    )
+    browser = await signed_in_browser(new_browser, pharmacist)
+    values = adult()
+    sheet = await open_at_counter(browser, values)
+    assert sheet.status_code == 200, sheet.text
+    [code] = CODE.findall(sheet.text)
+    assert values["email"] in sheet.text
+
+    dossier = await dossier_for(values["nir"])
+    assert (dossier["created_through"], dossier["created_by"]) == ("pharmacy", pharmacist.id)
+    member = await CircleMember.select().where(CircleMember.dossier == dossier["id"]).first()
+    assert (member["professional"], member["joined"]) == (pharmacist.id, Joined.CONSENT)
+    # The patient hears of it by message too, without the code.
+    [told] = await outbox.new(values["email"])
+    assert "Paul Petit" in told["body"]
+    assert code not in told["body"]
+    assert await Notification.count().where(Notification.kind == "dossier_opened") == 1
+
+    patient = new_browser(portal)
+    assert (await activate(patient, values["email"], code)).status_code == 303
+
+
+async def test_the_same_form_sent_twice_opens_one_record_and_prints_new_codes(
+    portal, new_browser, outbox
+):
+    agent = await new_insurer_agent()
+    browser = await signed_in_browser(new_browser, agent)
+    page = await browser.get("/dossiers/new")
+    [form] = [
+        form for form in forms_of(page.text, "/dossiers/new") if form.action == "/dossiers/new"
+    ]
+    person = adult()
+    values = {**form.fields, **person}
+    first = await browser.post("/dossiers/new", values)
+    again = await browser.post("/dossiers/new", values)  # the same page's form, once more
+    assert first.status_code == again.status_code == 200
+    [old], [new] = CODE.findall(first.text), CODE.findall(again.text)
+    assert await Dossier.count().where(Dossier.patient.nir == values["nir"]) == 1
+    patient = new_browser(portal)
+    assert (await activate(patient, values["email"], old)).status_code == 400
+    assert (await activate(patient, values["email"], new)).status_code == 303
+
+    # A new form (another submission) for the same number is a duplicate.
+    duplicate = await open_at_counter(browser, person)
+    assert duplicate.status_code == 400
+    assert field_error(duplicate.text, "nir") == fr(
+        "A record already exists for this social security number: there is nothing to open. To "
+        "read it, ask the patient for their consent from “My patients”."
+    )
+
+
+async def test_the_insurer_agent_opens_a_record_but_never_reads_it(portal, new_browser):
+    agent = await new_insurer_agent()
+    browser = await signed_in_browser(new_browser, agent)
+    values = adult()
+    assert (await open_at_counter(browser, values)).status_code == 200
+    dossier = await dossier_for(values["nir"])
+    assert dossier["created_through"] == "insurer"
+    assert await CircleMember.count().where(CircleMember.dossier == dossier["id"]) == 0
+    assert (await browser.get(f"/dossiers/{dossier['id']}")).status_code == 404
+
+
+async def test_a_minor_s_record_is_managed_by_the_representative(portal, new_browser, outbox):
+    doctor = await new_professional()
+    browser = await signed_in_browser(new_browser, doctor)
+    values = child(
+        rep_email="mere.lenoir@exemple.fr", rep_first_name="Rose", rep_last_name="Lenoir"
+    )
+    sheet = await open_at_counter(browser, values)
+    assert sheet.status_code == 200, sheet.text
+    [code] = CODE.findall(sheet.text)
+    assert "mere.lenoir@exemple.fr" in sheet.text
+
+    dossier = await dossier_for(values["nir"])
+    patient = await Patient.select().where(Patient.nir == values["nir"]).first()
+    assert patient["account"] is None  # a minor has no login
+    representative = await Account.select().where(Account.login == "mere.lenoir@exemple.fr").first()
+    assert representative["role"] == Role.REPRESENTATIVE
+    assert await Representative.exists().where(
+        Representative.dossier == dossier["id"], Representative.account == representative["id"]
+    )
+    assert (await activate(new_browser(portal), "mere.lenoir@exemple.fr", code)).status_code == 303
+
+
+async def test_an_existing_personal_account_is_linked_as_representative(portal, new_browser):
+    parent = await new_patient(first_name="Rose", last_name="Lenoir")
+    doctor = await new_professional()
+    browser = await signed_in_browser(new_browser, doctor)
+    values = child(rep_email=parent.login, rep_first_name="Rose", rep_last_name="Lenoir")
+    sheet = await open_at_counter(browser, values)
+    assert CODE.findall(sheet.text) == []  # nothing to activate
+    dossier = await dossier_for(values["nir"])
+    parent_browser = await signed_in_browser(new_browser, parent)
+    assert (await parent_browser.get(f"/dossiers/{dossier['id']}")).status_code == 200
+
+    other = child(rep_email=doctor.login, rep_first_name="B", rep_last_name="L")
+    refused = await open_at_counter(browser, other)
+    assert refused.status_code == 400
+    assert field_error(refused.text, "rep_email") == fr(
+        "This address belongs to a professional or staff account: a legal representative acts "
+        "with a personal account."
+    )
+    missing = await open_at_counter(browser, child())
+    assert field_error(missing.text, "rep_email") == fr(
+        "Enter an e-mail address, such as prenom.nom@exemple.fr."
+    )
+
+
+async def test_a_parent_opens_their_child_s_record_from_their_space(portal, new_browser):
+    parent = await new_patient(first_name="Rose", last_name="Lenoir")
+    browser = await signed_in_browser(new_browser, parent)
+    page = await browser.get("/dossiers/new")
+    assert fr("Open my child's record") in page.text
+    refused = await browser.submit("/dossiers/new", adult(email=""))
+    assert refused.status_code == 400
+    assert field_error(refused.text, "birth_date") == fr(
+        "An adult opens their own record, or has it opened at a pharmacy."
+    )
+    [refusal] = await AuditEvent.select().where(
+        AuditEvent.actor_account == parent.id, AuditEvent.outcome == "refused"
+    )
+    assert refusal["action"] == "create"
+
+    values = child()
+    opened = await open_at_counter(browser, values)
+    assert opened.status_code == 303
+    dossier = await dossier_for(values["nir"])
+    assert opened.headers["location"] == f"/dossiers/{dossier['id']}"
+    assert await Representative.exists().where(
+        Representative.dossier == dossier["id"], Representative.account == parent.id
+    )
+    assert (await browser.get(f"/dossiers/{dossier['id']}")).status_code == 200
+
+
+async def test_administrators_and_regulators_open_no_record(portal, new_browser):
+    for person in (await new_administrator(), await new_professional(role=Role.SAMU_REGULATOR)):
+        browser = await signed_in_browser(new_browser, person)
+        assert (await browser.get("/dossiers/new")).status_code == 403
+
+
+async def test_a_number_without_a_month_of_birth_fits_any_month_of_its_year(portal, browser):
+    first13 = "2869975000123"  # month 99: registered without a known month of birth
+    values = adult(nir=first13 + nir_key(first13), birth_date="1986-07-01")
+    assert (await register(browser, values)).status_code == 303
+
+
+def test_a_child_is_a_minor_until_their_eighteenth_birthday():
+    from portal.dossiers.creation import age_on
+
+    assert age_on(date(2008, 11, 24), date(2026, 11, 23)) == 17
+    assert age_on(date(2008, 11, 23), date(2026, 11, 23)) == 18
