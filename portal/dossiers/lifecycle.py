@@ -123,7 +123,7 @@ async def purge_archives(now: datetime) -> int:
 
 
 async def _page(
-    view: DossierView, errors: dict[str, str] | None = None, status: int = 200
+    view: DossierView, errors: dict[str, str] | None = None, status: int = 200, problem: str = ""
 ) -> Template:
     row = await Dossier.select(Dossier.closed_at).where(Dossier.id == view.id).first()
     closed_at = row["closed_at"]
@@ -136,6 +136,7 @@ async def _page(
             "closed_at": closed_at,
             "archive_ends": archive_ends(closed_at) if closed_at else None,
             "errors": errors or {},
+            "problem": problem,
         },
         status_code=status,
     )
@@ -192,7 +193,7 @@ async def delete(request: Request, dossier_id: FromPath[UUID], data: Form) -> Te
     view = await open_dossier(request, dossier_id, Action.PURGE, ABOUT_ACCESS, "dossier")
     if view.facts.status != DossierStatus.CLOSED:
         problem = _("Close the record before asking for its deletion.")
-        return await _page(view, {"password": problem}, 400)
+        return await _page(view, status=400, problem=problem)
     account = await Account.select(Account.password_hash).where(
         Account.id == view.actor.account_id
     ).first()  # fmt: skip
