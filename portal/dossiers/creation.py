@@ -221,16 +221,20 @@ async def open_for(
     values, now = application.values, clock.now()
     name = f"{values['first_name']} {values['last_name']}"
     lifetime = SENT_CODE_LIFETIME if through == Through.ONLINE else SHEET_CODE_LIFETIME
-    activations: list[Activation] = []
+    to_activate: list[tuple[UUID, str, str]] = []  # account, name, login
     async with db.current().write_transaction():
         await _refuse_duplicates(application, through, representative)
         patient_account = None
         if not application.minor:
             patient_account = await _new_account(
-                Role.PATIENT, values["email"], values["first_name"], values["last_name"],
-                values["phone"], now,
-            )  # fmt: skip
-            activations.append(Activation(name, values["email"], ""))
+                Role.PATIENT,
+                values["email"],
+                values["first_name"],
+                values["last_name"],
+                phone=values["phone"],
+                now=now,
+            )
+            to_activate.append((patient_account, name, values["email"]))
         patient = Patient(
             account=patient_account,
             nir=application.nir,
@@ -250,8 +254,8 @@ async def open_for(
         await dossier.save()
         if application.minor:
             if representative is None:
-                representative, activation = await _representative(values, now)
-                activations.extend([activation] if activation else [])
+                representative, new = await _representative(values, now)
+                to_activate.extend([(representative, new, values["rep_email"])] if new else [])
             await Representative.insert(
                 Representative(dossier=dossier.id, account=representative, since=now)
             )
@@ -274,7 +278,7 @@ async def open_for(
             reason=f"opened {through}, with the patient's consent",
             purpose=_purpose(through),
         )
-        activations = await _issue_codes(activations, lifetime)
+        activations = await _issue_codes(to_activate, lifetime)
     if creator is not None:
         await _tell_opened(dossier.id, name, creator, representative, patient_account)
     return Opened(dossier.id, name, now + lifetime, tuple(activations))
@@ -299,9 +303,9 @@ async def _refuse_duplicates(
             "An account already uses this e-mail address: give the patient's own address."
         )
     if application.minor and representative is None:
-        existing = await Account.select(Account.role).where(
-            Account.login == values["rep_email"]
-        ).first()  # fmt: skip
+        existing = (
+            await Account.select(Account.role).where(Account.login == values["rep_email"]).first()
+        )
         if existing is not None and existing["role"] not in PERSON_ROLES:
             errors["rep_email"] = _(
                 "This address belongs to a professional or staff account: a legal "
@@ -312,38 +316,42 @@ async def _refuse_duplicates(
 
 
 async def _new_account(
-    role: Role, login: str, first_name: str, last_name: str, phone: str, now: datetime
+    role: Role, login: str, first_name: str, last_name: str, *, phone: str = "", now: datetime
 ) -> UUID:
     """An account without a password yet: its owner activates it with a code."""
     account = Account(
-        login=login, role=role, first_name=first_name, last_name=last_name, email=login,
-        phone=phone, created_at=now,
-    )  # fmt: skip
+        login=login,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        email=login,
+        phone=phone,
+        created_at=now,
+    )
     await account.save()
     return account.id
 
 
-async def _representative(values: dict[str, str], now: datetime) -> tuple[UUID, Activation | None]:
+async def _representative(values: dict[str, str], now: datetime) -> tuple[UUID, str]:
     """The legal representative's personal account: theirs if they have one, else a new one
-    to activate."""
+    to activate (then its holder's name comes too)."""
     existing = await Account.select(Account.id).where(Account.login == values["rep_email"]).first()
     if existing is not None:
-        return existing["id"], None
+        return existing["id"], ""
+    first_name, last_name = values["rep_first_name"], values["rep_last_name"]
     account = await _new_account(
-        Role.REPRESENTATIVE, values["rep_email"], values["rep_first_name"],
-        values["rep_last_name"], "", now,
-    )  # fmt: skip
-    name = f"{values['rep_first_name']} {values['rep_last_name']}"
-    return account, Activation(name, values["rep_email"], "")
+        Role.REPRESENTATIVE, values["rep_email"], first_name, last_name, now=now
+    )
+    return account, f"{first_name} {last_name}"
 
 
-async def _issue_codes(activations: list[Activation], lifetime: timedelta) -> list[Activation]:
-    issued = []
-    for activation in activations:
-        account = await Account.select(Account.id).where(Account.login == activation.login).first()
-        code = await second_factor.create_activation_code(account["id"], lifetime)
-        issued.append(Activation(activation.name, activation.login, code))
-    return issued
+async def _issue_codes(
+    to_activate: list[tuple[UUID, str, str]], lifetime: timedelta
+) -> list[Activation]:
+    return [
+        Activation(name, login, await second_factor.create_activation_code(account, lifetime))
+        for account, name, login in to_activate
+    ]
 
 
 async def _tell_opened(
@@ -370,14 +378,16 @@ async def _tell_opened(
 async def reissue(dossier_id: UUID, creator: UUID) -> Opened | None:
     """The same creation form sent again by the same person: new codes for the accounts of the
     dossier nobody has activated yet, the sheet again; nothing else."""
-    dossier = await Dossier.select(
-        Dossier.id,
-        Dossier.created_by,
-        Dossier.created_through,
-        Dossier.patient.first_name.as_alias("first_name"),
-        Dossier.patient.last_name.as_alias("last_name"),
-        Dossier.patient.account.as_alias("account"),
-    ).where(Dossier.id == dossier_id).first()  # fmt: skip
+    dossier = (
+        await Dossier.select(
+            Dossier.created_by,
+            Dossier.patient.first_name.as_alias("first_name"),
+            Dossier.patient.last_name.as_alias("last_name"),
+            Dossier.patient.account.as_alias("account"),
+        )
+        .where(Dossier.id == dossier_id)
+        .first()
+    )
     if dossier is None or dossier["created_by"] != creator:
         return None
     waiting = [dossier["account"]] + [
@@ -386,15 +396,16 @@ async def reissue(dossier_id: UUID, creator: UUID) -> Opened | None:
             Representative.dossier == dossier_id
         )
     ]
-    rows = await Account.select(Account.login, Account.first_name, Account.last_name).where(
-        Account.id.is_in([account for account in waiting if account]),
-        Account.password_hash == "",
+    rows = await Account.select(
+        Account.id, Account.login, Account.first_name, Account.last_name
+    ).where(
+        Account.id.is_in([account for account in waiting if account]), Account.password_hash == ""
     )
-    activations = [
-        Activation(f"{row['first_name']} {row['last_name']}", row["login"], "") for row in rows
+    to_activate = [
+        (row["id"], f"{row['first_name']} {row['last_name']}", row["login"]) for row in rows
     ]
     async with db.current().write_transaction():
-        activations = await _issue_codes(activations, SHEET_CODE_LIFETIME)
+        activations = await _issue_codes(to_activate, SHEET_CODE_LIFETIME)
     name = f"{dossier['first_name']} {dossier['last_name']}"
     return Opened(dossier_id, name, clock.now() + SHEET_CODE_LIFETIME, tuple(activations))
 
@@ -576,9 +587,12 @@ async def new_dossier(request: Request, data: Form) -> Template | Redirect:
         )
         if not decision.allowed:
             await audit.record(
-                Action.CREATE, creator, outcome=Outcome.REFUSED, target_type="dossier",
+                Action.CREATE,
+                creator,
+                outcome=Outcome.REFUSED,
+                target_type="dossier",
                 reason=decision.reason,
-            )  # fmt: skip
+            )
             application.errors["birth_date"] = str(decision.message)
     if application.minor and not by_person:
         _check_login(application.values, application.errors, "rep_email")

@@ -194,9 +194,11 @@ async def delete(request: Request, dossier_id: FromPath[UUID], data: Form) -> Te
     if view.facts.status != DossierStatus.CLOSED:
         problem = _("Close the record before asking for its deletion.")
         return await _page(view, status=400, problem=problem)
-    account = await Account.select(Account.password_hash).where(
-        Account.id == view.actor.account_id
-    ).first()  # fmt: skip
+    account = (
+        await Account.select(Account.password_hash)
+        .where(Account.id == view.actor.account_id)
+        .first()
+    )
     check = await passwords.verify_password(account["password_hash"], str(data.get("password", "")))
     if not check.valid:
         problem = _("This is not your password: nothing was deleted.")
