@@ -44,17 +44,20 @@ def local_path(target: str | None, default: str = "/me") -> str:
 
 
 async def home_for(account_id: UUID, role: Role) -> str:
-    """Where ``/me`` leads each role: a patient to their dossier, a professional to their
-    patients, the insurer's agent to the reimbursement import, an administrator to the
-    accounts."""
+    """Where ``/me`` leads each role: a patient to their dossier (a representative to the one
+    they manage, or to the list of them), a professional to their patients, the insurer's
+    agent to the reimbursement import, an administrator to the accounts."""
     if role == Role.ADMINISTRATOR:
         return "/admin/accounts"
     if role in PROFESSIONAL_ROLES:
         return "/patients"
     if role == Role.INSURER_AGENT:
         return "/reimbursements/import"
-    own = [row for row in await dossiers_of(account_id) if row["own"]]
-    return f"/dossiers/{own[0]['id']}" if own else "/account"
+    dossiers = await dossiers_of(account_id)
+    own = [row for row in dossiers if row["own"]]
+    if own or len(dossiers) == 1:  # their own, or the one dossier they manage
+        return f"/dossiers/{(own or dossiers)[0]['id']}"
+    return "/account"
 
 
 def form_page(template: str, status: int = 200, **context: Any) -> Template:

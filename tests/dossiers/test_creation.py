@@ -9,20 +9,23 @@ import re
 from datetime import date
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 
 from portal.access.tables import CircleMember, Joined
 from portal.audit.tables import AuditEvent
 from portal.dossiers.tables import Dossier, Representative
+from portal.identity.accounts import NewAccount
 from portal.identity.numbers import nir_key
 from portal.identity.tables import Account, Patient, Role
 from portal.notifications.tables import Notification
-from tests.access.conftest import signed_in_browser, trail
+from tests.access.conftest import dossier_of, represent, signed_in_browser, trail
 from tests.conftest import translated
 from tests.dossiers.test_reimbursements import new_insurer_agent
 from tests.identity.conftest import (
     PASSWORD,
     Browser,
+    _create,
     enter_code,
     enter_password,
     field_error,
@@ -406,3 +409,24 @@ def test_a_child_is_a_minor_until_their_eighteenth_birthday():
 
     assert age_on(date(2008, 11, 24), date(2026, 11, 23)) == 17
     assert age_on(date(2008, 11, 23), date(2026, 11, 23)) == 18
+
+
+async def test_a_representative_lands_on_the_one_record_they_manage(portal, new_browser):
+    parent = await _create(
+        NewAccount(
+            role=Role.REPRESENTATIVE,
+            login="tuteur.lenoir@exemple.fr",
+            first_name="Marc",
+            last_name="Lenoir",
+            password=PASSWORD,
+            totp_secret=pyotp.random_base32(32),
+        )
+    )
+    child_dossier = await dossier_of(await new_patient(first_name="Léo"))
+    await represent(child_dossier, parent)
+    browser = await signed_in_browser(new_browser, parent)
+    home = await browser.get("/me")
+    assert home.headers["location"] == f"/dossiers/{child_dossier}"
+
+    await represent(await dossier_of(await new_patient(first_name="Lou")), parent)
+    assert (await browser.get("/me")).headers["location"] == "/account"
