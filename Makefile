@@ -14,7 +14,8 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall when the packaging changes; the editable install keeps code changes live.
-$(INSTALLED): pyproject.toml hatch_build.py | $(BIN)/python
+$(INSTALLED): pyproject.toml hatch_build.py scripts/install-pdf-libraries | $(BIN)/python
+	scripts/install-pdf-libraries
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 

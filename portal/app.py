@@ -14,7 +14,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
-from portal import pages, piccolo_app, web
+from portal import pages, pdf, piccolo_app, web
 from portal.access import is_core_guard, professional_routes
 from portal.access import routes as access_routes
 from portal.access.banner import EmergencyBannerMiddleware
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         exception_handlers={HTTPException: web.error_response, Exception: web.error_response},
         on_startup=[start],
         before_request=reopen_database,
-        on_shutdown=[database.disconnect],
+        on_shutdown=[database.disconnect, pdf.shutdown],
         state=State(
             {
                 "settings": settings,

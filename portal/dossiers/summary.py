@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -44,6 +44,7 @@ from portal.i18n import gettext as _
 from portal.i18n import gettext_lazy
 from portal.notifications import NotificationKind, declare, notify
 from portal.notifications.tables import Notification
+from portal.pdf import render_pdf
 from portal.web import flash, is_htmx, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -406,6 +407,22 @@ async def summary_page(request: Request, dossier_id: FromPath[UUID]) -> Template
     return Template("dossiers/summary.html", context=await _context(view))
 
 
+@get("/dossiers/{dossier_id:uuid}/summary.pdf", guards=[signed_in])
+async def summary_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """The summary alone, ready to hand to a specialist."""
+    view = await build_view(request, dossier_id, Action.PRINT)
+
+    async def gather() -> dict[str, Any]:
+        summary = await current(view.id)
+        content = summary["sections"] if summary else normalised({})
+        lines = {section.key: lines_of(section, content[section.key]) for section in SECTIONS}
+        return {"summary": summary, "sections": SECTIONS, "lines": lines}
+
+    return await render_pdf(
+        request, view, "pdf/summary.html", gather, title=_("summary"), item=SUMMARY_ITEM
+    )
+
+
 def _form_context(
     context: dict[str, Any], section: Section, typed: Typed | None = None
 ) -> dict[str, Any]:
@@ -723,4 +740,12 @@ async def remind_outdated(now: datetime) -> int:
     return told
 
 
-ROUTES = [summary_page, section_page, save_section, versions_page, flag_line, resolve_flag]
+ROUTES = [
+    summary_page,
+    summary_pdf,
+    section_page,
+    save_section,
+    versions_page,
+    flag_line,
+    resolve_flag,
+]
