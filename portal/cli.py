@@ -135,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
 
     reminders = commands.add_parser(
         "reminders",
-        help="send the reminders that are due: medical summaries over a year old (run daily)",
+        help="send the reminders that are due: medical summaries over a year old, and the "
+        "sections' own (run daily)",
     )
     reminders.set_defaults(command=reminders_command)
 
@@ -256,7 +257,13 @@ def audit_sign_command(arguments: argparse.Namespace) -> int:
 def reminders_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
     notifications.install(channel_for(settings), settings.language)
-    count = _run_with_database(_with_database(settings, lambda: remind_outdated(clock.now())))
+    plugins = load_plugins(settings.disabled_plugins)
+
+    async def remind() -> int:
+        now = clock.now()
+        return await remind_outdated(now) + await plugins.send_reminders(now)
+
+    count = _run_with_database(_with_database(settings, remind))
     print(f"Sent {count} reminder{'s' if count != 1 else ''}.")
     return 0
 
@@ -277,7 +284,9 @@ async def upgrade_database(settings: Settings) -> list[str]:
 
 
 def demo_command(arguments: argparse.Namespace) -> int:
-    loaded = _run_with_database(_with_database(Settings.from_env(), load_demo))
+    settings = Settings.from_env()
+    plugins = load_plugins(settings.disabled_plugins)
+    loaded = _run_with_database(_with_database(settings, lambda: load_demo(plugins)))
     print("Demo data loaded." if loaded else "The database is not empty: demo data left as it is.")
     print(logins_text())
     return 0

@@ -6,16 +6,22 @@ Every demo account has the same password and, for the second factor, the same TO
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from portal import audit, clock
 from portal.access.tables import CircleMember, Joined
 from portal.audit import Action, Actor, Mode, Purpose, signing
 from portal.dossiers.tables import Document, Dossier, Representative, SummaryVersion
+from portal.hookspecs import DemoData
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.numbers import luhn_check_digit, nir_key
 from portal.identity.tables import Account, Patient, Role
+
+if TYPE_CHECKING:
+    from portal.plugins import Plugins
 
 DEMO_PASSWORD = "Carnet-demo-2026!"  # noqa: S105 - published on purpose, for the demo only
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105
@@ -167,8 +173,9 @@ LEO = {
 }
 
 
-async def load_demo() -> bool:
-    """Create the demo people in an empty database; False (and nothing done) otherwise."""
+async def load_demo(plugins: Plugins | None = None) -> bool:
+    """Create the demo people in an empty database, and the ``plugins``' demo rows; False (and
+    nothing done) when the database is not empty."""
     if await Account.count() or await Patient.count():
         return False
     for person in DEMO_PEOPLE:
@@ -189,10 +196,27 @@ async def load_demo() -> bool:
         )
     await Patient.insert(Patient(**LEO))
     await _demo_dossiers()
+    if plugins is not None:
+        await plugins.add_demo_data(await _demo_data())
     key = signing.installed()
     if key is not None:
         await signing.sign_heads(key)
     return True
+
+
+async def _demo_data() -> DemoData:
+    """The demo dossiers and accounts, as the plugins' ``demo_data`` hook receives them."""
+    dossiers = await Dossier.select(Dossier.id, Dossier.patient.first_name.as_alias("name"))
+    accounts = await Account.select(Account.login, Account.id)
+    return DemoData(
+        dossiers={_plain(row["name"]): row["id"] for row in dossiers},
+        accounts={row["login"]: row["id"] for row in accounts},
+    )
+
+
+def _plain(first_name: str) -> str:
+    """``Léo`` -> ``leo``: how `DemoData` names the demo dossiers."""
+    return unicodedata.normalize("NFKD", first_name).encode("ascii", "ignore").decode().lower()
 
 
 async def _demo_dossiers() -> None:

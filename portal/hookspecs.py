@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import pluggy
 from litestar.types import ControllerRouterHandler
@@ -76,6 +78,27 @@ class Card:
     context: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EmergencyItem:
+    """A line of the emergency card, the first things a rescuer needs ("Tétanos" / "à jour,
+    rappel le 12/03/2021"). ``key`` names the line within its section: the patient chooses
+    which lines their card shows by ``<section key>.<key>``."""
+
+    key: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """What ``carnet demo`` made before the plugins add their rows: the demo dossiers by the
+    patient's first name in lower case (``camille``, ``jules``, ``leo``) and the demo
+    accounts by login (CONVENTIONS.md)."""
+
+    dossiers: Mapping[str, UUID]
+    accounts: Mapping[str, UUID]
+
+
 @hookspec
 def register_section() -> Section | None:
     """The dossier section this plugin adds: its key, title, description, order, and the
@@ -103,3 +126,31 @@ def dossier_card(view: DossierView) -> Card | Awaitable[Card | None] | None:
     asking may see it. The portal asks only when that person may read one of the section's
     categories, loads the card after the page (htmx; a link without JavaScript), and traces
     the reading. It may be an ``async def``, to read the section's tables for this dossier."""
+
+
+@hookspec
+def print_section(view: DossierView) -> Card | Awaitable[Card | None] | None:
+    """The section's part of the whole-dossier PDF, for ``view``: one of the plugin's templates
+    (``<key>/…``, an HTML fragment styled by the shared print stylesheet) and its context. Asked,
+    like the card, only when that person may read one of the section's categories."""
+
+
+@hookspec
+def emergency_items(
+    view: DossierView,
+) -> Sequence[EmergencyItem] | Awaitable[Sequence[EmergencyItem]] | None:
+    """The section's lines for the emergency card, for ``view`` (asked only when that person
+    may read one of the section's categories). The patient chooses which lines their card
+    shows; keep each short enough for a wallet-sized card."""
+
+
+@hookspec
+def demo_data(demo: DemoData) -> Awaitable[None] | None:
+    """Add realistic rows of the section to the demo dossiers (``carnet demo``, on an empty
+    database, after the core's demo). It writes to the plugin's own tables directly."""
+
+
+@hookspec
+def send_reminders(now: datetime) -> Awaitable[int] | int | None:
+    """Send the section's reminders that are due at ``now`` (``carnet reminders``, from a
+    daily timer), each through `portal.notifications.notify`, once; return how many went."""

@@ -15,16 +15,17 @@ import inspect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from litestar import Router
 from piccolo.conf.apps import AppConfig
 
 from portal import hookspecs
-from portal.hookspecs import Card, Section
+from portal.hookspecs import Card, DemoData, EmergencyItem, Section
 
 if TYPE_CHECKING:
     from portal.access.view import DossierView
@@ -122,13 +123,38 @@ class Plugins:
 
     async def card(self, key: str, view: DossierView) -> Card | None:
         """The card of plugin ``key`` for ``view``, or None when it has none to show."""
-        for implementation in self.manager.hook.dossier_card.get_hookimpls():
+        return await self._answer_of(key, "dossier_card", Card, view=view)
+
+    async def print_section(self, key: str, view: DossierView) -> Card | None:
+        """Plugin ``key``'s part of the whole-dossier PDF for ``view``, if it has one."""
+        return await self._answer_of(key, "print_section", Card, view=view)
+
+    async def emergency_items(self, key: str, view: DossierView) -> list[EmergencyItem]:
+        """Plugin ``key``'s lines for the emergency card of ``view``."""
+        items = await self._answer_of(key, "emergency_items", (list, tuple), view=view)
+        if items and not all(isinstance(item, EmergencyItem) for item in items):
+            raise PluginError(f"Plugin {key!r}: emergency_items must return EmergencyItems.")
+        return list(items or [])
+
+    async def add_demo_data(self, demo: DemoData) -> None:
+        for implementation in self.manager.hook.demo_data.get_hookimpls():
+            await _awaited(implementation.function(demo=demo))
+
+    async def send_reminders(self, now: datetime) -> int:
+        """Every plugin's due reminders; how many were sent."""
+        sent = 0
+        for implementation in self.manager.hook.send_reminders.get_hookimpls():
+            sent += await _awaited(implementation.function(now=now)) or 0
+        return sent
+
+    async def _answer_of(self, key: str, hook_name: str, kind, **arguments) -> Any:
+        """Plugin ``key``'s answer to one of the hooks about a dossier (None if it has none),
+        awaited when it is a coroutine, checked to be a ``kind``."""
+        for implementation in getattr(self.manager.hook, hook_name).get_hookimpls():
             if implementation.plugin_name == key:
-                answer = implementation.function(view=view)
-                if inspect.isawaitable(answer):
-                    answer = await answer
-                if answer is not None and not isinstance(answer, Card):
-                    raise PluginError(f"Plugin {key!r}: dossier_card must return a Card.")
+                answer = await _awaited(implementation.function(**arguments))
+                if answer is not None and not isinstance(answer, kind):
+                    raise PluginError(f"Plugin {key!r}: {hook_name} returned {answer!r}.")
                 return answer
         return None
 
@@ -206,6 +232,10 @@ def _register(manager, key: str, plugin: object, source: str, version: str) -> P
     module_file = inspect.getfile(plugin if isinstance(plugin, ModuleType) else type(plugin))
     hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or ()))
     return PluginInfo(key, source, version, hooks, Path(module_file).parent)
+
+
+async def _awaited(answer: Any) -> Any:
+    return await answer if inspect.isawaitable(answer) else answer
 
 
 def _app_name(dependency: str) -> str:

@@ -6,9 +6,13 @@ from types import SimpleNamespace
 
 from litestar.testing import AsyncTestClient
 
-from portal import Card, Section, hookimpl
+from portal import Card, EmergencyItem, Section, hookimpl
 from portal.app import create_app
 from portal.cli import upgrade_database
+from portal.demo import load_demo
+from portal.dossiers.tables import Dossier
+from portal.identity.tables import Account
+from tests.audit.test_audit_cli import carnet, use_database
 from tests.conftest import TEST_HOST, make_settings, plugins_with
 
 
@@ -77,3 +81,72 @@ async def test_hook_dossier_card(installed_third_party_plugin):
     )
     assert await plugins.card("async_card", view) == Card("async_card/card.html", {"name": "Alice"})
     assert await plugins.card("no_such_section", view) is None
+
+
+class _Printed:
+    """A section that prints, puts lines on the emergency card, fills the demo and reminds."""
+
+    def __init__(self):
+        self.demo = None
+
+    @hookimpl
+    def register_section(self):
+        return Section(key="printed", title="Printed section")
+
+    @hookimpl
+    def print_section(self, view):
+        return Card("printed/print.html", {"name": view.patient["first_name"]})
+
+    @hookimpl
+    async def emergency_items(self, view):
+        return [EmergencyItem("status", "Statut", f"à jour pour {view.patient['first_name']}")]
+
+    @hookimpl
+    async def demo_data(self, demo):
+        self.demo = demo
+
+    @hookimpl
+    async def send_reminders(self, now):
+        return 2 if now.year == 2026 else 0
+
+
+async def test_hook_print_section(installed_third_party_plugin):
+    """The whole-dossier PDF that prints the sections is tested in tests/pdf."""
+    plugins = plugins_with(printed=_Printed())
+    view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
+    assert await plugins.print_section("printed", view) == Card(
+        "printed/print.html", {"name": "Alice"}
+    )
+    assert await plugins.print_section("sleep_diary", view) is None  # it prints nothing
+
+
+async def test_hook_emergency_items(installed_third_party_plugin):
+    """The emergency card that shows them is tested in tests/pdf."""
+    plugins = plugins_with(printed=_Printed())
+    view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
+    assert await plugins.emergency_items("printed", view) == [
+        EmergencyItem("status", "Statut", "à jour pour Alice")
+    ]
+    assert await plugins.emergency_items("sleep_diary", view) == []
+
+
+async def test_hook_demo_data(database):
+    printed = _Printed()
+    assert await load_demo(plugins_with(printed=printed))
+    assert set(printed.demo.dossiers) == {"camille", "jules", "leo"}
+    assert printed.demo.accounts["ph.petit@demo.carnet.fr"] in {
+        row["id"] for row in await Account.select(Account.id)
+    }
+    camille = await Dossier.select(Dossier.patient.first_name.as_alias("name")).where(
+        Dossier.id == printed.demo.dossiers["camille"]
+    )
+    assert camille == [{"name": "Camille"}]
+
+
+async def test_hook_send_reminders(database, monkeypatch, capsys):
+    use_database(monkeypatch, database)
+    monkeypatch.setattr(
+        "portal.cli.load_plugins", lambda disabled=(): plugins_with(printed=_Printed())
+    )
+    assert await carnet(database, "reminders") == 0
+    assert "Sent 2 reminders." in capsys.readouterr().out

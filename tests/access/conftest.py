@@ -16,7 +16,6 @@ from portal.identity.tables import Patient
 from tests.identity.conftest import (  # noqa: F401
     Browser,
     Person,
-    browser,
     clock,
     database_url,
     log_in,
