@@ -144,6 +144,9 @@ class PatientProfile(Table, tablename="patient_profile"):
     weight_kg = Real(null=True, default=None)
     blood_group = Varchar(length=3, default="")
     notes = Text(default="")
+    #: The lines the patient took off their emergency card (``core.blood_group``,
+    #: ``vaccination.tetanus``…): every other line shows, new ones included.
+    emergency_card_hidden = JSON(default=[])
     updated_at = Timestamptz()
 
 
