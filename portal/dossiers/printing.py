@@ -1,0 +1,202 @@
+"""What people print most: the whole dossier and the emergency card (the summary alone is in
+`portal.dossiers.summary`). Every PDF goes through `portal.pdf.render_pdf`.
+
+- **The whole dossier** (``/dossiers/{id}/export.pdf``), as the person asking may see it: the
+  identity, the medical summary, each section they may read (the ``print_section`` hook), and
+  the list of the documents they may read — a masked document appears only to those who may
+  see it, exactly as on the pages.
+- **The emergency card** (``/dossiers/{id}/emergency-card``, printed wallet-sized): the
+  core's lines (blood group, allergies, long-term treatments, the people to call) and every
+  readable section's (the ``emergency_items`` hook). The patient's side chooses which lines
+  show; whoever prints it gets only the lines they may read, among those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from markupsafe import Markup
+
+from portal.access import signed_in
+from portal.access.view import DossierView, build_view, open_dossier
+from portal.audit import Action
+from portal.dossiers.routes import readable_sections
+from portal.dossiers.summary import SECTIONS, SUMMARY_ITEM, allergy_text, current, lines_of
+from portal.dossiers.tables import EmergencyContact, PatientProfile
+from portal.i18n import gettext as _
+from portal.pdf import render_pdf
+from portal.web import flash, see_other
+
+Form = URLEncodedBody[dict[str, Any]]
+#: The category the emergency card is read and composed as: the patient's own information
+#: (blood group, contacts), which the patient's side writes and the circle reads.
+PROFILE = "patient"
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of the emergency card: ``key`` is ``core.…`` or ``<section key>.…``."""
+
+    key: str
+    label: str
+    value: str
+    shown: bool = True
+
+
+# --- the whole dossier ------------------------------------------------------------------------
+
+
+@get("/dossiers/{dossier_id:uuid}/export.pdf", guards=[signed_in])
+async def export_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    view = await build_view(request, dossier_id, Action.PRINT)
+
+    async def gather() -> dict[str, Any]:
+        return {
+            "summary": await _summary(view),
+            "sections": await _printed_sections(request, view),
+            "documents": await view.documents(),
+        }
+
+    return await render_pdf(request, view, "pdf/dossier.html", gather, title=_("record"))
+
+
+async def _summary(view: DossierView) -> dict[str, Any] | None:
+    """The summary's version and lines, when the person may read it."""
+    if not view.may(Action.VIEW, item=SUMMARY_ITEM):
+        return None
+    summary = await current(view.id)
+    if summary is None:
+        return None
+    lines = {
+        section.key: lines_of(section, summary["sections"][section.key]) for section in SECTIONS
+    }
+    return {"version": summary, "sections": SECTIONS, "lines": lines}
+
+
+async def _printed_sections(request: Request, view: DossierView) -> list[dict[str, Any]]:
+    """Each readable section's part, rendered from its own template."""
+    plugins = request.app.state.plugins
+    environment = request.app.template_engine.engine
+    printed = []
+    for section in readable_sections(view, plugins.sections):
+        card = await plugins.print_section(section.key, view)
+        if card is not None:
+            html = environment.get_template(card.template).render(view=view, **card.context)
+            # The section's own template, autoescaped like every page: safe to insert.
+            printed.append({"section": section, "html": Markup(html)})  # noqa: S704
+    return printed
+
+
+# --- the emergency card -----------------------------------------------------------------------
+
+
+async def emergency_lines(request: Request, view: DossierView) -> list[Line]:
+    """Every line the person may read, each marked with the patient's choice."""
+    profile = (
+        await PatientProfile.select(
+            PatientProfile.blood_group, PatientProfile.emergency_card_hidden
+        )
+        .where(PatientProfile.dossier == view.id)
+        .first()
+        .output(load_json=True)
+    ) or {"blood_group": "", "emergency_card_hidden": []}
+    lines = await _profile_lines(view, profile) + await _summary_lines(view)
+    plugins = request.app.state.plugins
+    for section in readable_sections(view, plugins.sections):
+        for item in await plugins.emergency_items(section.key, view):
+            lines.append(Line(f"{section.key}.{item.key}", item.label, item.value))
+    hidden = set(profile["emergency_card_hidden"] or [])
+    return [Line(line.key, line.label, line.value, line.key not in hidden) for line in lines]
+
+
+async def _profile_lines(view: DossierView, profile: dict[str, Any]) -> list[Line]:
+    """The blood group and the people to call, from the patient's own space."""
+    if not view.may(Action.VIEW, PROFILE):
+        return []
+    lines = []
+    if profile["blood_group"]:
+        lines.append(Line("core.blood_group", _("Blood group"), profile["blood_group"]))
+    contacts = (
+        await EmergencyContact.select()
+        .where(EmergencyContact.dossier == view.id)
+        .order_by(EmergencyContact.position)
+    )
+    for contact in contacts:
+        who = contact["name"] + (f" ({contact['relation']})" if contact["relation"] else "")
+        key = f"core.contact.{contact['position']}"
+        lines.append(Line(key, _("To call"), f"{who} : {contact['phone']}"))
+    return lines
+
+
+async def _summary_lines(view: DossierView) -> list[Line]:
+    """The allergies and long-term treatments of the medical summary."""
+    summary = await current(view.id) if view.may(Action.VIEW, item=SUMMARY_ITEM) else None
+    if summary is None:
+        return []
+    content = summary["sections"]
+    allergies = "; ".join(allergy_text(allergy) for allergy in content["allergies"])
+    treatments = "; ".join(content["treatments"])
+    return [
+        *([Line("core.allergies", _("Allergies"), allergies)] if allergies else []),
+        *([Line("core.treatments", _("Long-term treatments"), treatments)] if treatments else []),
+    ]
+
+
+@get("/dossiers/{dossier_id:uuid}/emergency-card", guards=[signed_in])
+async def emergency_card(request: Request, dossier_id: FromPath[UUID]) -> Template:
+    """The card's lines, with, for the patient's side, the choice of those that show."""
+    view = await open_dossier(request, dossier_id, Action.VIEW, PROFILE, "emergency_card")
+    return Template(
+        "dossiers/emergency_card.html",
+        context={"view": view, "lines": await emergency_lines(request, view)},
+    )
+
+
+@post("/dossiers/{dossier_id:uuid}/emergency-card", guards=[signed_in])
+async def choose_lines(request: Request, dossier_id: FromPath[UUID], data: Form) -> Redirect:
+    view = await build_view(request, dossier_id, Action.UPDATE, PROFILE)
+    keys = (
+        {line.key for line in await emergency_lines(request, view)}
+        if view.opened.allowed
+        else set()
+    )
+    shown = data.get("shown", [])
+    shown = {shown} if isinstance(shown, str) else set(shown)
+    async with view.acting(Action.UPDATE, PROFILE, target_type="emergency_card"):
+        hidden = sorted(keys - shown)
+        if await PatientProfile.exists().where(PatientProfile.dossier == view.id):
+            await PatientProfile.update({PatientProfile.emergency_card_hidden: hidden}).where(
+                PatientProfile.dossier == view.id
+            )
+        else:
+            await PatientProfile.insert(
+                PatientProfile(dossier=view.id, emergency_card_hidden=hidden, updated_at=view.now)
+            )
+    flash(request, _("Your emergency card is updated."), "success")
+    return see_other(f"/dossiers/{dossier_id}/emergency-card")
+
+
+@get("/dossiers/{dossier_id:uuid}/emergency-card.pdf", guards=[signed_in])
+async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    view = await build_view(request, dossier_id, Action.PRINT, PROFILE)
+
+    async def gather() -> dict[str, Any]:
+        lines = [line for line in await emergency_lines(request, view) if line.shown]
+        return {"lines": lines}
+
+    return await render_pdf(
+        request,
+        view,
+        "pdf/emergency_card.html",
+        gather,
+        title=_("emergency-card"),
+        category=PROFILE,
+    )
+
+
+ROUTES = [export_pdf, emergency_card, choose_lines, emergency_card_pdf]

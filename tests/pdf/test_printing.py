@@ -1,0 +1,102 @@
+"""What people print most: the whole dossier as its reader may see it (a masked document stays
+out of the cardiologist's export) and the emergency card with the lines the patient chose."""
+
+from __future__ import annotations
+
+from tests.access.conftest import (
+    add_document,
+    dossier_of,
+    join,
+    post_form,
+    signed_in_browser,
+    trail,
+)
+from tests.dossiers.test_profile import GOOD
+from tests.identity.conftest import new_patient, new_professional
+from tests.pdf.test_render_pdf import text_of
+
+
+async def camille_and_her_doctors(new_browser):
+    """A patient whose médecin traitant wrote her allergies and treatments, with a cardiologist
+    in her circle, a masked psychiatric report and a cardiology report."""
+    camille = await new_patient(first_name="Camille", last_name="Martin")
+    gp = await new_professional(first_name="Anne", last_name="Bernard")
+    cardiologist = await new_professional(first_name="Marc", last_name="Garcia")
+    dossier = await dossier_of(camille, medecin_traitant=gp.id)
+    await join(dossier, cardiologist)
+    await add_document(dossier, author=gp, title="Consultation de psychiatrie", masked=True)
+    await add_document(dossier, author=cardiologist, title="Échographie cardiaque")
+    doctor = await signed_in_browser(new_browser, gp)
+    for section, values in (
+        (
+            "allergies",
+            {"substance-0": "Pénicilline", "reaction-0": "Urticaire", "severity-0": "moderee"},
+        ),
+        ("treatments", {"treatments": "Lévothyroxine 75 µg le matin"}),
+    ):
+        page = f"/dossiers/{dossier}/summary/sections/{section}"
+        assert (await doctor.open_and_submit(page, page, values)).status_code == 303
+    patient = await signed_in_browser(new_browser, camille)
+    profile = f"/dossiers/{dossier}/profile"
+    assert (await patient.open_and_submit(profile, profile, GOOD)).status_code == 303
+    return dossier, patient, await signed_in_browser(new_browser, cardiologist), cardiologist
+
+
+async def test_each_reader_exports_what_they_may_read(portal, new_browser):
+    dossier, patient, cardiologist, cardiologist_person = await camille_and_her_doctors(new_browser)
+
+    own = await patient.get(f"/dossiers/{dossier}/export.pdf")
+    assert own.status_code == 200
+    assert own.headers["content-disposition"] == 'attachment; filename="dossier-Camille-Martin.pdf"'
+    text = text_of(own.content)
+    for expected in ("Camille Martin", "Synthèse médicale", "Pénicilline", "Lévothyroxine",
+                     "Consultation de psychiatrie", "Échographie cardiaque"):  # fmt: skip
+        assert expected in text, expected
+
+    theirs = text_of((await cardiologist.get(f"/dossiers/{dossier}/export.pdf")).content)
+    assert "Échographie cardiaque" in theirs
+    assert "Consultation de psychiatrie" not in theirs  # masked by the patient
+    [printed] = [e for e in await trail(dossier, cardiologist_person) if e["action"] == "print"]
+    assert printed["outcome"] == "allowed"
+
+    stranger = await signed_in_browser(new_browser, await new_professional(last_name="Autre"))
+    assert (await stranger.get(f"/dossiers/{dossier}/export.pdf")).status_code == 404
+
+
+async def test_the_emergency_card_holds_only_the_lines_the_patient_chose(portal, new_browser):
+    dossier, patient, cardiologist, _person = await camille_and_her_doctors(new_browser)
+    page = (await patient.get(f"/dossiers/{dossier}/emergency-card")).text
+    for line in ("A+", "Pénicilline", "Lévothyroxine", "Paul Martin (frère) : 06 12 34 56 78"):
+        assert line in page, line
+
+    chosen = await patient.submit(
+        f"/dossiers/{dossier}/emergency-card",
+        {"shown": ["core.blood_group", "core.allergies"]},
+    )
+    assert chosen.status_code == 303
+    card = text_of((await patient.get(f"/dossiers/{dossier}/emergency-card.pdf")).content)
+    assert "A+" in card
+    assert "Pénicilline" in card
+    assert "Lévothyroxine" not in card
+    assert "Paul Martin" not in card
+
+    # A professional of the circle prints the same card, and cannot change it.
+    theirs = text_of((await cardiologist.get(f"/dossiers/{dossier}/emergency-card.pdf")).content)
+    assert "Pénicilline" in theirs
+    assert "Lévothyroxine" not in theirs
+    refused = await post_form(
+        cardiologist, f"/dossiers/{dossier}/emergency-card", shown="core.treatments"
+    )
+    assert refused.status_code == 403
+
+
+async def test_a_new_line_shows_on_the_card_until_the_patient_takes_it_off(portal, new_browser):
+    camille = await new_patient()
+    dossier = await dossier_of(camille)
+    patient = await signed_in_browser(new_browser, camille)
+    await patient.get(f"/dossiers/{dossier}/emergency-card")
+    await post_form(patient, f"/dossiers/{dossier}/emergency-card")  # nothing to show yet
+    profile = f"/dossiers/{dossier}/profile"
+    await patient.open_and_submit(profile, profile, GOOD)
+    card = text_of((await patient.get(f"/dossiers/{dossier}/emergency-card.pdf")).content)
+    assert "A+" in card
