@@ -1,0 +1,189 @@
+"""The README's "five minutes with Carnet", in a real browser, with JavaScript on and off.
+
+The GP finds Camille among her patients and by her NIR, deposits a consultation report from
+Camille's record and adds an allergy to her medical summary (inline with htmx, on a page of
+its own without JavaScript); the cardiologist of Camille's circle reads the report; Camille
+finds it by a word of its title and masks it; the cardiologist, whose page is still open,
+no longer finds it in her record, and its address answers "page not found".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.demo import DEMO_PEOPLE
+from portal.i18n import translations
+
+from .conftest import assert_accessible, log_in, translated
+
+pytestmark = pytest.mark.browser
+
+CAMILLE = next(person for person in DEMO_PEOPLE if person.first_name == "Camille")
+GP = "dr.bernard@demo.carnet.fr"
+CARDIOLOGIST = "dr.garcia@demo.carnet.fr"
+#: What each run writes, so that the run with JavaScript and the one without each find their
+#: own report, whichever runs first.
+RUNS = {
+    True: {
+        "word": "hypertension",
+        "title": "Consultation de suivi : hypertension artérielle débutante",
+        "substance": "Ibuprofène",
+        "reaction": "œdème de Quincke",
+    },
+    False: {
+        "word": "migraine",
+        "title": "Consultation de suivi : migraine avec aura",
+        "substance": "Latex",
+        "reaction": "eczéma de contact",
+    },
+}
+
+
+def record_heading(page: Page) -> None:
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        translated("Record of %(name)s") % {"name": "Camille Martin"}
+    )
+
+
+def status(page: Page, message: str):
+    """The status message (a flash, or htmx's notice) that starts like ``message``, whose
+    ``%(…)s`` parts may be anything."""
+    parts = [re.escape(part) for part in re.split(r"%\(\w+\)s", message)]
+    return page.get_by_role("status").filter(has_text=re.compile(".+".join(parts)))
+
+
+def find_camille(gp: Page, javascript: bool) -> None:
+    """From "Mes patients": Camille is listed, and found by her NIR."""
+    expect(gp.get_by_role("heading", level=1)).to_have_text(translated("My patients"))
+    listed = gp.get_by_role("link", name="Martin Camille")
+    expect(listed).to_be_visible()
+    if javascript:
+        assert_accessible(gp)
+    gp.get_by_label(translated("Social security number (NIR)")).fill(CAMILLE.nir)
+    gp.get_by_role("button", name=translated("Find")).click()
+    gp.get_by_role("link", name=translated("Open the record")).click()
+    record_heading(gp)
+
+
+def deposit_report(gp: Page, run: dict, javascript: bool) -> str:
+    """From Camille's record, "Add a document": a consultation report. Returns its address."""
+    gp.get_by_role("link", name=translated("Add a document")).click()
+    expect(gp.get_by_role("heading", level=1)).to_have_text(translated("Add a document"))
+    if javascript:
+        assert_accessible(gp)
+    gp.get_by_label(translated("Category"), exact=True).select_option(label=translated("Reports"))
+    gp.get_by_label(translated("Type"), exact=True).select_option(
+        label=translated("Consultation report")
+    )
+    gp.get_by_label(translated("Title"), exact=True).fill(run["title"])
+    gp.get_by_label(translated("Date of care"), exact=True).fill(
+        datetime.now(UTC).date().isoformat()
+    )
+    gp.get_by_label(translated("Text"), exact=True).fill(
+        f"Motif : {run['word']}. Examen clinique sans particularité. Revoir dans trois mois."
+    )
+    gp.get_by_role("button", name=translated("Add the document")).click()
+    expect(status(gp, translated("The document is added to the record."))).to_be_visible()
+    expect(gp.get_by_role("heading", level=1)).to_have_text(run["title"])
+    return gp.url
+
+
+def add_allergy(gp: Page, run: dict, javascript: bool) -> None:
+    """In the medical summary, the allergies section: the new one in the first empty row."""
+    gp.get_by_role(
+        "link", name=translated("Record of %(name)s") % {"name": "Camille Martin"}
+    ).click()
+    gp.get_by_role("link", name=translated("The whole medical summary")).click()
+    expect(gp.get_by_role("heading", level=1)).to_have_text(translated("Medical summary"))
+    section = translated("Allergies and intolerances")
+    gp.get_by_role("link", name=f"{translated('Edit')} — {section}").click()
+    if javascript:  # the form takes the section's place in the page
+        expect(gp).to_have_url(re.compile(r"/summary$"))
+    else:
+        expect(gp).to_have_url(re.compile(r"/summary/sections/allergies$"))
+    save = gp.get_by_role("button", name=translated("Save this section"))
+    expect(save).to_be_visible()
+    if javascript:
+        assert_accessible(gp)
+    rows = gp.locator("#summary-allergies fieldset")
+    empty = next(
+        rows.nth(number)
+        for number in range(rows.count())
+        if not rows.nth(number).get_by_label(translated("Substance")).input_value()
+    )
+    empty.get_by_label(translated("Substance")).fill(run["substance"])
+    empty.get_by_label(translated("Reaction")).fill(run["reaction"])
+    empty.get_by_label(translated("Severity")).select_option(label=translated("severe"))
+    save.click()
+    saved = status(gp, translated("Saved: the summary is now at version %(number)s."))
+    expect(saved).to_be_visible()
+    expect(gp).to_have_url(re.compile(r"/summary(#summary-allergies)?$"))
+    allergies = gp.locator("#summary-allergies")
+    expect(allergies.get_by_role("listitem").filter(has_text=run["substance"])).to_be_visible()
+    expect(allergies.get_by_role("button", name=translated("Save this section"))).to_have_count(0)
+    if javascript:
+        assert_accessible(gp)
+    gp.get_by_role("link", name=translated("Every version and its changes")).click()
+    expect(gp.get_by_text(run["substance"]).first).to_be_visible()
+
+
+def test_a_report_deposited_by_the_gp_and_masked_by_camille(new_page, javascript, totp):
+    run = RUNS[javascript]
+
+    gp = new_page(javascript=javascript)
+    log_in(gp, GP, totp)
+    find_camille(gp, javascript)
+    if javascript:
+        assert_accessible(gp)
+    report = deposit_report(gp, run, javascript)
+    add_allergy(gp, run, javascript)
+
+    # The cardiologist of her circle reads the report.
+    cardiologist = new_page(javascript=javascript)
+    log_in(cardiologist, CARDIOLOGIST, totp)
+    cardiologist.get_by_role("link", name="Martin Camille").click()
+    record_heading(cardiologist)
+    record = cardiologist.url
+    expect(cardiologist.get_by_role("link", name=run["title"])).to_be_visible()
+    cardiologist.goto(report)
+    expect(cardiologist.get_by_role("heading", level=1)).to_have_text(run["title"])
+
+    # Camille finds it by a word of its title, and masks it.
+    camille = new_page(javascript=javascript)
+    log_in(camille, CAMILLE.login, totp)
+    record_heading(camille)
+    every = translations("fr").ngettext(
+        "All documents, and search (%(num)s)", "All documents, and search (%(num)s)", 2
+    )
+    camille.get_by_role("link", name=re.compile("^" + re.escape(every.split("(")[0]))).click()
+    camille.get_by_label(translated("Words in the title or text")).fill(run["word"])
+    camille.get_by_role("button", name=translated("Search"), exact=True).click()
+    one = translations("fr").ngettext("%(num)s document", "%(num)s documents", 1) % {"num": 1}
+    found = camille.get_by_role("status").filter(has_text=re.compile(rf"^{re.escape(one)}\b"))
+    expect(found).to_be_visible()
+    if javascript:
+        assert_accessible(camille)
+    camille.get_by_role("link", name=run["title"]).click()
+    camille.get_by_role("button", name=translated("Mask this document")).click()
+    masked = translated(
+        "The document is masked: only you, its author and your médecin traitant see it now, "
+        "even in an emergency."
+    )
+    expect(status(camille, masked)).to_be_visible()
+    expect(camille.get_by_role("button", name=translated("Unmask this document"))).to_be_visible()
+    if javascript:
+        assert_accessible(camille)
+
+    # The cardiologist no longer finds it: not in the record, and its address is not found.
+    cardiologist.goto(record)
+    record_heading(cardiologist)
+    expect(cardiologist.get_by_role("link", name=run["title"])).to_have_count(0)
+    if javascript:
+        assert_accessible(cardiologist)
+    cardiologist.goto(report)
+    expect(cardiologist.get_by_role("heading", level=1)).to_have_text(translated("Page not found"))
+    expect(cardiologist.get_by_text(run["title"])).to_have_count(0)
