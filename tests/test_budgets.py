@@ -75,10 +75,9 @@ NOT_PAGES = {
     "/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}/file": "a download: the file "
     "attached to a document, as it was deposited",
     "/dossiers/{dossier_id:uuid}/history.csv": "a download: the access history as a spreadsheet",
-    "/dossiers/{dossier_id:uuid}/summary.pdf": "a download: the medical summary as a PDF",
-    "/dossiers/{dossier_id:uuid}/emergency-card.pdf": "a download: the emergency card as a PDF",
-    "/dossiers/{dossier_id:uuid}/export.pdf": "a download: the whole dossier as a PDF",
 }
+#: Every route ending in ``.pdf`` is a download of `portal.pdf.render_pdf`, not a page.
+PDF_SUFFIX = ".pdf"
 #: Addresses measured besides the bare route: the states of a page that make it heavier (a
 #: search with many results, the form of a new version). Parameters are filled as in paths.
 VARIANTS = {
@@ -212,7 +211,9 @@ def page_routes(app) -> list[str]:
         {
             path
             for path, handler in route_handlers(app)
-            if "GET" in handler.http_methods and path not in NOT_PAGES
+            if "GET" in handler.http_methods
+            and path not in NOT_PAGES
+            and not path.endswith(PDF_SUFFIX)
         }
     )
 

@@ -25,8 +25,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from litestar import Request, get, post
-from litestar.params import FromQuery, URLEncodedBody
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal import audit, clock, db
@@ -44,6 +45,7 @@ from portal.identity.routes import limit_attempts
 from portal.identity.tables import PERSON_ROLES, Account, Patient, Role
 from portal.notifications import NotificationKind, declare, notify
 from portal.notifications.messaging import Message
+from portal.pdf import safe_filename, to_pdf
 from portal.web import flash, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -55,6 +57,8 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 PATIENT_FIELDS = ("nir", "first_name", "last_name", "birth_date", "email", "phone")
 REPRESENTATIVE_FIELDS = ("rep_email", "rep_first_name", "rep_last_name")
 creators = role_in(Role.PROFESSIONAL, Role.INSURER_AGENT, Role.PATIENT, Role.REPRESENTATIVE)
+#: Who opens dossiers for patients in front of them, and hands them the sheet.
+counters = role_in(Role.PROFESSIONAL, Role.INSURER_AGENT)
 
 
 class Through(StrEnum):
@@ -631,6 +635,34 @@ def _sheet(opened: Opened) -> Template:
     return Template("dossiers/activation_sheet.html", context={"opened": opened})
 
 
+@post("/dossiers/{dossier_id:uuid}/activation-sheet.pdf", guards=[counters], status_code=200)
+async def activation_sheet_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """The sheet as a PDF, for the person who opened the dossier: with new codes (a code is
+    only ever shown once), for the accounts nobody has activated yet. Also how a lost sheet is
+    replaced."""
+    creator, through = await _creator(request)
+    opened = await reissue(dossier_id, creator.account_id)
+    if opened is None:
+        raise NotFoundException()
+    await audit.record(
+        Action.PRINT,
+        creator,
+        dossier_id=dossier_id,
+        target_type="activation_sheet",
+        reason="new activation codes printed by whoever opened the dossier",
+        purpose=_purpose(through),
+    )
+    content = await to_pdf(request, "pdf/activation_sheet.html", {"opened": opened})
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="{safe_filename(_("activation"))}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
 ROUTES = [
     register_form,
     register,
@@ -639,4 +671,5 @@ ROUTES = [
     resend_activation,
     new_dossier_form,
     new_dossier,
+    activation_sheet_pdf,
 ]

@@ -8,7 +8,8 @@
 - **The emergency card** (``/dossiers/{id}/emergency-card``, printed wallet-sized): the
   core's lines (blood group, allergies, long-term treatments, the people to call) and every
   readable section's (the ``emergency_items`` hook). The patient's side chooses which lines
-  show; whoever prints it gets only the lines they may read, among those.
+  show; whoever opens the dossier may print it, and gets only the lines they may read among
+  those (a SAMU regulator: the allergies and treatments, not the blood group).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ async def _summary_lines(view: DossierView) -> list[Line]:
 @get("/dossiers/{dossier_id:uuid}/emergency-card", guards=[signed_in])
 async def emergency_card(request: Request, dossier_id: FromPath[UUID]) -> Template:
     """The card's lines, with, for the patient's side, the choice of those that show."""
-    view = await open_dossier(request, dossier_id, Action.VIEW, PROFILE, "emergency_card")
+    view = await open_dossier(request, dossier_id, Action.VIEW, target_type="emergency_card")
     return Template(
         "dossiers/emergency_card.html",
         context={"view": view, "lines": await emergency_lines(request, view)},
@@ -183,7 +184,7 @@ async def choose_lines(request: Request, dossier_id: FromPath[UUID], data: Form)
 
 @get("/dossiers/{dossier_id:uuid}/emergency-card.pdf", guards=[signed_in])
 async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
-    view = await build_view(request, dossier_id, Action.PRINT, PROFILE)
+    view = await build_view(request, dossier_id, Action.PRINT)
 
     async def gather() -> dict[str, Any]:
         lines = [line for line in await emergency_lines(request, view) if line.shown]
@@ -195,7 +196,6 @@ async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Re
         "pdf/emergency_card.html",
         gather,
         title=_("emergency-card"),
-        category=PROFILE,
     )
 
 

@@ -19,7 +19,7 @@ from portal.identity.accounts import NewAccount
 from portal.identity.numbers import nir_key
 from portal.identity.tables import Account, Patient, Role
 from portal.notifications.tables import Notification
-from tests.access.conftest import dossier_of, represent, signed_in_browser, trail
+from tests.access.conftest import dossier_of, post_form, represent, signed_in_browser, trail
 from tests.conftest import translated
 from tests.dossiers.test_reimbursements import new_insurer_agent
 from tests.identity.conftest import (
@@ -35,6 +35,7 @@ from tests.identity.conftest import (
     new_patient,
     new_professional,
 )
+from tests.pdf.test_render_pdf import text_of
 
 CODE = re.compile(r"\b([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2})\b")
 
@@ -430,3 +431,29 @@ async def test_a_representative_lands_on_the_one_record_they_manage(portal, new_
 
     await represent(await dossier_of(await new_patient(first_name="Lou")), parent)
     assert (await browser.get("/me")).headers["location"] == "/account"
+
+
+async def test_the_sheet_downloads_as_a_pdf_with_new_codes_for_its_creator(portal, new_browser):
+    pharmacist = await new_professional(profession="pharmacien")
+    browser = await signed_in_browser(new_browser, pharmacist)
+    values = adult()
+    sheet = await open_at_counter(browser, values)
+    [shown] = CODE.findall(sheet.text)
+    dossier = await dossier_for(values["nir"])
+    action = f"/dossiers/{dossier['id']}/activation-sheet.pdf"
+
+    pdf = await browser.submit(action)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["cache-control"] == "no-store"
+    text = text_of(pdf.content)
+    [printed] = CODE.findall(text)
+    assert values["email"] in text
+    assert "Rose Lenoir" in text
+    patient = new_browser(portal)
+    assert (await activate(patient, values["email"], shown)).status_code == 400  # replaced
+    assert (await activate(patient, values["email"], printed)).status_code == 303
+    assert [event["action"] for event in await trail(dossier["id"], pharmacist)][-1] == "print"
+
+    other = await signed_in_browser(new_browser, await new_professional(profession="pharmacien"))
+    assert (await post_form(other, action)).status_code == 404

@@ -3,6 +3,8 @@ out of the cardiologist's export) and the emergency card with the lines the pati
 
 from __future__ import annotations
 
+from portal.dossiers.tables import Dossier
+from portal.identity.tables import Role
 from tests.access.conftest import (
     add_document,
     dossier_of,
@@ -100,3 +102,17 @@ async def test_a_new_line_shows_on_the_card_until_the_patient_takes_it_off(porta
     await patient.open_and_submit(profile, profile, GOOD)
     card = text_of((await patient.get(f"/dossiers/{dossier}/emergency-card.pdf")).content)
     assert "A+" in card
+
+
+async def test_a_samu_regulator_reads_the_card_s_emergency_lines(portal, new_browser):
+    dossier, _patient, _cardiologist, _person = await camille_and_her_doctors(new_browser)
+    regulator = await signed_in_browser(
+        new_browser, await new_professional(role=Role.SAMU_REGULATOR, last_name="Roux")
+    )
+    row = await Dossier.select(Dossier.patient.nir.as_alias("nir")).where(Dossier.id == dossier)
+    await regulator.open_and_submit("/patients", "/patients/lookup", {"nir": row[0]["nir"]})
+    opened = await regulator.submit("/patients/samu", {"reference": "SAMU75-2026-004217"})
+    assert opened.status_code == 303
+    page = (await regulator.get(f"/dossiers/{dossier}/emergency-card")).text
+    assert "Pénicilline" in page
+    assert "A+" not in page  # the patient's own space is not emergency-relevant
