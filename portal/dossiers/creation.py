@@ -31,7 +31,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from portal import audit, clock, db
-from portal.access import public, role_in
+from portal.access import public, role_in, signed_in
 from portal.access.policy import Actor as PolicyActor
 from portal.access.policy import may_create
 from portal.access.tables import CircleMember, Joined
@@ -57,8 +57,6 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 PATIENT_FIELDS = ("nir", "first_name", "last_name", "birth_date", "email", "phone")
 REPRESENTATIVE_FIELDS = ("rep_email", "rep_first_name", "rep_last_name")
 creators = role_in(Role.PROFESSIONAL, Role.INSURER_AGENT, Role.PATIENT, Role.REPRESENTATIVE)
-#: Who opens dossiers for patients in front of them, and hands them the sheet.
-counters = role_in(Role.PROFESSIONAL, Role.INSURER_AGENT)
 
 
 class Through(StrEnum):
@@ -635,23 +633,26 @@ def _sheet(opened: Opened) -> Template:
     return Template("dossiers/activation_sheet.html", context={"opened": opened})
 
 
-@post("/dossiers/{dossier_id:uuid}/activation-sheet.pdf", guards=[counters], status_code=200)
+@post("/dossiers/{dossier_id:uuid}/activation-sheet.pdf", guards=[signed_in], status_code=200)
 async def activation_sheet_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
     """The sheet as a PDF, for the person who opened the dossier: with new codes (a code is
     only ever shown once), for the accounts nobody has activated yet. Also how a lost sheet is
     replaced."""
     creator, through = await _creator(request)
-    opened = await reissue(dossier_id, creator.account_id)
-    if opened is None:
+    if not await Dossier.exists().where(Dossier.id == dossier_id):
         raise NotFoundException()
+    opened = await reissue(dossier_id, creator.account_id)
     await audit.record(
         Action.PRINT,
         creator,
+        outcome=Outcome.ALLOWED if opened else Outcome.REFUSED,
         dossier_id=dossier_id,
         target_type="activation_sheet",
-        reason="new activation codes printed by whoever opened the dossier",
-        purpose=_purpose(through),
+        reason="whoever opened the dossier prints new codes" if opened else "not who opened it",
+        purpose=_purpose(through) if opened else "",
     )
+    if opened is None:
+        raise NotFoundException()
     content = await to_pdf(request, "pdf/activation_sheet.html", {"opened": opened})
     return Response(
         content,
