@@ -6,8 +6,8 @@ patient's name, the print date and "document confidentiel" at the top of every p
 number at the bottom, DejaVu fonts embedded so that accents and symbols render wherever the
 file is opened). The HTML is rendered here, in the reader's language, from what the route
 gathered through its `DossierView`; WeasyPrint turns it into a PDF in a worker process of a
-bounded pool, so that a long export neither blocks the event loop nor holds the interpreter
-serving the pages.
+bounded pool, at a lower CPU priority, so that a burst of exports neither blocks the event
+loop nor slows the pages much.
 
 What WeasyPrint may load goes through `fetch`: the portal's own static files (by their
 ``static_url``), nothing else: no ``file://``, no network, no ``data:``, whatever a template or
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,6 +42,8 @@ BASE_URL = "https://pdf.carnet.invalid/"
 #: The file types a PDF may embed from the static files.
 PRINTABLE = ("text/css", "image/png", "image/svg+xml")
 WORKERS = 2
+#: How much lower the workers' CPU priority is than the pages' (Unix ``nice``).
+NICENESS = 10
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 _pool: ProcessPoolExecutor | None = None
@@ -76,12 +79,21 @@ def html_to_pdf(html: str, resources: dict[str, tuple[bytes, str]]) -> bytes:
     return document.write_pdf()
 
 
+def _lower_priority() -> None:
+    """Run at the start of each worker: pages come first, a PDF takes what CPU is left."""
+    os.nice(NICENESS)
+
+
 def _workers() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         # "spawn": a fresh interpreter, rather than a fork of a process with an event loop,
         # threads and database connections.
-        _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_lower_priority,
+        )
     return _pool
 
 
