@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint format translations extract-messages browser vendor-htmx clean
+.PHONY: run test bench bench-audit bench-overview bench-overview-full lint format translations extract-messages browser vendor-htmx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,19 @@ test: $(INSTALLED) translations browser
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# Benchmarks (not part of `make test`): figures recorded in docs/performance.md.
-bench: $(INSTALLED)
+# Benchmarks (not part of `make test`): figures recorded in docs/performance.md. Each also runs
+# on PostgreSQL when CARNET_TEST_POSTGRES_URL is set. `make bench` takes a few minutes;
+# `make bench-overview-full` adds the 100 000-dossier database (about ten minutes a database engine).
+bench: bench-audit bench-overview
+
+bench-audit: $(INSTALLED)
 	$(BIN)/python bench/audit.py
+
+bench-overview: $(INSTALLED) translations
+	$(BIN)/python bench/overview.py --sizes 100
+
+bench-overview-full: $(INSTALLED) translations
+	$(BIN)/python bench/overview.py --sizes 100,100000
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
