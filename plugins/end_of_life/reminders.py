@@ -44,9 +44,15 @@ async def _last_changes() -> dict[UUID, datetime]:
             table.dossier
         )
         for row in rows:
+            last = _timestamp(row["last"])
             known = changed.get(row["dossier"])
-            changed[row["dossier"]] = max(known, row["last"]) if known else row["last"]
+            changed[row["dossier"]] = max(known, last) if known else last
     return changed
+
+
+def _timestamp(value: datetime | str) -> datetime:
+    """An aggregate of timestamps: SQLite gives it back as the text it stores."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def send_due(now: datetime) -> int:

@@ -9,8 +9,10 @@ from types import SimpleNamespace
 
 from plugins.end_of_life.tables import Directives, TrustedPerson
 from portal.access.tables import Joined
+from portal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 from portal.dossiers.tables import Dossier
-from portal.identity.tables import Patient
+from portal.identity.tables import Account, Patient
+from portal.notifications.tables import Notification
 from tests.access.conftest import (
     dossier_of,
     join,
@@ -20,7 +22,14 @@ from tests.access.conftest import (
     signed_in_browser,
     trail,
 )
-from tests.identity.conftest import START, field_error, new_nir, new_patient, new_professional
+from tests.identity.conftest import (
+    START,
+    Person,
+    field_error,
+    new_nir,
+    new_patient,
+    new_professional,
+)
 from tests.pdf.test_render_pdf import text_of
 
 DIRECTIVES = {
@@ -331,3 +340,91 @@ async def test_the_card_the_emergency_lines_and_the_dossier_pdf(portal, new_brow
     )
     assert "Chez moi, près du jardin." in html
     assert "Inès Roux" in html
+
+
+async def test_a_yearly_invitation_to_review_the_wishes(portal, new_browser, clock):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    page = pages(dossier)
+    browser = await signed_in_browser(new_browser, alice)
+    await browser.open_and_submit(page["directives"], page["directives"], DIRECTIVES)
+    nothing = await new_patient(first_name="Rose")  # no wishes: nothing to review
+    await dossier_of(nothing)
+    plugins = portal.state.plugins
+
+    def invitations():
+        return Notification.count().where(
+            Notification.account == alice.id, Notification.kind == "end_of_life_review"
+        )
+
+    clock.advance(days=300)
+    assert await plugins.send_reminders(clock()) == 0
+    clock.advance(days=70)
+    assert await plugins.send_reminders(clock()) == 1
+    assert await plugins.send_reminders(clock()) == 0  # the next day's run: once a year
+    clock.advance(days=200)
+    assert await plugins.send_reminders(clock()) == 0
+    assert await invitations() == 1
+    clock.advance(days=170)
+    assert await plugins.send_reminders(clock()) == 1
+    assert await invitations() == 2
+    notification = await Notification.select().where(Notification.account == alice.id).first()
+    assert notification["link"] == page["wishes"]
+
+
+async def test_the_demo_camille_prints_her_wishes_the_gp_and_nurse_read_the_dentist_is_refused(
+    portal, new_browser
+):
+    assert await load_demo(portal.state.plugins)
+    people = {
+        person.login: person
+        for person in [
+            Person(row["id"], row["login"], row["role"], row["first_name"], row["last_name"],
+                   DEMO_PASSWORD, DEMO_TOTP_SECRET)
+            for row in await Account.select()
+        ]
+    }  # fmt: skip
+    camille = people["camille.martin@demo.carnet.fr"]
+    dossier = (await Dossier.select(Dossier.id).where(Dossier.patient.account == camille.id))[0]
+    page = pages(dossier["id"])
+
+    browser = await signed_in_browser(new_browser, camille)
+    shown = (await browser.get(page["wishes"])).text
+    assert "Hélène Martin" in shown
+    assert "soins palliatifs" in shown
+    changed = await browser.open_and_submit(
+        page["person"], page["person"], {"phone": "06 11 22 33 44"}
+    )
+    assert changed.status_code == 303
+    for pdf in ("directives.pdf", "trusted_person.pdf"):
+        printed = await browser.get(f"{page['wishes']}/{pdf}")
+        assert printed.status_code == 200
+        assert "Camille Martin" in text_of(printed.content)
+
+    for login in ("dr.bernard@demo.carnet.fr", "inf.durand@demo.carnet.fr"):
+        reader = await signed_in_browser(new_browser, people[login])
+        read = await reader.get(page["wishes"])
+        assert read.status_code == 200, login
+        assert "06 11 22 33 44" in read.text
+    dentist = await signed_in_browser(new_browser, people["dr.moreau@demo.carnet.fr"])
+    assert (await dentist.get(page["wishes"])).status_code == 403
+
+    events = [
+        (event["actor_name"], event["action"], event["outcome"])
+        for event in await trail(dossier["id"])
+        if event["target_id"] == "end_of_life" or event["target_type"] == "pdf"
+    ]
+    assert events == [
+        ("Camille Martin", "view", "allowed"),  # her wishes
+        ("Camille Martin", "view", "allowed"),  # the form
+        ("Camille Martin", "create", "allowed"),  # the new phone number
+        ("Camille Martin", "print", "allowed"),
+        ("Camille Martin", "print", "allowed"),
+        ("Sophie Bernard", "view", "allowed"),
+        ("Luc Durand", "view", "allowed"),
+        ("Claire Moreau", "view", "refused"),
+    ]
+    history = (await browser.get(f"/dossiers/{dossier['id']}/history")).text
+    for person in ("dr.bernard@demo.carnet.fr", "inf.durand@demo.carnet.fr",
+                   "dr.moreau@demo.carnet.fr"):  # fmt: skip
+        assert people[person].last_name in history
