@@ -4,13 +4,14 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from portal.access.tables import Block, CircleMember, EmergencyGrant
+from portal.access.tables import Block, CircleMember, EmergencyGrant, SectionConsent
 from portal.audit.tables import AuditCheckpoint, AuditEvent, AuditPurge
 from portal.dossiers.tables import (
     Document,
     Dossier,
     EmergencyContact,
     PatientProfile,
+    PreparedPdf,
     Representative,
     SummaryFlag,
     SummaryVersion,
@@ -47,9 +48,11 @@ APP_CONFIG = AppConfig(
         CircleMember,
         Block,
         EmergencyGrant,
+        SectionConsent,
         SummaryVersion,
         SummaryFlag,
         PatientProfile,
+        PreparedPdf,
         EmergencyContact,
     ],
     migration_dependencies=[],

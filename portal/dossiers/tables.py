@@ -158,3 +158,14 @@ class EmergencyContact(Table, tablename="emergency_contact"):
     name = Varchar(length=120)
     relation = Varchar(length=60, default="")
     phone = Varchar(length=30)
+
+
+class PreparedPdf(Table, tablename="prepared_pdf"):
+    """A PDF rendered while its reader watched the progress (htmx), waiting a few minutes for
+    them to download it, once. Only the digest of its random token is kept."""
+
+    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
+    account = ForeignKey(Account, on_delete=OnDelete.cascade)
+    token_hash = Varchar(length=64, unique=True)
+    content = Bytea()
+    created_at = Timestamptz()
