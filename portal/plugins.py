@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "carnet"
 
 #: The sections that ship with Carnet, as ``key: module``.
-BUILTIN_PLUGINS: dict[str, str] = {}
+BUILTIN_PLUGINS: dict[str, str] = {
+    "end_of_life": "plugins.end_of_life.plugin",
+}
 
 PLUGIN_KEY = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 
