@@ -46,6 +46,9 @@ WORKERS = 2
 NICENESS = 10
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
+#: What a PDF's template gets: a mapping, or an async function gathering it.
+Context = Mapping[str, Any] | Callable[[], Awaitable[Mapping[str, Any]]]
+
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -128,7 +131,7 @@ async def render_pdf(
     request: Request,
     view: DossierView,
     template: str,
-    context: Mapping[str, Any] | Callable[[], Awaitable[Mapping[str, Any]]],
+    context: Context,
     *,
     title: str,
     category: str | None = None,
@@ -140,16 +143,27 @@ async def render_pdf(
     ``item`` of it, when given); only then is ``context`` gathered, when it is an async
     function, so nothing is read for a refused print. ``view`` and ``patient`` are added to it.
     """
-    name = f"{title}-{{first_name}} {{last_name}}"
-    await view.require(Action.PRINT, category, item, target_type="pdf", target_id=title)
+    await view.require(Action.PRINT, category, item, target_type="pdf", target_id=template)
+    return attachment(filename_for(view, title), await rendered(request, view, template, context))
+
+
+async def rendered(request: Request, view: DossierView, template: str, context: Context) -> bytes:
+    """The PDF itself, once the print has been decided (`render_pdf` decides, then calls it)."""
     gathered = await context() if callable(context) else context
-    content = await to_pdf(request, template, {"view": view, "patient": view.patient, **gathered})
-    filename = safe_filename(name.format(**view.patient))
+    return await to_pdf(request, template, {"view": view, "patient": view.patient, **gathered})
+
+
+def filename_for(view: DossierView, title: str) -> str:
+    return safe_filename(f"{title}-{view.patient['first_name']} {view.patient['last_name']}")
+
+
+def attachment(filename: str, content: bytes) -> Response:
+    """A PDF sent to be saved, never kept by a cache or the browser's history."""
     return Response(
         content,
         media_type="application/pdf",
         headers={
-            "content-disposition": f'attachment; filename="{filename}"',
+            "content-disposition": f'attachment; filename="{safe_filename(filename)}"',
             "cache-control": "no-store",
         },
     )

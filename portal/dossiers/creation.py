@@ -45,7 +45,7 @@ from portal.identity.routes import limit_attempts
 from portal.identity.tables import PERSON_ROLES, Account, Patient, Role
 from portal.notifications import NotificationKind, declare, notify
 from portal.notifications.messaging import Message
-from portal.pdf import safe_filename, to_pdf
+from portal.pdf import attachment, to_pdf
 from portal.web import flash, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -654,14 +654,7 @@ async def activation_sheet_pdf(request: Request, dossier_id: FromPath[UUID]) -> 
     if opened is None:
         raise NotFoundException()
     content = await to_pdf(request, "pdf/activation_sheet.html", {"opened": opened})
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "content-disposition": f'attachment; filename="{safe_filename(_("activation"))}"',
-            "cache-control": "no-store",
-        },
-    )
+    return attachment(_("activation"), content)
 
 
 ROUTES = [

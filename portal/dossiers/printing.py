@@ -14,26 +14,34 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from portal import db
 from portal.access import signed_in
 from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
 from portal.dossiers.routes import readable_sections
 from portal.dossiers.summary import SECTIONS, SUMMARY_ITEM, allergy_text, current, lines_of
-from portal.dossiers.tables import EmergencyContact, PatientProfile
+from portal.dossiers.tables import EmergencyContact, PatientProfile, PreparedPdf
 from portal.i18n import gettext as _
-from portal.pdf import render_pdf
-from portal.web import flash, see_other
+from portal.pdf import attachment, filename_for, render_pdf, rendered
+from portal.web import flash, is_htmx, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
+EXPORT = "pdf/dossier.html"
+#: How long a prepared export waits for its download.
+PREPARED_FOR = timedelta(minutes=5)
 #: The category the emergency card is read and composed as: the patient's own information
 #: (blood group, contacts), which the patient's side writes and the circle reads.
 PROFILE = "patient"
@@ -53,9 +61,51 @@ class Line:
 
 
 @get("/dossiers/{dossier_id:uuid}/export.pdf", guards=[signed_in])
-async def export_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
-    view = await build_view(request, dossier_id, Action.PRINT)
+async def export_pdf(
+    request: Request, dossier_id: FromPath[UUID], prepared: FromQuery[str] = ""
+) -> Response:
+    """The whole dossier; ``prepared``: the token of the copy `prepare_export` made, which
+    is handed over once (or made again if it is gone)."""
+    return await _export(request, dossier_id, prepared)
 
+
+async def _export(request: Request, dossier_id: UUID, prepared: str = "") -> Response:
+    view = await build_view(request, dossier_id, Action.PRINT)
+    await view.require(Action.PRINT, target_type="pdf", target_id=EXPORT)
+    content = await _take_prepared(view, prepared) if prepared else None
+    if content is None:
+        content = await rendered(request, view, EXPORT, _export_context(request, view))
+    return attachment(filename_for(view, _("record")), content)
+
+
+@get("/dossiers/{dossier_id:uuid}/prepare-export.pdf", guards=[signed_in])
+async def prepare_export(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """With JavaScript, the export link asks here (htmx) while the page shows its progress:
+    the PDF is made, kept a few minutes, and the browser is sent to download it. Without,
+    this is the export itself."""
+    if not is_htmx(request):
+        return await _export(request, dossier_id)
+    view = await build_view(request, dossier_id, Action.PRINT)
+    if not view.opened.allowed:  # traced and refused, as for the download itself
+        await view.require(Action.PRINT, target_type="pdf", target_id=EXPORT)
+    content = await rendered(request, view, EXPORT, _export_context(request, view))
+    token = secrets.token_urlsafe(32)
+    async with db.current().write_transaction():
+        await PreparedPdf.delete().where(PreparedPdf.created_at < view.now - PREPARED_FOR)
+        await PreparedPdf.insert(
+            PreparedPdf(
+                dossier=view.id,
+                account=view.actor.account_id,
+                token_hash=_digest(token),
+                content=content,
+                created_at=view.now,
+            )
+        )
+    url = f"/dossiers/{dossier_id}/export.pdf?{urlencode({'prepared': token})}"
+    return Response(b"", headers={"hx-redirect": url})
+
+
+def _export_context(request: Request, view: DossierView):
     async def gather() -> dict[str, Any]:
         return {
             "summary": await _summary(view),
@@ -63,7 +113,26 @@ async def export_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
             "documents": await view.documents(),
         }
 
-    return await render_pdf(request, view, "pdf/dossier.html", gather, title=_("record"))
+    return gather
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _take_prepared(view: DossierView, token: str) -> bytes | None:
+    """The prepared copy this person asked for on this dossier, deleted as it is taken."""
+    rows = (
+        await PreparedPdf.delete()
+        .where(
+            PreparedPdf.token_hash == _digest(token),
+            PreparedPdf.dossier == view.id,
+            PreparedPdf.account == view.actor.account_id,
+            PreparedPdf.created_at >= view.now - PREPARED_FOR,
+        )
+        .returning(PreparedPdf.content)
+    )
+    return rows[0]["content"] if rows else None
 
 
 async def _summary(view: DossierView) -> dict[str, Any] | None:
@@ -199,4 +268,4 @@ async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Re
     )
 
 
-ROUTES = [export_pdf, emergency_card, choose_lines, emergency_card_pdf]
+ROUTES = [export_pdf, prepare_export, emergency_card, choose_lines, emergency_card_pdf]

@@ -3,7 +3,7 @@ out of the cardiologist's export) and the emergency card with the lines the pati
 
 from __future__ import annotations
 
-from portal.dossiers.tables import Dossier
+from portal.dossiers.tables import Dossier, PreparedPdf
 from portal.identity.tables import Role
 from tests.access.conftest import (
     add_document,
@@ -116,3 +116,43 @@ async def test_a_samu_regulator_reads_the_card_s_emergency_lines(portal, new_bro
     page = (await regulator.get(f"/dossiers/{dossier}/emergency-card")).text
     assert "Pénicilline" in page
     assert "A+" not in page  # the patient's own space is not emergency-relevant
+
+
+async def test_with_javascript_the_export_is_prepared_then_downloaded_once(portal, new_browser):
+    dossier, patient, _cardiologist, _person = await camille_and_her_doctors(new_browser)
+    page = (await patient.get(f"/dossiers/{dossier}")).text
+    assert f'hx-get="/dossiers/{dossier}/prepare-export.pdf"' in page
+    before = len(await trail(dossier))
+
+    prepared = await patient.get(
+        f"/dossiers/{dossier}/prepare-export.pdf", headers={"hx-request": "true"}
+    )
+    assert prepared.status_code == 200
+    download = prepared.headers["hx-redirect"]
+    assert download.startswith(f"/dossiers/{dossier}/export.pdf?prepared=")
+    assert len(await trail(dossier)) == before  # nothing has left the server yet
+    assert await PreparedPdf.count() == 1
+
+    answer = await patient.get(download)
+    assert answer.headers["content-type"] == "application/pdf"
+    assert "Consultation de psychiatrie" in text_of(answer.content)
+    assert await PreparedPdf.count() == 0  # handed over once
+    assert [event["action"] for event in await trail(dossier)][before:] == ["print"]
+
+    # Someone else cannot take it; a stale link simply makes the PDF again.
+    again = await patient.get(download)
+    assert again.headers["content-type"] == "application/pdf"
+    without_javascript = await patient.get(f"/dossiers/{dossier}/prepare-export.pdf")
+    assert without_javascript.headers["content-type"] == "application/pdf"
+
+
+async def test_a_refused_preparation_is_traced(portal, new_browser):
+    dossier, _patient, _cardiologist, _person = await camille_and_her_doctors(new_browser)
+    stranger_person = await new_professional(last_name="Autre")
+    stranger = await signed_in_browser(new_browser, stranger_person)
+    answer = await stranger.get(
+        f"/dossiers/{dossier}/prepare-export.pdf", headers={"hx-request": "true"}
+    )
+    assert answer.status_code == 404
+    assert [event["outcome"] for event in await trail(dossier, stranger_person)] == ["refused"]
+    assert await PreparedPdf.count() == 0

@@ -78,7 +78,7 @@ async def test_the_summary_prints_with_the_patient_s_name_and_is_traced(portal, 
     assert "Œdème de Quincke" in text
     assert "DOCUMENT CONFIDENTIEL" in text.upper()
     [printed] = [event for event in await trail(dossier, doctor) if event["action"] == "print"]
-    assert printed["target_id"] == "synthese"
+    assert printed["target_id"] == "pdf/summary.html"
 
     stranger = await signed_in_browser(new_browser, await new_professional(last_name="Autre"))
     assert (await stranger.get(f"/dossiers/{dossier}/summary.pdf")).status_code == 404
