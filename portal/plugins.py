@@ -34,6 +34,7 @@ ENTRY_POINT_GROUP = "carnet"
 
 #: The sections that ship with Carnet, as ``key: module``.
 BUILTIN_PLUGINS: dict[str, str] = {
+    "vaccination": "plugins.vaccination.plugin",
     "organ_donation": "plugins.organ_donation.plugin",
     "end_of_life": "plugins.end_of_life.plugin",
 }

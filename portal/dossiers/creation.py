@@ -95,9 +95,9 @@ class Application:
 
     @property
     def minor(self) -> bool:
-        return self.birth_date is not None and age_on(self.birth_date, clock.now().date()) < (
-            ADULT_AGE
-        )
+        if self.birth_date is None:
+            return False
+        return age_on(self.birth_date, clock.now().date()) < ADULT_AGE
 
 
 @dataclass(frozen=True)
