@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from portal import audit, clock
-from portal.access.tables import CircleMember, Joined
+from portal.access.policy import OCCUPATIONAL_HEALTH
+from portal.access.tables import CircleMember, Joined, SectionConsent
 from portal.audit import Action, Actor, Mode, Purpose, signing
 from portal.dossiers.tables import Document, Dossier, Representative, SummaryVersion
 from portal.hookspecs import DemoData
@@ -261,6 +262,15 @@ async def _demo_dossiers() -> None:
                 dossier=dossier, professional=accounts[login], joined=Joined.BY_PATIENT, since=now
             )
         )
+    # Camille's occupational physician reads and writes her occupational health record alone.
+    await SectionConsent.insert(
+        SectionConsent(
+            dossier=camille,
+            professional=accounts["dr.simon@demo.carnet.fr"],
+            category=OCCUPATIONAL_HEALTH,
+            since=now,
+        )
+    )
     await _demo_documents(camille, jules, dossiers[LEO["nir"]], accounts)
     await _demo_summary(camille, accounts["dr.bernard@demo.carnet.fr"])
     await _demo_accesses(dossiers)

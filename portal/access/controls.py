@@ -1,6 +1,6 @@
-"""Every change of who may see a dossier: the patient's controls (care circle, blocks,
-médecin traitant, opt-outs, masks) and the professional's requests (declared consent,
-emergency and SAMU access).
+"""Every change of who may see a dossier: the patient's controls (care circle, consents scoped
+to a section, blocks, médecin traitant, opt-outs, masks) and the professional's requests
+(declared consent, emergency and SAMU access).
 
 Each is decided by `policy.decide` and traced in the dossier's audit chain, in the same write
 transaction as the change. What cannot be done for a reason the person can fix raises
@@ -18,8 +18,15 @@ from litestar import Request
 from portal import clock
 from portal.access import notices
 from portal.access.facts import item_of
-from portal.access.policy import patient_side_accounts
-from portal.access.tables import Block, CircleMember, EmergencyGrant, GrantMode, Joined
+from portal.access.policy import BY_SCOPED_CONSENT, patient_side_accounts
+from portal.access.tables import (
+    Block,
+    CircleMember,
+    EmergencyGrant,
+    GrantMode,
+    Joined,
+    SectionConsent,
+)
 from portal.access.view import DossierView, build_view
 from portal.audit import Action
 from portal.dossiers.tables import Document, Dossier
@@ -109,6 +116,49 @@ async def remove_from_circle(view: DossierView, account_id: UUID) -> dict:
     return person
 
 
+async def give_section_consent(view: DossierView, chosen: object, category: object) -> dict:
+    """The patient consents that a professional (``chosen``: their account id, as the form
+    sent it) reads and writes one section of the dossier (its ``category``), and nothing
+    else of it; only the professions the policy names for that section may be chosen."""
+    async with _changing(view, Action.RIGHTS_CHANGE, "section_consent", chosen):
+        account_id = parse_account(chosen)
+        person = await professional(account_id)
+        if category not in BY_SCOPED_CONSENT or category not in view.matrix.categories:
+            raise ControlError(_("This part of the record cannot be opened on its own."))
+        if person["profession"] not in BY_SCOPED_CONSENT[category]:
+            raise ControlError(_("This professional cannot be given access to this part."))
+        if account_id in view.facts.blocked:
+            raise ControlError(_("You have blocked this professional: unblock them first."))
+        if category in view.facts.scoped.get(account_id, ()):
+            raise ControlError(_("This professional already has access to this part."))
+        await SectionConsent.insert(
+            SectionConsent(
+                dossier=view.id, professional=account_id, category=category, since=view.now
+            )
+        )
+    return person
+
+
+async def revoke_section_consent(view: DossierView, chosen: object, category: object) -> dict:
+    """The patient withdraws a consent scoped to a section: refused from the next request."""
+    async with _changing(view, Action.RIGHTS_CHANGE, "section_consent", chosen):
+        account_id = parse_account(chosen)
+        if category not in view.facts.scoped.get(account_id, ()):
+            raise ControlError(_("This professional has no access to this part."))
+        # Even a professional whose account has since been disabled.
+        person = (
+            await Professional.select(*DIRECTORY_ENTRY)
+            .where(Professional.account == account_id)
+            .first()
+        )
+        await SectionConsent.delete().where(
+            SectionConsent.dossier == view.id,
+            SectionConsent.professional == account_id,
+            SectionConsent.category == category,
+        )
+    return person
+
+
 async def block(view: DossierView, account_id: UUID) -> dict:
     """Refuse a professional everything on the dossier, from the next request: they leave the
     care circle and lose any emergency access under way."""
@@ -128,6 +178,9 @@ async def block(view: DossierView, account_id: UUID) -> dict:
         )
         await EmergencyGrant.delete().where(
             EmergencyGrant.dossier == view.id, EmergencyGrant.professional == account_id
+        )
+        await SectionConsent.delete().where(
+            SectionConsent.dossier == view.id, SectionConsent.professional == account_id
         )
         await Block.insert(Block(dossier=view.id, professional=account_id, since=view.now))
     return person

@@ -7,7 +7,14 @@ from datetime import datetime
 from uuid import UUID
 
 from portal.access.policy import DossierFacts, Grant, Item
-from portal.access.tables import Block, CircleMember, EmergencyGrant, GrantMode, Joined
+from portal.access.tables import (
+    Block,
+    CircleMember,
+    EmergencyGrant,
+    GrantMode,
+    Joined,
+    SectionConsent,
+)
 from portal.dossiers.tables import Document, Dossier, DossierStatus, Representative
 
 
@@ -37,6 +44,11 @@ async def dossier_facts(
         CircleMember.dossier == dossier_id
     )
     blocked = await Block.select(Block.professional).where(Block.dossier == dossier_id)
+    scoped: dict[UUID, set[str]] = {}
+    for consent in await SectionConsent.select(
+        SectionConsent.professional, SectionConsent.category
+    ).where(SectionConsent.dossier == dossier_id):
+        scoped.setdefault(consent["professional"], set()).add(consent["category"])
     grant = None
     if session_id is not None and now is not None:
         grant_row = (
@@ -61,6 +73,7 @@ async def dossier_facts(
         medecin_traitant=row["medecin_traitant"],
         circle={item["professional"]: Joined(item["joined"]) for item in circle},
         blocked=frozenset(item["professional"] for item in blocked),
+        scoped={account: frozenset(categories) for account, categories in scoped.items()},
         refuses_emergency_access=row["refuses_emergency_access"],
         refuses_samu_access=row["refuses_samu_access"],
         grant=grant,
@@ -117,9 +130,9 @@ async def dossiers_of(account_id: UUID) -> list[dict]:
 
 async def patients_of(account_id: UUID, limit: int, offset: int = 0) -> list[dict]:
     """The open dossiers a professional may open without an emergency access: as médecin
-    traitant or in the care circle, unless blocked. The most recently entrusted to them first
-    (by when they joined the circle or were designated), ``limit`` of them from ``offset``;
-    each row says ``since`` when."""
+    traitant, in the care circle or by a consent scoped to a section, unless blocked. The most
+    recently entrusted to them first (by when they joined the circle, were designated or were
+    given a consent), ``limit`` of them from ``offset``; each row says ``since`` when."""
     blocked = {
         row["dossier"]
         for row in await Block.select(Block.dossier).where(Block.professional == account_id)
@@ -129,6 +142,11 @@ async def patients_of(account_id: UUID, limit: int, offset: int = 0) -> list[dic
         CircleMember.professional == account_id, CircleMember.dossier.status == DossierStatus.OPEN
     ):
         since[row["dossier"]] = row["since"]
+    for row in await SectionConsent.select(SectionConsent.dossier, SectionConsent.since).where(
+        SectionConsent.professional == account_id,
+        SectionConsent.dossier.status == DossierStatus.OPEN,
+    ):
+        since[row["dossier"]] = max(row["since"], since.get(row["dossier"], row["since"]))
     for row in await Dossier.select(
         Dossier.id, Dossier.medecin_traitant_since, Dossier.created_at
     ).where(Dossier.medecin_traitant == account_id, Dossier.status == DossierStatus.OPEN):

@@ -15,13 +15,25 @@ A professional acts only
   - on an open dossier,
   - when the patient has not blocked them (a block beats every other grant),
   - from a standing: médecin traitant, care circle (added by the patient, or consent declared
-    at a consultation), or an emergency / SAMU access under way; nobody else gets anything;
+    at a consultation), a consent the patient gave them for one section only, or an emergency /
+    SAMU access under way; nobody else gets anything;
   - reading the categories the matrix gives their profession (the médecin traitant: all;
     a SAMU regulator: only the emergency-relevant ones), and never a document the patient
     masked unless they wrote it or are the médecin traitant (masks hold in emergencies);
   - writing the categories the matrix gives their profession (the médecin traitant alone
     writes the medical summary), never during an emergency or SAMU access, and changing only
     what they wrote.
+A consent scoped to a section (`BY_SCOPED_CONSENT`) is the patient's, given to one named
+  professional of a profession the policy names for that section, and revocable at any time:
+  it lets them see who the patient is, and read and write that section's category, nothing
+  else of the dossier. Those categories follow their own named rules, whatever the matrix
+  file says: the patient's side reads them, the médecin traitant reads them, the holder of a
+  scoped consent reads them and writes them (changing only what they wrote); nobody else,
+  not in the care circle, not in an emergency, not by SAMU, not even as the author of a record
+  once the consent is revoked; a refusal there answers 404, so that not even the existence of
+  the section's records shows. Occupational health (``sante_travail``) is such a section: it
+  never reaches an employer, and there is no employer role (ACCESS.md). Opening it to anyone
+  else means changing `BY_SCOPED_CONSENT` here, on purpose.
 An emergency access ("bris de glace") is for the professions of the matrix's ``[emergency]``
   list, a SAMU access for regulators; each is refused when the patient opted out of it.
 The insurer agent adds reimbursement data to open dossiers and reads nothing; the
@@ -38,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from uuid import UUID
 
 from portal.access.matrix import Matrix
@@ -56,6 +69,14 @@ PERSONAL_NOTES = "personal_notes"
 PATIENT_ONLY = frozenset({ABOUT_ACCESS, PERSONAL_NOTES})
 #: The medical summary (volet de synthèse médicale): the médecin traitant writes it.
 SUMMARY = ("synthese", "resume")
+#: The occupational health record (dossier médical en santé au travail).
+OCCUPATIONAL_HEALTH = "sante_travail"
+#: The categories read and written only through a consent the patient gave for them alone, with
+#: the professions who may hold such a consent. These are the only professionals who read them,
+#: besides the patient's side and the médecin traitant: the matrix file has no say.
+BY_SCOPED_CONSENT: Mapping[str, frozenset[str]] = MappingProxyType(
+    {OCCUPATIONAL_HEALTH: frozenset({"medecin_du_travail", "infirmier_sante_travail"})}
+)
 
 READS = frozenset({Action.VIEW, Action.DOWNLOAD, Action.PRINT, Action.EXPORT})
 WRITES = frozenset({Action.CREATE, Action.UPDATE})
@@ -98,6 +119,8 @@ class DossierFacts:
     #: The care circle: each professional's account, and how they joined it.
     circle: Mapping[UUID, Joined] = field(default_factory=dict)
     blocked: frozenset[UUID] = frozenset()
+    #: Consents scoped to sections: each professional's account, and the categories given.
+    scoped: Mapping[UUID, frozenset[str]] = field(default_factory=dict)
     refuses_emergency_access: bool = False
     refuses_samu_access: bool = False
     #: The asker's own emergency or SAMU access, if their session holds one.
@@ -131,6 +154,9 @@ class Decision:
     status: int = 404
     #: What a 403 tells the asker, when there is more to say than a refusal.
     message: str = ""
+    #: The only categories the standing reaches (a consent scoped to a section); empty when
+    #: the standing is not limited that way.
+    scope: frozenset[str] = frozenset()
 
 
 def refused(reason: str, status: int = 404, message: str = "") -> Decision:
@@ -238,6 +264,11 @@ def _standing(actor: Actor, dossier: DossierFacts, matrix: Matrix, now: datetime
         return Decision(True, "care circle: added by the patient", Purpose.TREAT)
     if joined == Joined.CONSENT:
         return Decision(True, "care circle: consent declared at a consultation", Purpose.TREAT)
+    scope = scoped_categories(actor, dossier)
+    if scope:
+        return Decision(
+            True, f"consent scoped to {', '.join(sorted(scope))}", Purpose.TREAT, scope=scope
+        )
     grant = dossier.grant
     if grant is None or now >= grant.expires_at:
         return refused("not in the care circle")
@@ -313,6 +344,14 @@ def _for_professional(
             return refused(seen.reason)
     traitant = dossier.medecin_traitant == actor.account_id
     author = item is not None and item.author == actor.account_id
+    if category in BY_SCOPED_CONSENT:
+        return _by_scoped_consent(actor, dossier, action, category, item, standing)
+    if standing.scope and category is not None:
+        return refused(
+            f"a consent scoped to {', '.join(sorted(standing.scope))} does not reach {category}",
+            404 if item is not None else 403,
+            _("The patient opened only one part of their record to you."),
+        )
     if action in READS:
         if category is None:
             return standing  # the dossier itself: who the patient is, what one may read in it
@@ -342,6 +381,47 @@ def _for_professional(
         if item is not None and not author and not (traitant and summary):
             return refused("only the author changes a document", 403)
         return standing
+    return refused("the patient's controls", 403)
+
+
+def scoped_categories(actor: Actor, dossier: DossierFacts) -> frozenset[str]:
+    """The categories the patient opened to ``actor`` by a consent scoped to them, for as long
+    as the policy names ``actor``'s profession for them."""
+    if actor.role != Role.PROFESSIONAL:
+        return frozenset()
+    return frozenset(
+        category
+        for category in dossier.scoped.get(actor.account_id, ())
+        if actor.profession in BY_SCOPED_CONSENT.get(category, ())
+    )
+
+
+def _by_scoped_consent(
+    actor: Actor,
+    dossier: DossierFacts,
+    action: Action,
+    category: str,
+    item: Item | None,
+    standing: Decision,
+) -> Decision:
+    """A category of `BY_SCOPED_CONSENT`: the médecin traitant reads it, the holder of the
+    patient's consent for it reads and writes it; for anyone else it does not exist (404)."""
+    traitant = actor.role == Role.PROFESSIONAL and dossier.medecin_traitant == actor.account_id
+    holder = standing.mode == Mode.NORMAL and category in scoped_categories(actor, dossier)
+    author = item is not None and item.author == actor.account_id
+    if not (traitant or holder):
+        return refused(f"{category}: only with the patient's consent scoped to it")
+    if item is not None and item.masked and not (traitant or author):
+        return refused("masked by the patient")
+    reason = Decision(True, f"consent scoped to {category}", Purpose.TREAT)
+    if action in READS:
+        return standing if traitant else reason
+    if action in WRITES:
+        if not holder:
+            return refused(f"{category} is written by the holder of a scoped consent", 403)
+        if item is not None and not author:
+            return refused("only the author changes a document", 403)
+        return reason
     return refused("the patient's controls", 403)
 
 

@@ -1,6 +1,7 @@
 """The patient's "Who has access to my record" page: the care circle and how each professional
 got there, adding from the directory, removing, blocking and unblocking, the médecin traitant,
-and the two emergency opt-outs.
+the consents given for one section of the record only (and their revocation), and the two
+emergency opt-outs.
 
 Every form works without JavaScript (a full page after a redirect); with htmx, each answers
 with the panel it changed. Every change goes through `portal.access.controls`.
@@ -21,7 +22,7 @@ from litestar.response import Redirect, Template
 from portal import db
 from portal.access import controls, signed_in
 from portal.access.controls import ControlError
-from portal.access.policy import ABOUT_ACCESS
+from portal.access.policy import ABOUT_ACCESS, BY_SCOPED_CONSENT
 from portal.access.tables import Joined
 from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
@@ -71,10 +72,24 @@ async def _people(ids: set[UUID]) -> dict[UUID, dict]:
     return {row["id"]: row for row in rows}
 
 
-async def _panel_context(view: DossierView) -> dict[str, Any]:
+def _scoped_sections(request: Request, view: DossierView) -> dict[str, dict[str, Any]]:
+    """The sections a patient may open to one professional alone (those installed): each
+    category with its name and the professions who may be chosen."""
+    labels = {
+        category.key: category.label or category.key
+        for category in request.app.state.plugins.categories
+    }
+    return {
+        category: {"label": labels.get(category, category), "professions": professions}
+        for category, professions in BY_SCOPED_CONSENT.items()
+        if category in view.matrix.categories
+    }
+
+
+async def _panel_context(request: Request, view: DossierView) -> dict[str, Any]:
     facts = view.facts
     traitant = {facts.medecin_traitant} if facts.medecin_traitant else set()
-    people = await _people(set(facts.circle) | set(facts.blocked) | traitant)
+    people = await _people(set(facts.circle) | set(facts.blocked) | set(facts.scoped) | traitant)
 
     def by_name(rows):
         return sorted(rows, key=lambda row: (row["last_name"], row["first_name"]))
@@ -88,6 +103,13 @@ async def _panel_context(view: DossierView) -> dict[str, Any]:
             if account in people
         ),
         "blocked": by_name(people[account] for account in facts.blocked if account in people),
+        "scoped_sections": _scoped_sections(request, view),
+        "scoped_consents": by_name(
+            {**people[account], "category": category}
+            for account, categories in facts.scoped.items()
+            for category in sorted(categories)
+            if account in people
+        ),
         "joined_labels": {
             Joined.BY_PATIENT: _("added by you"),
             Joined.CONSENT: _("declared your consent at a consultation"),
@@ -101,7 +123,9 @@ async def _page(request: Request, dossier_id: UUID, status: int = 200, **extra: 
     if not view.opened.allowed:  # only reached after an allowed change; never show otherwise
         raise NotFoundException()
     template = "access/_panel.html" if is_htmx(request) else "access/circle.html"
-    return Template(template, context={**await _panel_context(view), **extra}, status_code=status)
+    return Template(
+        template, context={**await _panel_context(request, view), **extra}, status_code=status
+    )
 
 
 async def _done(request: Request, dossier_id: UUID, message: str) -> Template | Redirect:
@@ -119,7 +143,7 @@ async def _failed(request: Request, dossier_id: UUID, error: ControlError) -> Te
 async def access_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
     view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "care_circle")
     template = "access/_panel.html" if is_htmx(request) else "access/circle.html"
-    return Template(template, context=await _panel_context(view))
+    return Template(template, context=await _panel_context(request, view))
 
 
 @get("/dossiers/{dossier_id:uuid}/access/directory", guards=[signed_in])
@@ -150,7 +174,12 @@ async def directory(
                     getattr(first_name, like)(pattern) | getattr(last_name, like)(pattern)
                 )
         results = await search.order_by(Professional.account.last_name).limit(DIRECTORY_LIMIT)
-    context = {**await _panel_context(view), "query": query, "results": results, "error": error}
+    context = {
+        **await _panel_context(request, view),
+        "query": query,
+        "results": results,
+        "error": error,
+    }
     template = "access/_directory.html" if is_htmx(request) else "access/circle.html"
     return Template(template, context=context, status_code=400 if error else 200)
 
@@ -165,6 +194,50 @@ async def add(request: Request, dossier_id: FromPath[UUID], data: Form) -> Templ
     name = f"{person['first_name']} {person['last_name']}"
     return await _done(
         request, dossier_id, _("%(name)s now has access to the record.") % {"name": name}
+    )
+
+
+@post("/dossiers/{dossier_id:uuid}/access/sections", guards=[signed_in])
+async def give_section(
+    request: Request, dossier_id: FromPath[UUID], data: Form
+) -> Template | Redirect:
+    """Open one section of the record (``category``) to one professional, and nothing else."""
+    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    category = data.get("category")
+    try:
+        person = await controls.give_section_consent(view, data.get("professional"), category)
+    except ControlError as error:
+        return await _failed(request, dossier_id, error)
+    return await _done(
+        request,
+        dossier_id,
+        _("%(name)s now has access to “%(section)s”, and to nothing else of the record.")
+        % {
+            "name": f"{person['first_name']} {person['last_name']}",
+            "section": _scoped_sections(request, view)[category]["label"],
+        },
+    )
+
+
+@post("/dossiers/{dossier_id:uuid}/access/sections/revoke", guards=[signed_in])
+async def revoke_section(
+    request: Request, dossier_id: FromPath[UUID], data: Form
+) -> Template | Redirect:
+    """Withdraw a consent given for one section: refused from the professional's next click."""
+    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    category = data.get("category")
+    try:
+        person = await controls.revoke_section_consent(view, data.get("professional"), category)
+    except ControlError as error:
+        return await _failed(request, dossier_id, error)
+    return await _done(
+        request,
+        dossier_id,
+        _("%(name)s no longer has access to “%(section)s”.")
+        % {
+            "name": f"{person['first_name']} {person['last_name']}",
+            "section": _scoped_sections(request, view).get(category, {}).get("label", category),
+        },
     )
 
 
@@ -235,4 +308,14 @@ async def change_access(
     return await _done(request, dossier_id, str(CHANGES[change].done) % {"name": name})
 
 
-ROUTES = [access_page, directory, add, designate, opt_outs, confirm, change_access]
+ROUTES = [
+    access_page,
+    directory,
+    add,
+    give_section,
+    revoke_section,
+    designate,
+    opt_outs,
+    confirm,
+    change_access,
+]

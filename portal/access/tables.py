@@ -55,3 +55,14 @@ class EmergencyGrant(Table, tablename="emergency_grant"):
     detail = Text()
     started_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+class SectionConsent(Table, tablename="section_consent"):
+    """A consent the patient gave a professional for one section of the dossier only (its
+    category, e.g. ``sante_travail``): it opens that section to them and nothing else. The
+    patient revokes it at any time (the row is deleted)."""
+
+    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
+    professional = ForeignKey(Account, on_delete=OnDelete.cascade, index=True)
+    category = Varchar(length=64)
+    since = Timestamptz()

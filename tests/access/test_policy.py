@@ -228,7 +228,10 @@ def test_occupational_health_is_the_medecin_traitants_and_the_occupational_physi
     doctor = professional("medecin")
     assert not ask(doctor, in_circle(doctor), Action.VIEW, "sante_travail", matrix=PLUGGED).allowed
     occupational = professional("medecin_du_travail")
+    # The care circle is not enough: the worker consents for this section (test_section_consent).
     facts = in_circle(occupational)
+    assert not ask(occupational, facts, Action.VIEW, "sante_travail", matrix=PLUGGED).allowed
+    facts = dossier(scoped={PRO: frozenset({"sante_travail"})})
     assert ask(occupational, facts, Action.VIEW, "sante_travail", matrix=PLUGGED).allowed
     assert ask(occupational, facts, Action.CREATE, "sante_travail", matrix=PLUGGED).allowed
 
