@@ -35,6 +35,7 @@ ENTRY_POINT_GROUP = "carnet"
 #: The sections that ship with Carnet, as ``key: module``.
 BUILTIN_PLUGINS: dict[str, str] = {
     "vaccination": "plugins.vaccination.plugin",
+    "occupational_health": "plugins.occupational_health.plugin",
     "organ_donation": "plugins.organ_donation.plugin",
     "end_of_life": "plugins.end_of_life.plugin",
 }
