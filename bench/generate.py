@@ -3,12 +3,13 @@
     .venv/bin/python bench/generate.py --dossiers 100000 [--database-url URL] [--seed 1]
 
 The database is migrated, the demo loaded (`carnet demo`: Camille, Dr Bernard and the others,
-their logins unchanged), then ``--dossiers`` generated patients are added with what a dossier
-holds after a few years of care: an account for every adult (minors have a legal
-representative instead), a médecin traitant for most, a care circle of specialists, nurses,
-pharmacists and physiotherapists, documents in every category (a few masked, announced,
-replaced by a newer version), versions of the medical summary, and the audit trail of the
-deposits and of the professionals' visits (valid hash chains, see `carnet audit verify`).
+their logins unchanged, with the sections' demo rows), then ``--dossiers`` generated patients
+are added with what a dossier holds after a few years of care: an account for every adult
+(minors have a legal representative instead), a médecin traitant for most, a care circle of
+specialists, nurses, pharmacists and physiotherapists, documents in every category (a few
+masked, announced, replaced by a newer version), versions of the medical summary, and the
+audit trail of the deposits and of the professionals' visits (valid hash chains, see
+`carnet audit verify`). The sections' own tables get no generated rows.
 
 Generated professionals log in like the demo people: password `portal.demo.DEMO_PASSWORD`,
 TOTP secret `portal.demo.DEMO_TOTP_SECRET`. The general practitioners are
@@ -54,6 +55,7 @@ from portal.identity import passwords
 from portal.identity.numbers import luhn_check_digit, nir_key
 from portal.identity.tables import Account, Patient, Professional, Role
 from portal.piccolo_app import APP_CONFIG
+from portal.plugins import load_plugins
 from portal.settings import Settings, parse_database_url
 
 #: Dossiers written per transaction (or COPY).
@@ -654,12 +656,14 @@ async def generate(
         {"CARNET_DATA_DIR": str(data_dir), "CARNET_DATABASE_URL": database_url}
     )
     await upgrade_database(settings)
-    database = Database(create_engine(database_url), [APP_CONFIG])
+    # As `carnet demo` does: the sections' demo rows too.
+    plugins = load_plugins(settings.disabled_plugins)
+    database = Database(create_engine(database_url), [APP_CONFIG, *plugins.piccolo_apps])
     database.install()
     signing.install(signing.key_from_text(settings.audit_key))
     await database.connect()
     try:
-        if not await load_demo():
+        if not await load_demo(plugins):
             raise SystemExit(f"{database_url} is not empty: generate into a new database.")
         password_hash = await passwords.hash_password(DEMO_PASSWORD)
     finally:
