@@ -103,6 +103,8 @@ async def test_the_worker_consents_the_physician_records_and_only_the_allowed_se
     await consent(patient, setting)
 
     simon = await signed_in_browser(new_browser, setting.occupational)
+    patients = await simon.get("/patients")  # "My patients" lists the worker
+    assert f"/dossiers/{setting.dossier}" in patients.text
     overview = await simon.get(f"/dossiers/{setting.dossier}")
     assert overview.status_code == 200
     assert "Camille Martin" in overview.text
@@ -293,18 +295,26 @@ async def test_the_attestation_lists_the_exposures_and_the_follow_up_due(setting
     assert "Anne Simon" in text
 
 
-async def test_the_print_section_and_card_hooks_show_the_record(portal, setting, new_browser):
+async def test_the_whole_dossier_pdf_shows_the_section_only_to_those_who_read_it(
+    setting, new_browser
+):
     patient = await signed_in_browser(new_browser, setting.patient)
     await consent(patient, setting)
     simon = await signed_in_browser(new_browser, setting.occupational)
     record = f"/dossiers/{setting.dossier}{SECTION}"
-    await simon.open_and_submit(record, f"{record}/visits", VISIT)
-    plugins = portal.state.plugins
-    assert plugins.section("occupational_health") is not None
-    card = await patient.get(f"/dossiers/{setting.dossier}/cards/occupational_health")
-    assert "03/06/2025" in card.text
-    for category in plugins.section("occupational_health").categories:
-        assert category.key == "sante_travail"
+    await simon.open_and_submit(record, f"{record}/exposures", EXPOSURE)
+    export = f"/dossiers/{setting.dossier}/export.pdf"
+    for reader in (patient, await signed_in_browser(new_browser, setting.traitant)):
+        pdf = await reader.get(export)
+        assert pdf.status_code == 200
+        assert "Désamiantage de faux plafonds" in text_of(pdf.content)
+    cardiologist = await signed_in_browser(new_browser, setting.others["medecin"])
+    pdf = await cardiologist.get(export)
+    assert pdf.status_code == 200
+    text = text_of(pdf.content)
+    assert "Désamiantage" not in text
+    assert "Santé au travail" not in text
+    assert "Occupational health" not in text
 
 
 async def test_the_demo_has_camilles_career_noise_and_a_visit_by_dr_simon(portal, new_browser):
