@@ -17,7 +17,7 @@ from plugins.end_of_life import wishes
 from plugins.end_of_life.tables import Directives, Reminder, TrustedPerson
 from portal import db
 from portal import gettext_lazy as _
-from portal.dossiers.tables import Dossier, DossierStatus, Representative
+from portal.access.facts import patient_side
 from portal.notifications import NotificationKind, declare, notify
 
 REVIEW_EVERY = timedelta(days=365)
@@ -78,26 +78,13 @@ async def _remind(dossier_id: UUID, now: datetime, cutoff: datetime) -> int:
     last = await Reminder.select(Reminder.reminded_at).where(Reminder.dossier == dossier_id).first()
     if last is not None and last["reminded_at"] > cutoff:
         return 0
-    dossier = (
-        await Dossier.select(
-            Dossier.status,
-            Dossier.patient.account.as_alias("account"),
-            Dossier.patient.first_name.as_alias("first_name"),
-            Dossier.patient.last_name.as_alias("last_name"),
-        )
-        .where(Dossier.id == dossier_id)
-        .first()
-    )
+    patient = await patient_side(dossier_id)
     has_wishes = wishes.valid(await wishes.latest_directives(dossier_id)) or wishes.designated(
         await wishes.latest_trusted_person(dossier_id)
     )
-    if dossier is None or dossier["status"] != DossierStatus.OPEN or not has_wishes:
+    if patient is None or not patient.open or not has_wishes:
         return 0
-    representatives = await Representative.select(Representative.account).where(
-        Representative.dossier == dossier_id
-    )
-    accounts = {dossier["account"]} | {row["account"] for row in representatives}
-    accounts.discard(None)
+    accounts = patient.accounts
     changed = max(
         row["created_at"]
         for row in [
@@ -113,7 +100,7 @@ async def _remind(dossier_id: UUID, now: datetime, cutoff: datetime) -> int:
             account_id,
             REVIEW_WISHES,
             link=f"/dossiers/{dossier_id}/end_of_life",
-            patient=f"{dossier['first_name']} {dossier['last_name']}",
+            patient=patient.name,
             date=since.strftime("%d/%m/%Y"),
         )
     if last is None:

@@ -11,9 +11,8 @@ from plugins.vaccination import schedule
 from plugins.vaccination.tables import Reminder, Vaccination
 from portal import db
 from portal import gettext_lazy as _
-from portal.access.facts import dossier_facts
-from portal.access.policy import patient_side_accounts
-from portal.dossiers.tables import Dossier, DossierStatus
+from portal.access.facts import patient_side
+from portal.dossiers.tables import DossierStatus
 from portal.notifications import NotificationKind, declare, notify
 
 VACCINE_DUE = declare(
@@ -46,25 +45,16 @@ async def send(now: datetime) -> int:
 
 
 async def _remind(dossier_id: UUID, now: datetime, today) -> int:
-    patient = (
-        await Dossier.select(
-            Dossier.patient.first_name.as_alias("first_name"),
-            Dossier.patient.last_name.as_alias("last_name"),
-            Dossier.patient.birth_date.as_alias("birth_date"),
-        )
-        .where(Dossier.id == dossier_id)
-        .first()
-    )
-    if patient is None or patient["birth_date"] is None:
+    patient = await patient_side(dossier_id)
+    if patient is None:
         return 0
     rows = await Vaccination.select(Vaccination.vaccine, Vaccination.given_on).where(
         Vaccination.dossier == dossier_id, Vaccination.superseded_at.is_null()
     )
-    pending = schedule.pending(schedule.schedule_for(patient["birth_date"], rows, today))
+    pending = schedule.pending(schedule.schedule_for(patient.birth_date, rows, today))
     if not pending:
         return 0
-    facts = await dossier_facts(dossier_id)
-    accounts = sorted(patient_side_accounts(facts), key=str) if facts else []
+    accounts = sorted(patient.accounts, key=str)
     sent = 0
     for due in pending:
         async with db.current().write_transaction():
@@ -83,7 +73,7 @@ async def _remind(dossier_id: UUID, now: datetime, today) -> int:
                     account_id,
                     VACCINE_DUE,
                     link=f"/dossiers/{dossier_id}/vaccination",
-                    patient=f"{patient['first_name']} {patient['last_name']}",
+                    patient=patient.name,
                     vaccine=due.rule.label_text["fr"],
                     date=due.due_on.strftime("%d/%m/%Y"),
                 )

@@ -3,7 +3,8 @@ rights is cached, so a change applies on the very next request."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from uuid import UUID
 
 from portal.access.policy import DossierFacts, Grant, Item
@@ -111,6 +112,54 @@ LISTED = (
     Document.file_type,
     Document.file_size,
 )
+
+
+@dataclass(frozen=True)
+class PatientSide:
+    """Who a reminder about a dossier goes to, and how to name them in it: what a section's
+    ``send_reminders`` needs, outside any request and any person's view."""
+
+    dossier_id: UUID
+    first_name: str
+    last_name: str
+    birth_date: date
+    #: Open: the dossier is neither closed nor archived (reminders are for open ones).
+    open: bool
+    #: The patient (when they have an account) and their legal representatives.
+    accounts: frozenset[UUID]
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+async def patient_side(dossier_id: UUID) -> PatientSide | None:
+    """The patient of ``dossier_id`` and the accounts that act for them (None: no dossier)."""
+    row = (
+        await Dossier.select(
+            Dossier.status,
+            Dossier.patient.account.as_alias("account"),
+            Dossier.patient.first_name.as_alias("first_name"),
+            Dossier.patient.last_name.as_alias("last_name"),
+            Dossier.patient.birth_date.as_alias("birth_date"),
+        )
+        .where(Dossier.id == dossier_id)
+        .first()
+    )
+    if row is None:
+        return None
+    representatives = await Representative.select(Representative.account).where(
+        Representative.dossier == dossier_id
+    )
+    accounts = {row["account"], *(link["account"] for link in representatives)} - {None}
+    return PatientSide(
+        dossier_id=dossier_id,
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        birth_date=row["birth_date"],
+        open=row["status"] == DossierStatus.OPEN,
+        accounts=frozenset(accounts),
+    )
 
 
 async def dossiers_of(account_id: UUID) -> list[dict]:
