@@ -50,6 +50,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pyotp
+from babel.support import LazyProxy
 from litestar import Litestar, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.response import Template
@@ -277,6 +278,15 @@ async def sign_in_clients(base_url: str, generated: Generated, count: int) -> li
     return clients
 
 
+class Pickler(pickle.Pickler):
+    """Lazy translations (section titles, labels) are pickled as the text they are now."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, LazyProxy):
+            return str, (str(obj),)
+        return NotImplemented
+
+
 # --- counting and capturing in-process ------------------------------------------------------
 
 
@@ -373,7 +383,8 @@ async def count_and_capture(settings: Settings, client: Client, context_file: Pa
                     counts.append(counted)
             finally:
                 routes.Template = original
-    context_file.write_bytes(pickle.dumps(captured))  # noqa: ASYNC240 - before the load
+    with context_file.open("wb") as file:
+        Pickler(file).dump(captured)
     # The pages of one professional differ by their data, not by their queries.
     typical = sorted(counts, key=lambda counted: len(counted.queries))[len(counts) // 2]
     return PageFacts(len(typical.queries), typical.connections, typical.queries)
@@ -560,12 +571,20 @@ async def measure(
             ) as bare_process:
                 for count in arguments.clients:
                     chosen = [clients[number % len(clients)] for number in range(count)]
-                    bare = await load(
-                        bare_port, chosen, arguments.warmup, arguments.seconds, bare_process.pid
-                    )
-                    portal = await load(
-                        port, chosen, arguments.warmup, arguments.seconds, portal_process.pid
-                    )
+                    measured = []
+                    for _attempt in range(1 + arguments.retries):
+                        bare = await load(
+                            bare_port, chosen, arguments.warmup, arguments.seconds, bare_process.pid
+                        )
+                        portal = await load(
+                            port, chosen, arguments.warmup, arguments.seconds, portal_process.pid
+                        )
+                        measured.append((max(portal.others, bare.others), portal, bare))
+                        if measured[-1][0] <= DISTURBED:
+                            break
+                        print(f"  {line(count, portal, bare)}: again in a minute", flush=True)
+                        await asyncio.sleep(60)
+                    _others, portal, bare = min(measured, key=lambda attempt: attempt[0])
                     runs[count] = (portal, bare)
                     print(f"  {line(count, portal, bare)}", flush=True)
     finally:
@@ -668,6 +687,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10, help="measured, per point")
     parser.add_argument("--warmup", type=float, default=2, help="not measured, per point")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="measures again when other processes kept the CPUs busy")  # fmt: skip
     parser.add_argument("--postgres", default=os.environ.get("CARNET_TEST_POSTGRES_URL", ""))
     parser.add_argument("--profile", action="store_true", help="profile the page in-process")
     parser.add_argument("--serve-bare", type=int, default=0, help=argparse.SUPPRESS)
