@@ -357,3 +357,13 @@ def assert_accessible(page: Page) -> None:
         report.extend(f"    {node['target']}: {node['summary']}" for node in violation["nodes"])
     if violations:
         pytest.fail("\n".join(report))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def page_figures() -> Iterator[None]:
+    """At the end of the run, the figures of every page the journeys checked, for review
+    (``var/screenshots/pages.tsv``, next to the screenshots)."""
+    yield
+    from .pages import SCREENSHOTS, write_measures
+
+    write_measures(SCREENSHOTS / "pages.tsv")
