@@ -23,7 +23,7 @@ from portal.i18n import translations
 from portal.identity.numbers import luhn_check_digit, nir_key
 
 from .conftest import DEFAULT_LOCALE, log_in, translated
-from .pages import PHONE, Journey
+from .pages import PHONE, SCREENSHOTS, Journey
 
 pytestmark = pytest.mark.browser
 
@@ -356,3 +356,66 @@ def test_the_administrator_opens_a_professionals_account(new_page, javascript, s
     expect(page.get_by_role("status")).to_have_text(opened)
     heading(page, translated("Accounts"))
     journey.check("account-opened")
+
+
+# --- a slow phone ---------------------------------------------------------------------------
+
+#: A rural 3G connection, as the issue sets it: 400 kbit/s each way, 400 ms of latency.
+THREE_G = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400_000 / 8,
+    "uploadThroughput": 400_000 / 8,
+}
+SLOW_LOAD_LIMIT = 5000  # milliseconds, to the load event
+
+
+def test_the_patients_record_loads_in_under_5_seconds_on_3g(browser, portal, signed_in):
+    """A cold load of Camille's record (new context: nothing cached, no connection open)
+    through the emulated connection, timed by the browser's own navigation timing."""
+    state = signed_in(CAMILLE.login)
+    options = {"base_url": portal.url, "locale": DEFAULT_LOCALE, "viewport": PHONE}
+    context = browser.new_context(storage_state=state, **options)
+    page = context.new_page()
+    page.goto("/me")
+    heading(page, record_of("Camille Martin"))
+    record = page.url
+    context.close()
+
+    context = browser.new_context(storage_state=state, **options)
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        cdp.send("Network.emulateNetworkConditions", THREE_G)
+        page.goto(record, wait_until="load")
+        heading(page, record_of("Camille Martin"))
+        timing = page.evaluate(
+            """() => {
+                const n = performance.getEntriesByType("navigation")[0];
+                const resources = performance.getEntriesByType("resource");
+                return {
+                    document: n.responseEnd, load: n.loadEventEnd, bytes: n.transferSize
+                        + resources.reduce((sum, r) => sum + r.transferSize, 0),
+                    requests: 1 + resources.length,
+                };
+            }"""
+        )
+        # The cards come after the load event: how long until the last one is in.
+        expect(page.locator("section.card[hx-get]")).to_have_count(0, timeout=30_000)
+        cards = page.evaluate("performance.now()")
+    finally:
+        context.close()
+    line = (
+        f"3G cold load of /dossiers/{{id}}: document {timing['document']:.0f} ms, "
+        f"load event {timing['load']:.0f} ms, cards in by {cards:.0f} ms, "
+        f"{timing['requests']} requests, {timing['bytes']} bytes"
+    )
+    (SCREENSHOTS / "3g.txt").write_text(line + "\n", encoding="utf-8")
+    # Throttled indeed: the document, then its stylesheet and script, each a round trip of
+    # 400 ms, and every byte through 400 kbit/s.
+    assert timing["document"] >= THREE_G["latency"], line
+    assert timing["load"] >= 2 * THREE_G["latency"], line
+    assert timing["load"] >= 1000 * timing["bytes"] / THREE_G["downloadThroughput"], line
+    assert timing["load"] < SLOW_LOAD_LIMIT, line
