@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-audit bench-overview bench-overview-full lint format translations extract-messages browser vendor-htmx clean
+.PHONY: run test bench bench-audit bench-overview bench-overview-full bench-pdf lint format translations extract-messages browser vendor-htmx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: $(INSTALLED) translations browser
 # Benchmarks (not part of `make test`): figures recorded in docs/performance.md. Each also runs
 # on PostgreSQL when CARNET_TEST_POSTGRES_URL is set. `make bench` takes a few minutes;
 # `make bench-overview-full` adds the 100 000-dossier database (about ten minutes a database engine).
-bench: bench-audit bench-overview
+bench: bench-audit bench-overview bench-pdf
 
 bench-audit: $(INSTALLED)
 	$(BIN)/python bench/audit.py
@@ -45,6 +45,10 @@ bench-overview: $(INSTALLED) translations
 
 bench-overview-full: $(INSTALLED) translations
 	$(BIN)/python bench/overview.py --sizes 100,100000
+
+# On SQLite only: a PDF's time is WeasyPrint's, in its worker processes, not the database's.
+bench-pdf: $(INSTALLED) translations
+	$(BIN)/python bench/pdf.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
