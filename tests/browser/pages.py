@@ -84,14 +84,21 @@ def _kind(request: Request, response: Response) -> str:
     if 300 <= response.status < 400:
         return "redirect"
     if request.resource_type in {"xhr", "fetch"}:
-        # A boosted link or form fetches a whole page (the redirect after a form as well, whose
-        # request Chromium reports without htmx's headers): told apart by what came back.
-        whole = response.ok and response.body().lstrip()[:15].lower() == b"<!doctype html>"
-        return "page" if whole else "fragment"
+        return "page" if _boosted(request) else "fragment"
     if request.resource_type == "document":
         content_type = response.headers.get("content-type", "")
         return "page" if content_type.startswith("text/html") else "download"
     return "subresource"
+
+
+def _boosted(request: Request | None) -> bool:
+    """A boosted link or form fetches a whole page: htmx says so in a header, which the
+    request after a redirect does not carry, but the request redirected does."""
+    while request is not None:
+        if request.headers.get("hx-boosted") == "true":
+            return True
+        request = request.redirected_from
+    return False
 
 
 def _exchange(request: Request) -> Exchange:
@@ -249,6 +256,23 @@ class Journey:
             subresources=[e.path for e in subresources],
         )
         return self._cold[key]
+
+
+#: The journey each page opened by `journey_page` belongs to.
+_JOURNEYS: dict[Page, Journey] = {}
+
+
+def journey_page(new_page, javascript: bool, name: str, **options) -> Page:
+    """A page from the ``new_page`` fixture on the 360 × 640 phone, whose journey `checked`
+    checks."""
+    page = new_page(javascript=javascript, viewport=PHONE, **options)
+    _JOURNEYS[page] = Journey(page, javascript, name)
+    return page
+
+
+def checked(page: Page, label: str) -> Measure:
+    """`Journey.check` for a page opened by `journey_page`."""
+    return _JOURNEYS[page].check(label)
 
 
 def _path(url: str) -> str:

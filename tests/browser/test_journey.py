@@ -18,7 +18,8 @@ from playwright.sync_api import Page, expect
 from portal.demo import DEMO_PEOPLE
 from portal.i18n import translations
 
-from .conftest import assert_accessible, log_in, translated
+from .conftest import log_in, translated
+from .pages import checked, journey_page
 
 pytestmark = pytest.mark.browser
 
@@ -61,8 +62,7 @@ def find_camille(gp: Page, javascript: bool) -> None:
     expect(gp.get_by_role("heading", level=1)).to_have_text(translated("My patients"))
     listed = gp.get_by_role("link", name="Martin Camille")
     expect(listed).to_be_visible()
-    if javascript:
-        assert_accessible(gp)
+    checked(gp, "patients")
     gp.get_by_label(translated("Social security number (NIR)")).fill(CAMILLE.nir)
     gp.get_by_role("button", name=translated("Find")).click()
     gp.get_by_role("link", name=translated("Open the record")).click()
@@ -73,8 +73,7 @@ def deposit_report(gp: Page, run: dict, javascript: bool) -> str:
     """From Camille's record, "Add a document": a consultation report. Returns its address."""
     gp.get_by_role("link", name=translated("Add a document")).click()
     expect(gp.get_by_role("heading", level=1)).to_have_text(translated("Add a document"))
-    if javascript:
-        assert_accessible(gp)
+    checked(gp, "add-document")
     gp.get_by_label(translated("Category"), exact=True).select_option(label=translated("Reports"))
     gp.get_by_label(translated("Type"), exact=True).select_option(
         label=translated("Consultation report")
@@ -107,8 +106,7 @@ def add_allergy(gp: Page, run: dict, javascript: bool) -> None:
         expect(gp).to_have_url(re.compile(r"/summary/sections/allergies$"))
     save = gp.get_by_role("button", name=translated("Save this section"))
     expect(save).to_be_visible()
-    if javascript:
-        assert_accessible(gp)
+    checked(gp, "summary-edit")
     rows = gp.locator("#summary-allergies fieldset")
     empty = next(
         rows.nth(number)
@@ -125,8 +123,7 @@ def add_allergy(gp: Page, run: dict, javascript: bool) -> None:
     allergies = gp.locator("#summary-allergies")
     expect(allergies.get_by_role("listitem").filter(has_text=run["substance"])).to_be_visible()
     expect(allergies.get_by_role("button", name=translated("Save this section"))).to_have_count(0)
-    if javascript:
-        assert_accessible(gp)
+    checked(gp, "summary-saved")
     gp.get_by_role("link", name=translated("Every version and its changes")).click()
     expect(gp.get_by_text(run["substance"]).first).to_be_visible()
 
@@ -134,16 +131,15 @@ def add_allergy(gp: Page, run: dict, javascript: bool) -> None:
 def test_a_report_deposited_by_the_gp_and_masked_by_camille(new_page, javascript, totp):
     run = RUNS[javascript]
 
-    gp = new_page(javascript=javascript)
+    gp = journey_page(new_page, javascript, "gp")
     log_in(gp, GP, totp)
     find_camille(gp, javascript)
-    if javascript:
-        assert_accessible(gp)
+    checked(gp, "record")
     report = deposit_report(gp, run, javascript)
     add_allergy(gp, run, javascript)
 
     # The cardiologist of her circle reads the report.
-    cardiologist = new_page(javascript=javascript)
+    cardiologist = journey_page(new_page, javascript, "cardiologist")
     log_in(cardiologist, CARDIOLOGIST, totp)
     cardiologist.get_by_role("link", name="Martin Camille").click()
     record_heading(cardiologist)
@@ -153,7 +149,7 @@ def test_a_report_deposited_by_the_gp_and_masked_by_camille(new_page, javascript
     expect(cardiologist.get_by_role("heading", level=1)).to_have_text(run["title"])
 
     # Camille finds it by a word of its title, and masks it.
-    camille = new_page(javascript=javascript)
+    camille = journey_page(new_page, javascript, "patient-masks")
     log_in(camille, CAMILLE.login, totp)
     record_heading(camille)
     every = translations("fr").ngettext(
@@ -165,8 +161,7 @@ def test_a_report_deposited_by_the_gp_and_masked_by_camille(new_page, javascript
     one = translations("fr").ngettext("%(num)s document", "%(num)s documents", 1) % {"num": 1}
     found = camille.get_by_role("status").filter(has_text=re.compile(rf"^{re.escape(one)}\b"))
     expect(found).to_be_visible()
-    if javascript:
-        assert_accessible(camille)
+    checked(camille, "documents-found")
     camille.get_by_role("link", name=run["title"]).click()
     camille.get_by_role("button", name=translated("Mask this document")).click()
     masked = translated(
@@ -175,15 +170,13 @@ def test_a_report_deposited_by_the_gp_and_masked_by_camille(new_page, javascript
     )
     expect(status(camille, masked)).to_be_visible()
     expect(camille.get_by_role("button", name=translated("Unmask this document"))).to_be_visible()
-    if javascript:
-        assert_accessible(camille)
+    checked(camille, "document-masked")
 
     # The cardiologist no longer finds it: not in the record, and its address is not found.
     cardiologist.goto(record)
     record_heading(cardiologist)
     expect(cardiologist.get_by_role("link", name=run["title"])).to_have_count(0)
-    if javascript:
-        assert_accessible(cardiologist)
+    checked(cardiologist, "record-without-it")
     cardiologist.goto(report)
     expect(cardiologist.get_by_role("heading", level=1)).to_have_text(translated("Page not found"))
     expect(cardiologist.get_by_text(run["title"])).to_have_count(0)
