@@ -18,9 +18,13 @@ the browser does not keep.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import re
+import signal
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -44,6 +48,7 @@ PRINTABLE = ("text/css", "image/png", "image/svg+xml")
 WORKERS = 2
 #: How much lower the workers' CPU priority is than the pages' (Unix ``nice``).
 NICENESS = 10
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 #: What a PDF's template gets: a mapping, or an async function gathering it.
@@ -82,9 +87,13 @@ def html_to_pdf(html: str, resources: dict[str, tuple[bytes, str]]) -> bytes:
     return document.write_pdf()
 
 
-def _lower_priority() -> None:
-    """Run at the start of each worker: pages come first, a PDF takes what CPU is left."""
+def _start_worker() -> None:
+    """Run at the start of each worker: pages come first, a PDF takes what CPU is left; and
+    the worker ends with the portal process, however that one ends (Linux)."""
     os.nice(NICENESS)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _workers() -> ProcessPoolExecutor:
@@ -95,7 +104,7 @@ def _workers() -> ProcessPoolExecutor:
         _pool = ProcessPoolExecutor(
             WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_lower_priority,
+            initializer=_start_worker,
         )
     return _pool
 

@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -82,3 +86,32 @@ async def test_the_summary_prints_with_the_patient_s_name_and_is_traced(portal, 
 
     stranger = await signed_in_browser(new_browser, await new_professional(last_name="Autre"))
     assert (await stranger.get(f"/dossiers/{dossier}/summary.pdf")).status_code == 404
+
+
+KILLED_PORTAL = """
+import asyncio, os
+from portal import pdf
+
+async def main():
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(pdf._workers(), pdf.html_to_pdf, "<p>x</p>", {})
+    print(" ".join(map(str, pdf._pool._processes)), flush=True)
+    os.kill(os.getpid(), 9)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_the_pdf_workers_end_with_a_portal_that_is_killed(tmp_path):
+    script = tmp_path / "portal_killed.py"
+    script.write_text(KILLED_PORTAL)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    workers = [int(pid) for pid in run.stdout.split()]
+    assert workers, run.stderr
+    for _ in range(100):  # the kernel signals them at once; give them time to exit
+        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive, f"PDF workers outlived their portal: {alive}"
