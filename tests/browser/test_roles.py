@@ -206,7 +206,7 @@ def test_camille_manages_leos_record(new_page, javascript, signed_in):
     journey.check("leo-record")
     record = page.url
 
-    page.get_by_role("link", name=translated("Who has access to my record")).click()
+    page.get_by_role("link", name=translated("Who has access to this record")).click()
     journey.check("leo-access")
     page.get_by_label(translated("Name or RPPS number")).fill(professional.split()[-1])
     page.get_by_role("button", name=translated("Search the directory")).click()
@@ -222,11 +222,11 @@ def test_camille_manages_leos_record(new_page, javascript, signed_in):
     journey.check("leo-access-given")
 
     page.get_by_role("link", name=record_of(LEO)).click()
-    page.get_by_role("link", name=translated("Who accessed my record")).click()
+    page.get_by_role("link", name=translated("Who accessed this record")).click()
     heading(page, translated("Who accessed the record"))
     journey.check("leo-history")
     page.goto(record)  # the history page has no link back to the record
-    page.get_by_role("link", name=translated("My emergency card")).click()
+    page.get_by_role("link", name=translated("Emergency card")).click()
     heading(page, translated("Emergency card"))
     journey.check("leo-emergency-card")
     assert download_emergency_card(page).startswith(b"%PDF-")
