@@ -380,8 +380,21 @@ def test_the_pharmacist_reads_camilles_vaccinations_and_no_more(new_page, javasc
     page.locator("main").get_by_role("link", name=re.compile("vaccination", re.I)).first.click()
     heading(page, translated("Vaccinations"))
     journey.check("vaccinations")
-    # Recording a vaccination is left out for now: the plugin is still being written (its form
-    # answered "Indiquez la date de la vaccination" with the date filled in).
+
+    # A flu shot with its lot, typed at a person's pace or a machine's: with JavaScript the
+    # fields are checked as they change, and nothing typed meanwhile is lost.
+    if not javascript:  # the card came as a page of its own: on to the whole section
+        page.locator("main").get_by_role("link", name=re.compile("^Voir les")).click()
+    lot = f"FLU-{'JS' if javascript else 'NOJS'}-118"
+    page.get_by_label(translated("Vaccine"), exact=True).select_option("grippe")
+    # Each run its own day: the same vaccine twice on one day asks for a confirmation.
+    page.get_by_label(translated("Date of the vaccination")).fill(
+        "2026-11-02" if javascript else "2026-11-03"
+    )
+    page.get_by_label(translated("Lot number")).fill(lot)
+    page.get_by_role("button", name=translated("Record the vaccination")).click()
+    expect(page.get_by_text(lot).first).to_be_visible()
+    journey.check("vaccination-recorded")
 
 
 # --- a slow phone ---------------------------------------------------------------------------
