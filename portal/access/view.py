@@ -204,18 +204,22 @@ async def build_view(
     (allowed or not, nothing traced yet); 404 when there is no such dossier."""
     session = sessions.current(request)
     now = clock.now()
-    facts = await dossier_facts(dossier_id, session.id, now)
-    if facts is None:
-        raise NotFoundException()
-    trace_actor = await audit_actor(session.account_id)
-    actor = Actor(session.account_id, session.role, trace_actor.profession)
-    matrix = request.app.state.matrix
-    decision = decide(actor, facts, action, category, matrix=matrix, now=now)
+    # Everything the decision reads comes from one snapshot, on one connection: on SQLite each
+    # query outside a transaction opens a connection of its own.
+    async with db.current().engine.transaction():
+        facts = await dossier_facts(dossier_id, session.id, now)
+        if facts is None:
+            raise NotFoundException()
+        trace_actor = await audit_actor(session.account_id)
+        actor = Actor(session.account_id, session.role, trace_actor.profession)
+        matrix = request.app.state.matrix
+        decision = decide(actor, facts, action, category, matrix=matrix, now=now)
+        patient = await _patient(dossier_id) if decision.allowed else {}
     return DossierView(
         facts=facts,
         actor=actor,
         opened=decision,
-        patient=await _patient(dossier_id) if decision.allowed else {},
+        patient=patient,
         matrix=matrix,
         now=now,
         trace_actor=trace_actor,

@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal import db
 from portal.access import signed_in
 from portal.access.controls import ControlError, set_masked
 from portal.access.facts import item_of
@@ -31,15 +32,18 @@ async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
     """Who the patient is, the summary with its alerts, the latest documents and the
     sections' cards."""
     view = await open_dossier(request, dossier_id)
-    documents = await view.documents()
     reads_summary = view.may(Action.VIEW, item=summary.SUMMARY_ITEM)
+    # One snapshot and one connection for both reads (see `build_view`).
+    async with db.current().engine.transaction():
+        documents = await view.documents()
+        current_summary = await summary.current(view.id) if reads_summary else None
     return Template(
         "dossiers/overview.html",
         context={
             "view": view,
             "reads_summary": reads_summary,
             "reads_profile": view.may(Action.VIEW, profile.CATEGORY),
-            "summary": await summary.current(view.id) if reads_summary else None,
+            "summary": current_summary,
             "documents": documents[:LATEST],
             "total": len(documents),
             "sections": readable_sections(view, request.app.state.plugins.sections),
