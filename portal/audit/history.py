@@ -45,6 +45,10 @@ def _what(target_type: str) -> str:
         "summary_flag": _("a line of the medical summary"),
         "section": _("a section of the record"),
         "directory": _("the directory of professionals"),
+        "profile": _("the profile and emergency contacts"),
+        "emergency_card": _("the emergency card"),
+        "pdf": _("the record, as a PDF"),
+        "activation_sheet": _("the activation sheet"),
     }.get(target_type, _("the record"))
 
 
