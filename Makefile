@@ -32,9 +32,10 @@ test: $(INSTALLED) translations browser
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# Benchmarks (not part of `make test`): figures recorded in docs/performance.md. Each also runs
-# on PostgreSQL when CARNET_TEST_POSTGRES_URL is set. `make bench` takes a few minutes;
-# `make bench-overview-full` adds the 100 000-dossier database (about ten minutes a database engine).
+# Benchmarks (not part of `make test`): figures recorded in docs/performance.md. The audit and
+# overview ones also run on PostgreSQL when CARNET_TEST_POSTGRES_URL is set. `make bench` takes a
+# few minutes; `make bench-overview-full` adds the 100 000-dossier database (about six minutes
+# per database engine).
 bench: bench-audit bench-overview bench-pdf
 
 bench-audit: $(INSTALLED)
