@@ -12,6 +12,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
+from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -269,6 +270,17 @@ def local_path(target: str | None, default: str = "/") -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def typed_date(text: str) -> date | None:
+    """A date as a date field sends it (2026-03-14), or as a person types it where the browser
+    shows a plain text field (14/03/2026); None when it is neither."""
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def see_other(path: str) -> Redirect:

@@ -17,6 +17,7 @@ from plugins.end_of_life.tables import Directives, DirectivesKind, TrustedPerson
 from portal import EmergencyItem
 from portal import gettext_lazy as _
 from portal.access.policy import Item
+from portal.web import typed_date
 
 CATEGORY = "directives"
 #: How the policy sees each kind of record of the section (the author decides who changes it).
@@ -249,7 +250,7 @@ def read_trusted_person(data: dict[str, Any], *, on_behalf: bool, today: date) -
         errors["email"] = _("Give an e-mail address, for example marie@exemple.fr.")
     accepted_on = None
     if values["accepted_on"]:
-        accepted_on = _date(values["accepted_on"])
+        accepted_on = typed_date(values["accepted_on"])
         if accepted_on is None:
             errors["accepted_on"] = _("Give the date as day/month/year, for example 14/03/2026.")
         elif accepted_on > today:
@@ -269,15 +270,6 @@ def read_trusted_person(data: dict[str, Any], *, on_behalf: bool, today: date) -
         "on_behalf": on_behalf,
     }
     return typed
-
-
-def _date(text: str) -> date | None:
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
 
 
 def _too_long() -> str:

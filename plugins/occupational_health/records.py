@@ -7,7 +7,7 @@ the routes decide and trace through the view, this module only reads and writes 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from plugins.occupational_health.tables import Exposure, Incident, Job, Visit
 from portal.access.policy import OCCUPATIONAL_HEALTH, Item
 from portal.access.view import DossierView
 from portal.i18n import gettext as _
+from portal.web import typed_date
 
 CATEGORY = OCCUPATIONAL_HEALTH
 TEXT_MAX = 200
@@ -63,7 +64,7 @@ def _date(answers: Answers, name: str, today: date, required: bool = True) -> No
         else:
             answers.columns[name] = None
         return
-    value = _parse_date(text)
+    value = typed_date(text)
     if value is None:
         answers.errors[name] = _("Give the date as DD/MM/YYYY, e.g. 14/03/2019.")
         return
@@ -73,16 +74,6 @@ def _date(answers: Answers, name: str, today: date, required: bool = True) -> No
         answers.errors[name] = _("This date is too far in the past.")
     else:
         answers.columns[name] = value
-
-
-def _parse_date(text: str) -> date | None:
-    """A date as a date field sends it (2019-03-14) or as typed in a text field (14/03/2019)."""
-    for parse in (date.fromisoformat, lambda text: datetime.strptime(text, "%d/%m/%Y").date()):
-        try:
-            return parse(text)
-        except ValueError:
-            continue
-    return None
 
 
 def _choice(answers: Answers, name: str, choices: dict[str, Any], message: str) -> None:

@@ -10,12 +10,13 @@ and helps to make it count; it does not replace the register.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from plugins.organ_donation.tables import Position, Step
 from portal import gettext_lazy as _
+from portal.web import typed_date
 
 #: The access category of the section (ACCESS.md).
 CATEGORY = "don_organes"
@@ -157,15 +158,6 @@ class Answers:
         }
 
 
-def parse_date(text: str) -> date | None:
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 def read_form(data: dict[str, Any], today: date, birth_date: date | None) -> Answers:
     values = {
         "stance": str(data.get("stance", "")),
@@ -187,7 +179,7 @@ def read_form(data: dict[str, Any], today: date, birth_date: date | None) -> Ans
         errors["message"] = str(
             _("Keep the message under %(count)s characters.") % {"count": MESSAGE_MAX}
         )
-    answers.stated_on = parse_date(values["stated_on"]) if values["stated_on"] else today
+    answers.stated_on = typed_date(values["stated_on"]) if values["stated_on"] else today
     if answers.stated_on is None or answers.stated_on > today:
         errors["stated_on"] = str(_("Give a date that is not in the future, e.g. 14/03/2026."))
     elif birth_date is not None and answers.stated_on < birth_date:

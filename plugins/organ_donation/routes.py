@@ -18,7 +18,7 @@ from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.pdf import render_pdf
-from portal.web import flash, is_htmx, see_other
+from portal.web import flash, is_htmx, see_other, typed_date
 
 Form = URLEncodedBody[dict[str, Any]]
 PAGE = "/dossiers/{dossier_id:uuid}/organ_donation"
@@ -123,7 +123,7 @@ async def record_step(
     errors = {}
     if values["way"] not in position.WAYS:
         errors["way"] = _("Choose what you did.")
-    done_on = position.parse_date(values["done_on"])
+    done_on = typed_date(values["done_on"])
     if done_on is None or done_on > view.now.date():
         errors["done_on"] = _("Give a date that is not in the future, e.g. 14/03/2026.")
     try:

@@ -22,6 +22,7 @@ from portal.access.policy import Item
 from portal.access.view import DossierView
 from portal.audit import Action
 from portal.i18n import gettext
+from portal.web import typed_date
 
 CATEGORY = "vaccination"
 DOSES = {
@@ -198,13 +199,12 @@ def _date(text: str, errors: dict[str, str]) -> date | None:
     if not text:
         errors["given_on"] = gettext("Give the date of the vaccination.")
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
+    given_on = typed_date(text)
+    if given_on is None:
         errors["given_on"] = gettext(
             "Give the date as day, month and year, for example 14/10/2026."
         )
-        return None
+    return given_on
 
 
 async def check_duplicate(view: DossierView, form: Form, lineage: UUID | None = None) -> None:

@@ -32,6 +32,7 @@ from litestar.response import Redirect, Template
 
 from portal import audit, clock, db
 from portal.access import public, role_in, signed_in
+from portal.access.facts import patient_side
 from portal.access.policy import Actor as PolicyActor
 from portal.access.policy import may_create
 from portal.access.tables import CircleMember, Joined
@@ -46,7 +47,7 @@ from portal.identity.tables import PERSON_ROLES, Account, Patient, Role
 from portal.notifications import NotificationKind, declare, notify
 from portal.notifications.messaging import Message
 from portal.pdf import attachment, to_pdf
-from portal.web import flash, see_other
+from portal.web import flash, see_other, typed_date
 
 Form = URLEncodedBody[dict[str, Any]]
 #: An activation code sent by message is used at once; one printed on a sheet travels home.
@@ -128,13 +129,8 @@ def age_on(birth_date: date, today: date) -> int:
 def parse_birth_date(value: str, today: date) -> tuple[date | None, str]:
     """The date of birth as typed (1986-04-12, as a date field sends it, or 12/04/1986), or
     why it cannot be one."""
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            parsed = datetime.strptime(value.strip(), pattern).date()
-            break
-        except ValueError:
-            continue
-    else:
+    parsed = typed_date(value)
+    if parsed is None:
         return None, _("Give the date of birth as day/month/year, for example 12/04/1986.")
     if parsed > today:
         return None, _("The date of birth cannot be in the future.")
@@ -380,36 +376,23 @@ async def _tell_opened(
 async def reissue(dossier_id: UUID, creator: UUID) -> Opened | None:
     """The same creation form sent again by the same person: new codes for the accounts of the
     dossier nobody has activated yet, the sheet again; nothing else."""
-    dossier = (
-        await Dossier.select(
-            Dossier.created_by,
-            Dossier.patient.first_name.as_alias("first_name"),
-            Dossier.patient.last_name.as_alias("last_name"),
-            Dossier.patient.account.as_alias("account"),
-        )
-        .where(Dossier.id == dossier_id)
-        .first()
-    )
-    if dossier is None or dossier["created_by"] != creator:
+    opened_by = await Dossier.select(Dossier.created_by).where(Dossier.id == dossier_id).first()
+    patient = await patient_side(dossier_id)
+    if opened_by is None or patient is None or opened_by["created_by"] != creator:
         return None
-    waiting = [dossier["account"]] + [
-        row["account"]
-        for row in await Representative.select(Representative.account).where(
-            Representative.dossier == dossier_id
-        )
-    ]
-    rows = await Account.select(
-        Account.id, Account.login, Account.first_name, Account.last_name
-    ).where(
-        Account.id.is_in([account for account in waiting if account]), Account.password_hash == ""
+    waiting = Account.select(Account.id, Account.login, Account.first_name, Account.last_name)
+    accounts = list(patient.accounts)
+    rows = (
+        await waiting.where(Account.id.is_in(accounts), Account.password_hash == "")
+        if accounts
+        else []
     )
     to_activate = [
         (row["id"], f"{row['first_name']} {row['last_name']}", row["login"]) for row in rows
     ]
     async with db.current().write_transaction():
         activations = await _issue_codes(to_activate, SHEET_CODE_LIFETIME)
-    name = f"{dossier['first_name']} {dossier['last_name']}"
-    return Opened(dossier_id, name, clock.now() + SHEET_CODE_LIFETIME, tuple(activations))
+    return Opened(dossier_id, patient.name, clock.now() + SHEET_CODE_LIFETIME, tuple(activations))
 
 
 # --- online: the patient opens their own ------------------------------------------------------

@@ -41,7 +41,7 @@ from portal.i18n import gettext as _
 from portal.i18n import gettext_lazy
 from portal.identity.tables import PROFESSIONAL_ROLES
 from portal.notifications import NotificationKind, declare, notify
-from portal.web import flash, see_other
+from portal.web import flash, see_other, typed_date
 
 #: The largest file a document may carry.
 MAX_FILE_SIZE = 10 * 1024 * 1024
@@ -300,14 +300,7 @@ def _submission(value: str) -> UUID | None:
 def parse_care_date(value: str, today: date) -> tuple[date | None, str]:
     """The date of care as typed (2026-03-14, as a date field sends it, or 14/03/2026), or why
     it cannot be one."""
-    value = value.strip()
-    parsed = None
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            parsed = datetime.strptime(value, pattern).date()
-            break
-        except ValueError:
-            continue
+    parsed = typed_date(value)
     if parsed is None:
         return None, _("Give the date of care as day/month/year, for example 14/03/2026.")
     if parsed < EARLIEST_CARE_DATE:

@@ -311,3 +311,18 @@ async def test_the_emergency_card_and_the_printed_dossier(portal, new_browser):
     assert "Vaccinations" in text
     assert "L4521AB" in text
     assert "Sophie Bernard" in text
+
+
+async def test_a_date_typed_by_hand_is_understood(portal, new_browser):
+    """An old phone shows a plain text field for a date: 20/02/2026 is typed, not picked."""
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    nurse = await new_professional(profession="infirmier")
+    await join(dossier, nurse)
+    browser = await signed_in_browser(new_browser, nurse)
+    answer = await browser.open_and_submit(
+        page(dossier), page(dossier), {**FLU, "given_on": "20/02/2026"}
+    )
+    assert answer.status_code == 303, answer.text
+    [record] = await current(dossier)
+    assert record["given_on"] == date(2026, 2, 20)
