@@ -1,9 +1,9 @@
 """The database: one Piccolo engine chosen by ``CARNET_DATABASE_URL``, shared by every table.
 
 SQLite (the default) is tuned for durability and concurrency: WAL journal, ``synchronous=FULL``,
-a busy timeout and foreign keys on every connection, and writes in IMMEDIATE transactions so
-that two writers queue instead of failing half-way. PostgreSQL uses a connection pool opened at
-start-up and closed at shutdown.
+a busy timeout and foreign keys on every connection, connections kept open, and writes in
+IMMEDIATE transactions that queue in turn (`portal.sqlite_engine`). PostgreSQL uses a
+connection pool opened at start-up and closed at shutdown.
 
 Piccolo finds its engine and apps through ``PICCOLO_CONF``; `portal.piccolo_conf` answers
 with whatever `use_engine` installed last, so the migration tools, the CLI and the tests all
@@ -27,6 +27,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from portal import sqlite_engine
 from portal.settings import parse_database_url
 
 os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
@@ -41,23 +42,11 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; pages answer 503 and the process keeps running."""
 
 
-class _TunedSQLiteConnection(sqlite3.Connection):
-    """Every connection Piccolo opens gets the portal's pragmas before its first query."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.execute("PRAGMA journal_mode = WAL")
-        self.execute("PRAGMA synchronous = FULL")
-        self.execute("PRAGMA foreign_keys = ON")
-
-
 def create_engine(database_url: str) -> Engine:
     """Build (but do not connect) the engine named by a ``CARNET_DATABASE_URL``."""
     url = parse_database_url(database_url)
     if url.engine == "sqlite":
-        return SQLiteEngine(
-            path=url.path, timeout=SQLITE_BUSY_TIMEOUT, factory=_TunedSQLiteConnection
-        )
+        return sqlite_engine.SQLiteEngine(path=url.path, timeout=SQLITE_BUSY_TIMEOUT)
     return PostgresEngine(config={"dsn": url.dsn, "timeout": POSTGRES_CONNECT_TIMEOUT})
 
 
@@ -100,6 +89,8 @@ class Database:
                 raise DatabaseUnavailable(describe_error(error)) from error
 
     async def disconnect(self) -> None:
+        if isinstance(self.engine, sqlite_engine.SQLiteEngine):
+            self.engine.close_connections()
         if isinstance(self.engine, PostgresEngine) and self.engine.pool is not None:
             await self.engine.close_connection_pool()
 

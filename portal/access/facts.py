@@ -3,8 +3,10 @@ rights is cached, so a change applies on the very next request."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from portal.access.policy import DossierFacts, Grant, Item
@@ -18,67 +20,72 @@ from portal.access.tables import (
 )
 from portal.dossiers.tables import Document, Dossier, DossierStatus, Representative
 
+#: Everyone named on a dossier, in one statement: (kind, account, detail) rows.
+_PEOPLE = """
+SELECT 'representative' AS kind, account, '' AS detail FROM representative WHERE dossier = {}
+UNION ALL SELECT 'circle', professional, joined FROM care_circle WHERE dossier = {}
+UNION ALL SELECT 'blocked', professional, '' FROM access_block WHERE dossier = {}
+UNION ALL SELECT 'scoped', professional, category FROM section_consent WHERE dossier = {}
+"""
+
 
 async def dossier_facts(
-    dossier_id: UUID, session_id: UUID | None = None, now: datetime | None = None
-) -> DossierFacts | None:
-    """The dossier's facts, with the emergency or SAMU access that ``session_id`` holds on it
-    at ``now`` (None when the dossier does not exist)."""
+    dossier_id: UUID, grants: Iterable[dict] = ()
+) -> tuple[DossierFacts, dict[str, Any]] | None:
+    """The dossier's facts, and its patient's name and date of birth (to show only if the
+    decision allows); None when the dossier does not exist. ``grants`` are the emergency and
+    SAMU accesses the asking session holds (`active_grants`): the facts keep the one on this
+    dossier. Two statements, whatever the size of the circle."""
     row = (
         await Dossier.select(
             Dossier.id,
             Dossier.status,
-            Dossier.patient.account,
+            Dossier.patient.account.as_alias("patient_account"),
             Dossier.medecin_traitant,
             Dossier.refuses_emergency_access,
             Dossier.refuses_samu_access,
+            Dossier.patient.first_name.as_alias("first_name"),
+            Dossier.patient.last_name.as_alias("last_name"),
+            Dossier.patient.birth_date.as_alias("birth_date"),
         )
         .where(Dossier.id == dossier_id)
         .first()
     )
     if row is None:
         return None
-    representatives = await Representative.select(Representative.account).where(
-        Representative.dossier == dossier_id
-    )
-    circle = await CircleMember.select(CircleMember.professional, CircleMember.joined).where(
-        CircleMember.dossier == dossier_id
-    )
-    blocked = await Block.select(Block.professional).where(Block.dossier == dossier_id)
-    scoped: dict[UUID, set[str]] = {}
-    for consent in await SectionConsent.select(
-        SectionConsent.professional, SectionConsent.category
-    ).where(SectionConsent.dossier == dossier_id):
-        scoped.setdefault(consent["professional"], set()).add(consent["category"])
-    grant = None
-    if session_id is not None and now is not None:
-        grant_row = (
-            await EmergencyGrant.select()
-            .where(
-                EmergencyGrant.dossier == dossier_id,
-                EmergencyGrant.session_id == session_id,
-                EmergencyGrant.expires_at > now,
-            )
-            .order_by(EmergencyGrant.expires_at, ascending=False)
-            .first()
+    people: dict[str, list[tuple[UUID, str]]] = {
+        "representative": [], "circle": [], "blocked": [], "scoped": []
+    }  # fmt: skip
+    for person in await Dossier.raw(_PEOPLE, *[dossier_id] * 4):
+        account = person["account"]  # SQLite gives a union's values as text
+        people[person["kind"]].append(
+            (account if isinstance(account, UUID) else UUID(account), person["detail"])
         )
-        if grant_row:
-            grant = Grant(
-                GrantMode(grant_row["mode"]), grant_row["detail"], grant_row["expires_at"]
-            )
-    return DossierFacts(
+    scoped: dict[UUID, set[str]] = {}
+    for account, category in people["scoped"]:
+        scoped.setdefault(account, set()).add(category)
+    grant = max(
+        (grant for grant in grants if grant["dossier"] == dossier_id),
+        key=lambda grant: grant["expires_at"],
+        default=None,
+    )
+    facts = DossierFacts(
         id=row["id"],
         status=row["status"],
-        patient_account=row["patient.account"],
-        representatives=frozenset(item["account"] for item in representatives),
+        patient_account=row["patient_account"],
+        representatives=frozenset(account for account, _ in people["representative"]),
         medecin_traitant=row["medecin_traitant"],
-        circle={item["professional"]: Joined(item["joined"]) for item in circle},
-        blocked=frozenset(item["professional"] for item in blocked),
+        circle={account: Joined(joined) for account, joined in people["circle"]},
+        blocked=frozenset(account for account, _ in people["blocked"]),
         scoped={account: frozenset(categories) for account, categories in scoped.items()},
         refuses_emergency_access=row["refuses_emergency_access"],
         refuses_samu_access=row["refuses_samu_access"],
-        grant=grant,
+        grant=Grant(GrantMode(grant["mode"]), grant["detail"], grant["expires_at"])
+        if grant
+        else None,
     )
+    patient = {key: row[key] for key in ("first_name", "last_name", "birth_date")}
+    return facts, patient
 
 
 def item_of(document: dict) -> Item:
@@ -225,6 +232,7 @@ async def active_grants(session_id: UUID, now: datetime) -> list[dict]:
     return await EmergencyGrant.select(
         EmergencyGrant.dossier,
         EmergencyGrant.mode,
+        EmergencyGrant.detail,
         EmergencyGrant.expires_at,
         EmergencyGrant.dossier.patient.first_name.as_alias("first_name"),
         EmergencyGrant.dossier.patient.last_name.as_alias("last_name"),

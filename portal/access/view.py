@@ -33,7 +33,7 @@ from portal.access.policy import (
 )
 from portal.access.tables import CircleMember, Joined
 from portal.audit import Action, Outcome, Purpose
-from portal.dossiers.tables import Document, Dossier
+from portal.dossiers.tables import Document
 from portal.i18n import gettext as _
 from portal.identity import abuse, sessions
 from portal.identity.accounts import audit_actor
@@ -204,22 +204,27 @@ async def build_view(
     (allowed or not, nothing traced yet); 404 when there is no such dossier."""
     session = sessions.current(request)
     now = clock.now()
-    # Everything the decision reads comes from one snapshot, on one connection: on SQLite each
-    # query outside a transaction opens a connection of its own.
+    # The session's emergency accesses, as the banner's middleware read them for this request.
+    grants = [
+        grant
+        for grant in request.scope["state"].get("emergency_grants", [])
+        if grant["expires_at"] > now
+    ]
+    # Everything the decision reads comes from one snapshot, on one connection.
     async with db.current().engine.transaction():
-        facts = await dossier_facts(dossier_id, session.id, now)
-        if facts is None:
+        found = await dossier_facts(dossier_id, grants)
+        if found is None:
             raise NotFoundException()
         trace_actor = await audit_actor(session.account_id)
-        actor = Actor(session.account_id, session.role, trace_actor.profession)
-        matrix = request.app.state.matrix
-        decision = decide(actor, facts, action, category, matrix=matrix, now=now)
-        patient = await _patient(dossier_id) if decision.allowed else {}
+    facts, patient = found
+    actor = Actor(session.account_id, session.role, trace_actor.profession)
+    matrix = request.app.state.matrix
+    decision = decide(actor, facts, action, category, matrix=matrix, now=now)
     return DossierView(
         facts=facts,
         actor=actor,
         opened=decision,
-        patient=patient,
+        patient=patient if decision.allowed else {},
         matrix=matrix,
         now=now,
         trace_actor=trace_actor,
@@ -240,18 +245,6 @@ async def open_dossier(
     view = await build_view(request, dossier_id, action, category)
     await view.require(action, category, target_type=target_type)
     return view
-
-
-async def _patient(dossier_id: UUID) -> dict[str, Any]:
-    return (
-        await Dossier.select(
-            Dossier.patient.first_name.as_alias("first_name"),
-            Dossier.patient.last_name.as_alias("last_name"),
-            Dossier.patient.birth_date.as_alias("birth_date"),
-        )
-        .where(Dossier.id == dossier_id)
-        .first()
-    )
 
 
 async def _first_access(view: DossierView) -> None:

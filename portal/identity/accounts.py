@@ -204,20 +204,17 @@ def new_password_errors(account: dict, password: str, confirm: str) -> dict[str,
 
 async def audit_actor(account_id: UUID) -> Actor:
     """The account as the audit trail keeps it: role, profession and name as they are now."""
-    row = (
-        await Account.select(Account.role, Account.first_name, Account.last_name)
-        .where(Account.id == account_id)
-        .first()
+    rows = await Account.raw(
+        "SELECT account.role, account.first_name, account.last_name, professional.profession "
+        "FROM account LEFT JOIN professional ON professional.account = account.id "
+        "WHERE account.id = {}",
+        account_id,
     )
-    professional = (
-        await Professional.select(Professional.profession)
-        .where(Professional.account == account_id)
-        .first()
-    )
+    row = rows[0] if rows else None
     return Actor(
         account_id=account_id,
         role=row["role"] if row else "",
-        profession=professional["profession"] if professional else "",
+        profession=(row["profession"] or "") if row else "",
         name=f"{row['first_name']} {row['last_name']}" if row else "",
     )
 
