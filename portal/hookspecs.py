@@ -124,8 +124,9 @@ def register_routes() -> Sequence[ControllerRouterHandler] | None:
 def dossier_card(view: DossierView) -> Card | Awaitable[Card | None] | None:
     """The section's card on the dossier overview, for ``view``: the dossier as the person
     asking may see it. The portal asks only when that person may read one of the section's
-    categories, loads the card after the page (htmx; a link without JavaScript), and traces
-    the reading. It may be an ``async def``, to read the section's tables for this dossier."""
+    categories, loads the cards after the page (htmx, all in one request; without JavaScript, a
+    link to each), and traces the reading. It may be an ``async def``, to read the section's
+    tables for this dossier."""
 
 
 @hookspec

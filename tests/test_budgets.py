@@ -35,6 +35,7 @@ from portal.access.routes import CHANGES
 from portal.access.tables import Block, CircleMember, Joined
 from portal.app import create_app, route_handlers
 from portal.audit import Action, Actor, Mode
+from portal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 from portal.dossiers.summary import SECTIONS, SUMMARY_FLAG
 from portal.dossiers.tables import (
     Document,
@@ -101,6 +102,7 @@ PATIENT_SIDE_PAGES = {
     f"{DOSSIER}/access/professionals/{{account_id:uuid}}/{{change:str}}",
     f"{DOSSIER}/history",
     f"{DOSSIER}/profile",
+    f"{DOSSIER}/cards",
     f"{DOSSIER}/cards/{{section_key:str}}",
     f"{DOSSIER}/sleep_diary",
     f"{DOSSIER}/closing",
@@ -109,6 +111,7 @@ PATIENT_SIDE_PAGES = {
 CARE_PAGES = {
     "/patients",
     DOSSIER,
+    f"{DOSSIER}/cards",  # each reads a section at least
     f"{DOSSIER}/documents",
     f"{DOSSIER}/documents/{{document_id:uuid}}",
     f"{DOSSIER}/summary",
@@ -778,6 +781,24 @@ async def test_the_public_pages_and_page_not_found_fit_the_budget_in_both_langua
         size, subresources = await measure(client, path, language)
         assert size <= PAGE_BUDGET, f"{path} is {size} bytes compressed"
         assert len(subresources) <= SUBRESOURCE_BUDGET, f"{path} loads {subresources}"
+
+
+async def test_the_cards_of_the_demos_fullest_record_fit_in_one_fragment(app, client):
+    """The overview's cards come in one htmx fragment: with the demo's data (Camille's record
+    has the most), as she sees them and as her médecin traitant, who reads every section."""
+    await app.state.database.upgrade()
+    assert await load_demo(app.state.plugins)
+    camille = await Dossier.select(Dossier.id).where(Dossier.patient.first_name == "Camille")
+    cards = f"/dossiers/{camille[0]['id']}/cards"
+    for login in ("camille.martin@demo.carnet.fr", "dr.bernard@demo.carnet.fr"):
+        await sign_in(client, login, DEMO_PASSWORD, DEMO_TOTP_SECRET)
+        fragment = await fetch(client, cards, headers=HTMX)
+        assert fragment.status == 200, login
+        shown = fragment.html.count('<section class="card"')
+        assert shown == len(app.state.plugins.sections), login
+        assert fragment.size <= FRAGMENT_BUDGET, f"{login}: {fragment.size} bytes compressed"
+        page = await client.get("/account")
+        await client.post("/logout", data={"csrf_token": CSRF_FIELD.search(page.text).group(1)})
 
 
 async def test_the_traitant_measures_the_summary_forms_and_the_member_does_not(app, client):

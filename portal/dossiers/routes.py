@@ -11,6 +11,7 @@ from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from portal import db
 from portal.access import signed_in
@@ -19,7 +20,7 @@ from portal.access.facts import item_of
 from portal.access.view import DossierView, build_view, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents, profile, summary
-from portal.hookspecs import Section
+from portal.hookspecs import Card, Section
 from portal.i18n import gettext as _
 from portal.web import flash, is_htmx, see_other
 
@@ -51,12 +52,57 @@ async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
     )
 
 
+@get("/dossiers/{dossier_id:uuid}/cards", guards=[signed_in])
+async def section_cards(request: Request, dossier_id: FromPath[UUID]) -> Template:
+    """Every card the asker may read, in the order of the sections: the overview asks for them
+    all in one request after the page. Each section's reading is decided and traced on its own,
+    as `section_card` does; the sections the asker may not read are left out, as on the
+    overview."""
+    plugins = request.app.state.plugins
+    view = await build_view(request, dossier_id, Action.VIEW)
+    sections = readable_sections(view, plugins.sections)
+    if not sections:
+        # Nothing here for the asker (a stranger among them): refused and traced as
+        # `section_card` refuses the first section, 403 / 404.
+        first = next(iter(plugins.sections), None)
+        if first is not None:
+            await view.require(
+                Action.VIEW,
+                _readable_category(view, first),
+                target_type="section",
+                target_id=first.key[:64],
+            )
+        raise NotFoundException()  # a portal without sections: there is nothing to read
+    # One write transaction for the traces, then one snapshot for what the cards show: one
+    # commit and one connection for the lot rather than one per section.
+    async with db.current().write_transaction():
+        for section in sections:
+            await view.require(
+                Action.VIEW,
+                _readable_category(view, section),
+                target_type="section",
+                target_id=section.key[:64],
+            )
+    async with db.current().engine.transaction():
+        cards = [(section, await plugins.card(section.key, view)) for section in sections]
+    return Template(
+        "dossiers/_cards.html" if is_htmx(request) else "dossiers/cards.html",
+        context={
+            "view": view,
+            "cards": [
+                (section, _card_body(request, view, section, card)) for section, card in cards
+            ],
+        },
+    )
+
+
 @get("/dossiers/{dossier_id:uuid}/cards/{section_key:str}", guards=[signed_in])
 async def section_card(
     request: Request, dossier_id: FromPath[UUID], section_key: FromPath[str]
 ) -> Template:
-    """A plugin section's card, loaded by the overview after the page (or opened as a page
-    without JavaScript); the reading is decided on the section's categories and traced."""
+    """A plugin section's card, on its own: the link the overview offers to a browser without
+    JavaScript (a page), or a fragment; the reading is decided on the section's categories and
+    traced."""
     plugins = request.app.state.plugins
     section = plugins.section(section_key)
     view = await build_view(request, dossier_id, Action.VIEW)
@@ -68,12 +114,23 @@ async def section_card(
     return Template(
         "dossiers/_card.html" if is_htmx(request) else "dossiers/card.html",
         context={
-            **(card.context if card else {}),
             "view": view,
             "section": section,
-            "card_template": card.template if card else "",
+            "body": _card_body(request, view, section, card),
         },
     )
+
+
+def _card_body(request: Request, view: DossierView, section: Section, card: Card | None) -> Markup:
+    """What a section's card shows: the plugin's template, with its context, the view, the
+    section and the request (as a page's template sees them); empty when it has nothing to
+    show."""
+    if card is None:
+        return Markup()
+    template = request.app.template_engine.engine.get_template(card.template)
+    html = template.render({**card.context, "view": view, "section": section, "request": request})
+    # The plugin's own template, autoescaped like every page: safe to insert.
+    return Markup(html)  # noqa: S704
 
 
 def _readable_category(view: DossierView, section: Section) -> str | None:
@@ -148,4 +205,4 @@ async def unmask(
     return await _mask(request, dossier_id, document_id, masked=False)
 
 
-ROUTES = [overview, section_card, document_page, mask, unmask]
+ROUTES = [overview, section_cards, section_card, document_page, mask, unmask]

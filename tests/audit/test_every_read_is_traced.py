@@ -2,7 +2,9 @@
 
 The walk covers every GET route of the portal whose path carries a dossier id, so the routes
 added later (documents, sections' pages) are checked without anyone listing them; a route
-that forgets the audit trail is caught, as the second test shows with one of its own.
+that forgets the audit trail is caught, as the second test shows with one of its own. One
+route reads several sections at once, the overview's cards: it leaves one event per section,
+each naming its section, as the route of one section's card does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from tests.access.conftest import add_document, dossier_of
 from tests.conftest import make_settings, plugins_with, running
 from tests.identity.conftest import log_in, new_patient, new_professional
 
+#: The reads that trace each section they show, and not the dossier once.
+READS_PER_SECTION = {"/dossiers/{dossier_id:uuid}/cards"}
+
 
 def dossier_reads(app) -> list[str]:
     return sorted(
@@ -30,7 +35,9 @@ def dossier_reads(app) -> list[str]:
 
 
 async def untraced_reads(app, browser, person, dossier) -> list[str]:
-    """The dossier reads after which the trail did not grow by exactly one event of ``person``.
+    """The dossier reads after which the trail did not grow by exactly one event of ``person``
+    (for `READS_PER_SECTION`, one per section, in their order: ``person`` is the patient, who
+    reads them all).
 
     The other parts of a path are filled with a document of the dossier and a professional.
     """
@@ -43,6 +50,7 @@ async def untraced_reads(app, browser, person, dossier) -> list[str]:
         "{section_key:str}": "sleep_diary",
         "{section:str}": "allergies",
     }
+    every_section = [("section", section.key) for section in app.state.plugins.sections]
     untraced = []
     for path in dossier_reads(app):
         last = (
@@ -54,9 +62,13 @@ async def untraced_reads(app, browser, person, dossier) -> list[str]:
         response = await browser.get(concrete)
         assert response.status_code == 200, (path, response.status_code)
         new = await AuditEvent.select().where(AuditEvent.id > (last["id"] if last else 0))
-        if [(event["actor_account"], event["dossier_id"]) for event in new] != [
-            (person.id, dossier)
-        ]:
+        traced = [(event["actor_account"], event["dossier_id"]) for event in new]
+        if path in READS_PER_SECTION:
+            read = [(event["target_type"], event["target_id"]) for event in new]
+            expected = [(person.id, dossier)] * len(every_section)
+            if traced != expected or read != every_section:
+                untraced.append(path)
+        elif traced != [(person.id, dossier)]:
             untraced.append(path)
     return untraced
 
@@ -71,6 +83,8 @@ async def test_every_dossier_read_is_traced_once(
     await log_in(browser, alice)
     assert "/dossiers/{dossier_id:uuid}/history" in dossier_reads(portal)
     assert "/dossiers/{dossier_id:uuid}/sleep_diary" in dossier_reads(portal)
+    assert set(dossier_reads(portal)) >= READS_PER_SECTION
+    assert len(portal.state.plugins.sections) == 5  # the four built-in ones and the example
     assert await untraced_reads(portal, browser, alice, dossier) == []
 
 
