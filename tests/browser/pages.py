@@ -10,11 +10,12 @@
 - a screenshot at that size, saved for review under ``var/screenshots/`` (git-ignored);
 - the budgets of ARCHITECTURE.md, from the bytes the browser received: the page's HTML
   compressed ≤ 14 600 bytes (whether loaded as a document or, with htmx boosting a link or a
-  form, fetched whole); every htmx fragment ≤ 8 KB compressed; a cold visit ≤ 4 requests (the
-  document and what it references: the stylesheet, htmx) and ≤ 45 KB transferred in all,
-  headers and the htmx fragments the page then loads by itself (the dossier's cards) included.
-  The cold visit is the page's address opened by the same person in a new browser context
-  (nothing cached, no connection open), once per kind of page in a journey.
+  form, fetched whole); every htmx fragment ≤ 8 KB compressed; a cold visit ≤ 4 requests and
+  ≤ 45 KB transferred in all, headers included. A cold visit's requests are every one the
+  browser sends until the page settles: the document, what it references (the stylesheet,
+  htmx) and the htmx fragments the page then loads by itself (the dossier's cards). The cold
+  visit is the page's address opened by the same person in a new browser context (nothing
+  cached, no connection open), once per kind of page in a journey.
 
 Each check's figures are kept in `MEASURED`, written to ``var/screenshots/pages.tsv`` at the
 end of the run (see conftest), from which docs/performance.md reports them.
@@ -70,8 +71,8 @@ class Measure:
     label: str
     path: str
     html: int  # compressed bytes of the page's HTML
-    cold_requests: int  # the document and its subresources, on a cold visit
-    lazy_fragments: int  # the htmx fragments the page then loads by itself
+    cold_requests: int  # every request of a cold visit, the fragments below included
+    lazy_fragments: int  # of which htmx fragments the page loads by itself
     cold_transfer: int  # everything a cold visit received, fragments included
     fragments: list[int] = field(default_factory=list)  # fragments asked since the last check
 
@@ -154,10 +155,10 @@ class _Recorder:
 @dataclass
 class ColdVisit:
     html: int
-    requests: int  # the document and its subresources
+    requests: int  # every request the browser sent, the document and the fragments included
     lazy_fragments: int
     transfer: int
-    subresources: list[str]
+    paths: list[str]  # what was asked after the document
 
 
 class Journey:
@@ -210,7 +211,7 @@ class Journey:
             if cold.html > PAGE_BUDGET:
                 problems.append(f"{cold.html} bytes of HTML on a cold visit")
             if cold.requests > COLD_REQUEST_BUDGET:
-                names = ", ".join(cold.subresources)
+                names = ", ".join(cold.paths)
                 problems.append(f"{cold.requests} requests on a cold visit (the page, {names})")
             if cold.transfer > FIRST_VISIT_BUDGET:
                 problems.append(f"{cold.transfer} bytes transferred on a cold visit")
@@ -246,14 +247,13 @@ class Journey:
             self._cold[key] = None
             return None
         document = next(e for e in exchanges if e.kind == "page" and e.document)
-        rest = [e for e in exchanges if e is not document and e.kind != "failed"]
-        subresources = [e for e in rest if e.kind == "subresource"]
+        rest = [e for e in exchanges if e is not document]
         self._cold[key] = ColdVisit(
             html=document.body,
-            requests=1 + len(subresources),
+            requests=len(exchanges),  # failed ones too: they were sent all the same
             lazy_fragments=sum(e.kind == "fragment" for e in rest),
-            transfer=document.transfer + sum(e.transfer for e in rest),
-            subresources=[e.path for e in subresources],
+            transfer=sum(e.transfer for e in exchanges),
+            paths=[e.path for e in rest],
         )
         return self._cold[key]
 
