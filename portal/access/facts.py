@@ -20,6 +20,28 @@ from portal.access.tables import (
 )
 from portal.dossiers.tables import Document, Dossier, DossierStatus, Representative
 
+# The statements behind every decision on a dossier, written out once: Piccolo would build
+# their SQL anew at each request, which costs more than running them.
+
+#: The dossier, with its patient's account, name and date of birth.
+_DOSSIER = """
+SELECT dossier.id, dossier.status, patient.account AS patient_account, dossier.medecin_traitant,
+    dossier.refuses_emergency_access, dossier.refuses_samu_access, patient.first_name,
+    patient.last_name, patient.birth_date
+FROM dossier JOIN patient ON patient.id = dossier.patient
+WHERE dossier.id = {}
+"""
+
+#: The emergency and SAMU accesses of a session (`active_grants`), read at every request of
+#: a professional.
+_GRANTS = """
+SELECT emergency_grant.dossier, emergency_grant.mode, emergency_grant.detail,
+    emergency_grant.expires_at, patient.first_name, patient.last_name
+FROM emergency_grant JOIN dossier ON dossier.id = emergency_grant.dossier
+    JOIN patient ON patient.id = dossier.patient
+WHERE emergency_grant.session_id = {} AND emergency_grant.expires_at > {}
+"""
+
 #: Everyone named on a dossier, in one statement: (kind, account, detail) rows.
 _PEOPLE = """
 SELECT 'representative' AS kind, account, '' AS detail FROM representative WHERE dossier = {}
@@ -36,21 +58,8 @@ async def dossier_facts(
     decision allows); None when the dossier does not exist. ``grants`` are the emergency and
     SAMU accesses the asking session holds (`active_grants`): the facts keep the one on this
     dossier. Two statements, whatever the size of the circle."""
-    row = (
-        await Dossier.select(
-            Dossier.id,
-            Dossier.status,
-            Dossier.patient.account.as_alias("patient_account"),
-            Dossier.medecin_traitant,
-            Dossier.refuses_emergency_access,
-            Dossier.refuses_samu_access,
-            Dossier.patient.first_name.as_alias("first_name"),
-            Dossier.patient.last_name.as_alias("last_name"),
-            Dossier.patient.birth_date.as_alias("birth_date"),
-        )
-        .where(Dossier.id == dossier_id)
-        .first()
-    )
+    rows = await Dossier.raw(_DOSSIER, dossier_id)
+    row = rows[0] if rows else None
     if row is None:
         return None
     people: dict[str, list[tuple[UUID, str]]] = {
@@ -229,11 +238,4 @@ async def patients_of(account_id: UUID, limit: int, offset: int = 0) -> list[dic
 
 async def active_grants(session_id: UUID, now: datetime) -> list[dict]:
     """The emergency and SAMU accesses a login session holds, with whose dossier they open."""
-    return await EmergencyGrant.select(
-        EmergencyGrant.dossier,
-        EmergencyGrant.mode,
-        EmergencyGrant.detail,
-        EmergencyGrant.expires_at,
-        EmergencyGrant.dossier.patient.first_name.as_alias("first_name"),
-        EmergencyGrant.dossier.patient.last_name.as_alias("last_name"),
-    ).where(EmergencyGrant.session_id == session_id, EmergencyGrant.expires_at > now)
+    return await EmergencyGrant.raw(_GRANTS, session_id, now)
