@@ -164,6 +164,7 @@ def install_distribution(tmp_path, monkeypatch) -> Iterator[Callable[..., None]]
     site = tmp_path / "site-packages"
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
+    path_before = set(sys.path) - {str(site)}
     loaded_before = set(sys.modules)
 
     def install(
@@ -183,8 +184,19 @@ def install_distribution(tmp_path, monkeypatch) -> Iterator[Callable[..., None]]
             (site / f"{module_name}.py").write_text(textwrap.dedent(source))
 
     yield install
-    for module in set(sys.modules) - loaded_before:
-        del sys.modules[module]
+    # Forget the modules the test imported from the folders it put on the path (the
+    # distributions' own), not the portal's or the built-in plugins' it happened to load first.
+    added = [Path(entry).resolve() for entry in set(sys.path) - path_before]
+    for name in set(sys.modules) - loaded_before:
+        module = sys.modules[name]
+        places = [getattr(module, "__file__", None), *getattr(module, "__path__", [])]
+        if any(
+            Path(place).resolve().is_relative_to(folder)
+            for place in places
+            if place
+            for folder in added
+        ):
+            del sys.modules[name]
 
 
 @pytest.fixture

@@ -122,13 +122,14 @@ async def section_card(
 
 
 def _card_body(request: Request, view: DossierView, section: Section, card: Card | None) -> Markup:
-    """What a section's card shows: the plugin's template, with its context, the view, the
-    section and the request (as a page's template sees them); empty when it has nothing to
-    show."""
+    """What a section's card shows: the plugin's template with its context, the view and the
+    section, and what every page's template gets (the request, the CSRF field); empty when it
+    has nothing to show."""
     if card is None:
         return Markup()
+    page = Template(card.template, context={**card.context, "view": view, "section": section})
     template = request.app.template_engine.engine.get_template(card.template)
-    html = template.render({**card.context, "view": view, "section": section, "request": request})
+    html = template.render(page.create_template_context(request))
     # The plugin's own template, autoescaped like every page: safe to insert.
     return Markup(html)  # noqa: S704
 
