@@ -155,6 +155,8 @@ def serve_bare(port: int, workers: int) -> None:
         host=HOST,
         port=port,
         workers=workers,
+        loop="uvloop",
+        http="httptools",
         proxy_headers=False,
         server_header=False,
         log_level="info",

@@ -175,6 +175,8 @@ def serve_command(arguments: argparse.Namespace) -> int:
         host=arguments.host,
         port=arguments.port,
         workers=arguments.workers,
+        loop="uvloop",
+        http="httptools",
         proxy_headers=False,
         server_header=False,
         log_level="info",
