@@ -63,8 +63,8 @@ async def dossier_facts(
     if row is None:
         return None
     people: dict[str, list[tuple[UUID, str]]] = {
-        "representative": [], "circle": [], "blocked": [], "scoped": []
-    }  # fmt: skip
+        kind: [] for kind in ("representative", "circle", "blocked", "scoped")
+    }
     for person in await Dossier.raw(_PEOPLE, *[dossier_id] * 4):
         account = person["account"]  # SQLite gives a union's values as text
         people[person["kind"]].append(

@@ -204,7 +204,8 @@ async def build_view(
     (allowed or not, nothing traced yet); 404 when there is no such dossier."""
     session = sessions.current(request)
     now = clock.now()
-    # The session's emergency accesses, as the banner's middleware read them for this request.
+    # The session's emergency and SAMU accesses, as `portal.access.banner` read them for this
+    # request (none without it: no access outside the rules).
     grants = [
         grant
         for grant in request.scope["state"].get("emergency_grants", [])
