@@ -130,7 +130,10 @@ class Transaction(SQLiteTransaction):
         self._committed = True
 
     async def rollback(self):
-        await self.connection.execute("ROLLBACK")
+        # A statement cancelled in its thread still holds the connection: closing it, once the
+        # thread is done, rolls back (see `Connection.execute`).
+        if not self.connection.lost:
+            await self.connection.execute("ROLLBACK")
         self._rolled_back = True
 
     async def run(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:

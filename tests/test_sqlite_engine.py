@@ -159,6 +159,32 @@ async def test_a_request_cancelled_while_committing_never_reuses_the_connection(
     assert all(not raw.in_transaction for raw in engine._idle)
 
 
+async def test_a_write_cancelled_in_a_deferred_transaction_is_rolled_back(engine):
+    """The rollback does not wait for the thread still running the write: that would hold up
+    the event loop until the busy timeout (here 5 s) gives up."""
+    engine.connection_kwargs["timeout"] = 5
+    engine.close_connections()
+    other = sqlite3.connect(engine.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # so that the deferred write waits in its thread
+
+    async def writing() -> None:
+        async with engine.transaction():
+            await insert(engine, "cancelled")
+
+    writer = asyncio.create_task(writing())
+    await asyncio.sleep(0.05)
+    cancelled_at = asyncio.get_running_loop().time()
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writer
+    assert asyncio.get_running_loop().time() - cancelled_at < 2.5  # not the busy timeout's 5 s
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.sleep(0.1)
+    assert await notes(engine) == []
+    assert all(not raw.in_transaction for raw in engine._idle)
+
+
 async def test_a_deferred_transaction_may_write(engine):
     async with engine.transaction():
         await notes(engine)
