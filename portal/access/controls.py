@@ -306,7 +306,7 @@ async def start_emergency(
     view = await build_view(request, dossier_id, action)
     session = sessions.current(request)
     async with view.acting(action, target_type="dossier", detail=detail):
-        token = await sessions.replace(session, Stage.SIGNED_IN, request)
+        token = await sessions.replace(session, Stage.SIGNED_IN, request, emergency=True)
         new_session = (
             await LoginSession.select(LoginSession.id)
             .where(LoginSession.token_hash == sessions.digest(token))

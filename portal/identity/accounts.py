@@ -211,12 +211,18 @@ async def audit_actor(account_id: UUID) -> Actor:
         account_id,
     )
     row = rows[0] if rows else None
-    return Actor(
-        account_id=account_id,
-        role=row["role"] if row else "",
-        profession=(row["profession"] or "") if row else "",
-        name=f"{row['first_name']} {row['last_name']}" if row else "",
+    if row is None:
+        return Actor(account_id=account_id)
+    return actor_of(
+        account_id, row["role"], row["profession"] or "", row["first_name"], row["last_name"]
     )
+
+
+def actor_of(
+    account_id: UUID, role: str, profession: str, first_name: str, last_name: str
+) -> Actor:
+    """An account as the audit trail keeps it, from what is already read of it (a session)."""
+    return Actor(account_id, role, profession, f"{first_name} {last_name}")
 
 
 async def set_password(account_id: UUID, password: str) -> None:

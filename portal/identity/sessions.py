@@ -61,6 +61,10 @@ class CurrentSession:
     login: str
     created_at: datetime
     unread_notifications: int = 0
+    #: A professional's profession (`portal.identity.professions`); "" for anyone else.
+    profession: str = ""
+    #: Opened for an emergency or SAMU access: the session's grants are worth looking for.
+    emergency: bool = False
 
     @property
     def signed_in(self) -> bool:
@@ -71,8 +75,11 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def start(account_id: UUID, stage: Stage, request: Request) -> str:
-    """Open a session and return the token for the cookie (see `issue_cookie`)."""
+async def start(
+    account_id: UUID, stage: Stage, request: Request, *, emergency: bool = False
+) -> str:
+    """Open a session and return the token for the cookie (see `issue_cookie`); ``emergency``
+    for one that holds an emergency or SAMU access."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     lifetime = ABSOLUTE_LIFETIME if stage == Stage.SIGNED_IN else PENDING_LIFETIME
@@ -90,16 +97,19 @@ async def start(account_id: UUID, stage: Stage, request: Request) -> str:
                 request, request.app.state.settings.trusted_proxies
             )[:64],
             user_agent=request.headers.get("user-agent", "")[:200],
+            emergency=emergency,
         )
     )
     return token
 
 
-async def replace(session: CurrentSession, stage: Stage, request: Request) -> str:
+async def replace(
+    session: CurrentSession, stage: Stage, request: Request, *, emergency: bool = False
+) -> str:
     """End ``session`` and open a new one for the same account: a new id at every change of
     privilege, so a token seen before the change is worth nothing after it."""
     await LoginSession.delete().where(LoginSession.id == session.id)
-    return await start(session.account_id, stage, request)
+    return await start(session.account_id, stage, request, emergency=emergency)
 
 
 #: The session and its account, read at every request. Written out once: Piccolo would build
@@ -108,8 +118,9 @@ _LOAD = """
 SELECT login_session.id, login_session.stage, login_session.created_at,
     login_session.last_seen_at, login_session.expires_at, account.id AS account_id, account.role,
     account.first_name, account.last_name, account.login, account.disabled_at,
-    account.unread_notifications
+    account.unread_notifications, login_session.emergency, professional.profession
 FROM login_session JOIN account ON account.id = login_session.account
+    LEFT JOIN professional ON professional.account = account.id
 WHERE login_session.token_hash = {}
 """
 
@@ -144,6 +155,8 @@ async def load(token: str) -> CurrentSession | None:
         login=row["login"],
         created_at=row["created_at"],
         unread_notifications=row["unread_notifications"],
+        profession=row["profession"] or "",
+        emergency=bool(row["emergency"]),
     )
 
 

@@ -108,6 +108,9 @@ class LoginSession(Table, tablename="login_session"):
     expires_at = Timestamptz()  # the absolute end, whatever the activity
     client_address = Varchar(length=64, default="")
     user_agent = Varchar(length=200, default="")
+    #: Opened for an emergency or SAMU access (`portal.access.controls.start_emergency`): only
+    #: such a session holds grants, so only its requests look for them.
+    emergency = Boolean(default=False)
 
 
 class OneTimeCode(Table, tablename="one_time_code"):
