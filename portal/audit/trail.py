@@ -3,7 +3,9 @@
 Each dossier's events form a hash chain (every event stores the hash of the one before it);
 events without a dossier (logins, account changes) form the ``system`` chain. An event is
 written in the same transaction as the action it records, so there is no access without its
-trace and no trace of an access that did not happen.
+trace and no trace of an access that did not happen. A read records its event before it
+reads, outside any transaction: the events recorded that way at the same moment are committed
+together (`_Batch`), and each caller goes on once its own is on disk.
 
 Appends to one chain are serialised: on SQLite by the IMMEDIATE transaction every write
 uses (one writer at a time), on PostgreSQL by a transaction-scoped advisory lock on the
@@ -12,8 +14,10 @@ chain. The unique (chain, seq) index makes a fork impossible even if that were b
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -147,34 +151,15 @@ async def record(
     purpose: Purpose | str = "",
     client_address: str = "",
 ) -> dict[str, Any]:
-    """Append one event to its chain, inside the caller's write transaction (or its own).
+    """Append one event to its chain, and return it once it is written.
 
-    Call it from within ``db.current().write_transaction()`` together with the action it
-    records; the event is then committed, or rolled back, with it.
+    Called from within ``db.current().write_transaction()``, the event is part of that
+    transaction: committed, or rolled back, with the action it records. Called outside any
+    transaction (a read about to be shown, a refusal), it is committed before this returns,
+    together with the events the process's other requests record at that moment (`_Batch`).
     """
-    database = db.current()
-    engine = database.engine
-    transaction = engine.current_transaction.get()
-    if transaction is None:
-        async with database.write_transaction():
-            return await record(
-                action, actor, outcome=outcome, dossier_id=dossier_id,
-                target_type=target_type, target_id=target_id, reason=reason, mode=mode,
-                mode_detail=mode_detail, purpose=purpose, client_address=client_address,
-            )  # fmt: skip
-    if isinstance(engine, SQLiteEngine) and (
-        getattr(transaction, "transaction_type", None) != TransactionType.immediate
-    ):
-        raise RuntimeError("audit.record needs db.write_transaction(), not a read transaction")
-    chain = chain_of(dossier_id)
-    if isinstance(engine, PostgresEngine):
-        await AuditEvent.raw("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", chain)
-    heads = await AuditEvent.raw(_HEAD, chain)
-    head = heads[0] if heads else None
-    fields: dict[str, Any] = {
-        "chain": chain,
-        "seq": head["seq"] + 1 if head else 1,
-        "occurred_at": clock.now(),
+    event: dict[str, Any] = {
+        "chain": chain_of(dossier_id),
         "dossier_id": dossier_id,
         "actor_account": actor.account_id,
         "actor_role": str(actor.role),
@@ -189,9 +174,101 @@ async def record(
         "mode_detail": mode_detail,
         "purpose": str(purpose),
         "client_address": client_address[:64],
+    }
+    database = db.current()
+    engine = database.engine
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        return await _Batch.of(database).commit(event)
+    if isinstance(engine, SQLiteEngine) and (
+        getattr(transaction, "transaction_type", None) != TransactionType.immediate
+    ):
+        raise RuntimeError("audit.record needs db.write_transaction(), not a read transaction")
+    await _lock_chains(engine, [event])
+    return await _append(event)
+
+
+async def _lock_chains(engine: Any, events: list[dict[str, Any]]) -> None:
+    """On PostgreSQL, hold the events' chains until the transaction ends (on SQLite, the
+    IMMEDIATE transaction holds the whole database). Always in the same order, so that two
+    transactions appending to the same chains cannot wait for each other."""
+    if isinstance(engine, PostgresEngine):
+        for chain in sorted({event["chain"] for event in events}):
+            await AuditEvent.raw("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", chain)
+
+
+async def _append(event: dict[str, Any]) -> dict[str, Any]:
+    """Write ``event`` after its chain's head, in the current write transaction, its chain
+    held (`_lock_chains`)."""
+    heads = await AuditEvent.raw(_HEAD, event["chain"])
+    head = heads[0] if heads else None
+    fields = {
+        **event,
+        "seq": head["seq"] + 1 if head else 1,
+        "occurred_at": clock.now(),
         "previous_hash": head["hash"] if head else GENESIS,
     }
     fields["hash"] = event_hash(fields)
     await AuditEvent.raw(_INSERT, *(fields[column] for column in _COLUMNS))
-    await signing.sign_if_due(chain, fields["seq"], fields["hash"])
+    await signing.sign_if_due(fields["chain"], fields["seq"], fields["hash"])
     return fields
+
+
+class _Batch:
+    """The events a process records outside any transaction, committed together: one write
+    transaction and one flush to disk for all the events recorded while the previous batch
+    was being written, rather than one each (every page a professional opens records one).
+    Each caller still waits for its own event to be committed before it goes on."""
+
+    def __init__(self, database: db.Database):
+        self.database = database
+        self.loop = asyncio.get_running_loop()
+        self.waiting: list[tuple[dict[str, Any], asyncio.Future]] = []
+        self.writer: asyncio.Task | None = None
+
+    @classmethod
+    def of(cls, database: db.Database) -> _Batch:
+        """The database's batch on the running event loop."""
+        batch = _batches.get(database)
+        if batch is None or batch.loop is not asyncio.get_running_loop():
+            batch = _batches[database] = cls(database)
+        return batch
+
+    async def commit(self, event: dict[str, Any]) -> dict[str, Any]:
+        future = self.loop.create_future()
+        self.waiting.append((event, future))
+        if self.writer is None:
+            self.writer = self.loop.create_task(self._write())
+        # A caller that goes away does not stop the others' events being written.
+        return await asyncio.shield(future)
+
+    async def _write(self) -> None:
+        try:
+            while self.waiting:
+                events, self.waiting = self.waiting, []
+                await self._write_together(events)
+        finally:
+            self.writer = None
+
+    async def _write_together(self, events: list[tuple[dict[str, Any], asyncio.Future]]) -> None:
+        try:
+            async with self.database.write_transaction():
+                await _lock_chains(self.database.engine, [event for event, _ in events])
+                written = [await _append(event) for event, _ in events]
+        except Exception as error:
+            if len(events) > 1:
+                # Whatever failed fails only its own event's caller.
+                for one in events:
+                    await self._write_together([one])
+                return
+            events[0][1].set_exception(error)
+            return
+        except BaseException as error:  # cancelled: the loop is closing
+            for _, future in events:
+                future.cancel()
+            raise error
+        for (_, future), fields in zip(events, written, strict=True):
+            future.set_result(fields)
+
+
+_batches: weakref.WeakKeyDictionary[db.Database, _Batch] = weakref.WeakKeyDictionary()

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from portal.audit import Action, Actor, Mode, Outcome, Purpose, record, signing
+from portal.audit import Action, Actor, Mode, Outcome, Purpose, record, signing, trail
 from portal.audit.tables import AuditCheckpoint, AuditEvent
 from portal.audit.trail import GENESIS, SYSTEM_CHAIN
 from portal.audit.verification import verify
@@ -194,3 +194,75 @@ async def test_a_hundred_concurrent_writers_leave_one_unbroken_chain(database):
     report = await verify(key(database), dossier_id=dossier)
     assert report.intact
     assert report.events == 100
+
+
+async def test_events_recorded_at_the_same_moment_share_one_commit(database, monkeypatch):
+    """Outside any transaction (a page about to be read, a refusal), the events of concurrent
+    requests are written in one transaction; each caller gets its own event, in one unbroken
+    chain per dossier."""
+    opened = []
+    write_transaction = database.write_transaction
+
+    def counted():
+        opened.append(1)
+        return write_transaction()
+
+    monkeypatch.setattr(database, "write_transaction", counted)
+    dossiers = [uuid.uuid4() for _ in range(3)]
+    events = await asyncio.gather(
+        *(
+            record(Action.VIEW, GARCIA, dossier_id=dossiers[number % 3], target_id=f"doc-{number}")
+            for number in range(30)
+        )
+    )
+    assert len(opened) == 1
+    assert [event["target_id"] for event in events] == [f"doc-{number}" for number in range(30)]
+    assert [event["seq"] for event in events[::3]] == list(range(1, 11))
+    stored = await AuditEvent.select(AuditEvent.hash).where(AuditEvent.chain.like("dossier:%"))
+    assert {row["hash"] for row in stored} == {event["hash"] for event in events}
+    report = await verify(key(database))
+    assert report.intact
+    assert report.events == 30
+
+
+async def test_an_event_that_cannot_be_written_fails_only_its_own_caller(database, monkeypatch):
+    dossier = uuid.uuid4()
+    hash_of = trail.event_hash
+
+    def failing(fields):
+        if fields["target_id"] == "doc-bad":
+            raise RuntimeError("the disk is full")
+        return hash_of(fields)
+
+    monkeypatch.setattr(trail, "event_hash", failing)
+    results = await asyncio.gather(
+        *(
+            record(Action.VIEW, GARCIA, dossier_id=dossier, target_id=name)
+            for name in ("doc-1", "doc-2", "doc-bad", "doc-3")
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], RuntimeError)
+    assert [result["seq"] for result in results if isinstance(result, dict)] == [1, 2, 3]
+    report = await verify(key(database), dossier_id=dossier)
+    assert report.intact
+    assert report.events == 3
+
+
+async def test_a_caller_that_goes_away_does_not_stop_the_others_events(database):
+    dossier = uuid.uuid4()
+    callers = [
+        asyncio.create_task(
+            record(Action.VIEW, GARCIA, dossier_id=dossier, target_id=f"doc-{number}")
+        )
+        for number in range(3)
+    ]
+    await asyncio.sleep(0)  # all three wait for their events to be written
+    callers[0].cancel()
+    results = await asyncio.gather(*callers, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert [result["target_id"] for result in results[1:]] == ["doc-1", "doc-2"]
+    # The decision was made: its event, already on its way, is kept with the others.
+    report = await verify(key(database), dossier_id=dossier)
+    assert report.intact
+    assert report.events == 3
