@@ -29,6 +29,7 @@ import pytest
 from litestar import get
 from litestar.params import FromPath
 
+from bench.overview import count_statements
 from portal import audit, clock, hookimpl
 from portal.access import public, signed_in
 from portal.access.routes import CHANGES
@@ -755,6 +756,33 @@ async def test_every_page_fits_the_budget(app, client, role):
     if visit.login:
         home = (await client.get("/me")).headers["location"]
         assert home in answered, f"the {role}'s home {home} was not measured"
+
+
+#: The statements of the professional's overview, the page opened most (docs/performance.md):
+#: the session, the dossier's facts (who the patient is and everyone named on it), the chain's
+#: head and the read's event, the documents, the summary; the emergency grants in a session
+#: opened for an emergency access; on PostgreSQL, the chain's lock.
+OVERVIEW_STATEMENTS = {"medecin_traitant": 6, "professional": 6, "emergency": 7}
+
+
+@pytest.mark.parametrize("role", OVERVIEW_STATEMENTS)
+async def test_the_overview_runs_a_few_statements_whatever_the_dossier_holds(app, client, role):
+    """Counted on the heavy world's dossier (full pages of documents, versions and care
+    circle): a statement per document, person or section would show here. Counted at the
+    second visit: the first may do what is done once (telling the patient that a consent
+    declared at a consultation was used)."""
+    await app.state.database.upgrade()
+    world = await heavy_world(app)
+    visit = world.visits[role]
+    await sign_in(client, visit.login, PASSWORD, visit.secret)
+    if visit.opening:
+        await open_urgently(client, world, visit.opening)
+    await client.get(f"/dossiers/{visit.dossier}")
+    with count_statements(app.state.database.engine) as counted:
+        page = await client.get(f"/dossiers/{visit.dossier}")
+    assert page.status_code == 200
+    expected = OVERVIEW_STATEMENTS[role] + (not app.state.database.is_sqlite)
+    assert len(counted.queries) == expected, "\n".join(counted.queries)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])

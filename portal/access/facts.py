@@ -23,12 +23,23 @@ from portal.dossiers.tables import Document, Dossier, DossierStatus, Representat
 # The statements behind every decision on a dossier, written out once: Piccolo would build
 # their SQL anew at each request, which costs more than running them.
 
-#: The dossier, with its patient's account, name and date of birth.
-_DOSSIER = """
+#: The dossier, with its patient's account, name and date of birth, and everyone named on it:
+#: one row per person (kind, account, detail), the dossier's columns on each (one row, with
+#: no person, when nobody is named). One statement is one snapshot: what a decision reads is
+#: consistent without a transaction around it.
+_FACTS = """
 SELECT dossier.id, dossier.status, patient.account AS patient_account, dossier.medecin_traitant,
     dossier.refuses_emergency_access, dossier.refuses_samu_access, patient.first_name,
-    patient.last_name, patient.birth_date
+    patient.last_name, patient.birth_date, people.kind, people.account, people.detail
 FROM dossier JOIN patient ON patient.id = dossier.patient
+LEFT JOIN (
+    SELECT 'representative' AS kind, account, '' AS detail FROM representative WHERE dossier = {}
+    UNION ALL SELECT 'circle', professional, joined FROM care_circle WHERE dossier = {}
+    UNION ALL SELECT 'blocked', professional, '' FROM access_block WHERE dossier = {}
+    UNION ALL SELECT 'scoped', professional, category FROM section_consent WHERE dossier = {}
+    UNION ALL SELECT 'unannounced', professional, '' FROM care_circle
+        WHERE dossier = {} AND joined = {} AND first_access_at IS NULL
+) AS people ON TRUE
 WHERE dossier.id = {}
 """
 
@@ -42,14 +53,6 @@ FROM emergency_grant JOIN dossier ON dossier.id = emergency_grant.dossier
 WHERE emergency_grant.session_id = {} AND emergency_grant.expires_at > {}
 """
 
-#: Everyone named on a dossier, in one statement: (kind, account, detail) rows.
-_PEOPLE = """
-SELECT 'representative' AS kind, account, '' AS detail FROM representative WHERE dossier = {}
-UNION ALL SELECT 'circle', professional, joined FROM care_circle WHERE dossier = {}
-UNION ALL SELECT 'blocked', professional, '' FROM access_block WHERE dossier = {}
-UNION ALL SELECT 'scoped', professional, category FROM section_consent WHERE dossier = {}
-"""
-
 
 async def dossier_facts(
     dossier_id: UUID, grants: Iterable[dict] = ()
@@ -57,19 +60,20 @@ async def dossier_facts(
     """The dossier's facts, and its patient's name and date of birth (to show only if the
     decision allows); None when the dossier does not exist. ``grants`` are the emergency and
     SAMU accesses the asking session holds (`active_grants`): the facts keep the one on this
-    dossier. Two statements, whatever the size of the circle."""
-    rows = await Dossier.raw(_DOSSIER, dossier_id)
-    row = rows[0] if rows else None
-    if row is None:
+    dossier. One statement, whatever the size of the circle."""
+    rows = await Dossier.raw(_FACTS, *[dossier_id] * 5, Joined.CONSENT.value, dossier_id)
+    if not rows:
         return None
+    row = rows[0]
     people: dict[str, list[tuple[UUID, str]]] = {
-        kind: [] for kind in ("representative", "circle", "blocked", "scoped")
+        kind: [] for kind in ("representative", "circle", "blocked", "scoped", "unannounced")
     }
-    for person in await Dossier.raw(_PEOPLE, *[dossier_id] * 4):
+    for person in rows:
         account = person["account"]  # SQLite gives a union's values as text
-        people[person["kind"]].append(
-            (account if isinstance(account, UUID) else UUID(account), person["detail"])
-        )
+        if account is not None:
+            people[person["kind"]].append(
+                (account if isinstance(account, UUID) else UUID(account), person["detail"])
+            )
     scoped: dict[UUID, set[str]] = {}
     for account, category in people["scoped"]:
         scoped.setdefault(account, set()).add(category)
@@ -89,6 +93,7 @@ async def dossier_facts(
         scoped={account: frozenset(categories) for account, categories in scoped.items()},
         refuses_emergency_access=row["refuses_emergency_access"],
         refuses_samu_access=row["refuses_samu_access"],
+        unannounced=frozenset(account for account, _ in people["unannounced"]),
         grant=Grant(GrantMode(grant["mode"]), grant["detail"], grant["expires_at"])
         if grant
         else None,

@@ -125,6 +125,9 @@ class DossierFacts:
     refuses_samu_access: bool = False
     #: The asker's own emergency or SAMU access, if their session holds one.
     grant: Grant | None = None
+    #: Professionals who joined on a consent declared at a consultation and have not used
+    #: the dossier since: the patient is told at their first use (not a matter of rights).
+    unannounced: frozenset[UUID] = frozenset()
 
 
 @dataclass(frozen=True)

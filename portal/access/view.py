@@ -31,13 +31,23 @@ from portal.access.policy import (
     decide,
     patient_side_accounts,
 )
-from portal.access.tables import CircleMember, Joined
+from portal.access.tables import CircleMember
 from portal.audit import Action, Outcome, Purpose
 from portal.dossiers.tables import Document
 from portal.i18n import gettext as _
 from portal.identity import abuse, sessions
-from portal.identity.accounts import audit_actor
+from portal.identity.accounts import actor_of
 from portal.notifications import notify
+
+# The current documents of a dossier as lists show them, written out once: every overview
+# reads them, and Piccolo would build the statement anew each time.
+# All of them, or those of one category.
+_CURRENT_DOCUMENTS, _CURRENT_DOCUMENTS_OF_CATEGORY = (
+    f"SELECT {', '.join(column._meta.db_column_name for column in LISTED)} "  # noqa: S608
+    f"FROM document WHERE dossier = {{}} AND superseded_at IS NULL{condition} "
+    "ORDER BY care_date DESC, created_at DESC"
+    for condition in ("", " AND category = {}")
+)
 
 
 @dataclass(frozen=True)
@@ -134,10 +144,15 @@ class DossierView:
             raise refusal(decision)
         async with db.current().write_transaction():
             await self.trace(action, decision, target_type, target_id, detail)
-            used = action in READS or action in WRITES
-            if used and self.facts.circle.get(self.actor.account_id) == Joined.CONSENT:
+            if self._first_access_due(action):
                 await _first_access(self)
             yield decision
+
+    def _first_access_due(self, action: Action) -> bool:
+        """The asker joined the circle on a consent declared at a consultation, and is about
+        to use the dossier for the first time since: the patient is told (`_first_access`)."""
+        used = action in READS or action in WRITES
+        return used and self.actor.account_id in self.facts.unannounced
 
     async def require(
         self,
@@ -148,23 +163,27 @@ class DossierView:
         target_type: str,
         target_id: str = "",
     ) -> Decision:
-        """Decide and trace; refuse with 403 / 404. For what a route reads in the dossier."""
-        async with self.acting(
-            action, category, item, target_type=target_type, target_id=target_id
-        ) as decision:
-            return decision
+        """Decide and trace; refuse with 403 / 404. For what a route reads in the dossier: the
+        trace is committed before the route reads (with the traces the process's other requests
+        make at that moment, see `audit.record`), or with the caller's write transaction."""
+        if self._first_access_due(action):
+            async with self.acting(
+                action, category, item, target_type=target_type, target_id=target_id
+            ) as decision:
+                return decision
+        decision = self.decide(action, category, item)
+        await self.trace(action, decision, target_type, target_id)
+        if not decision.allowed:
+            raise refusal(decision)
+        return decision
 
     async def documents(self, category: str | None = None) -> list[dict[str, Any]]:
         """The current versions of the documents the asker may read, newest care first (no
         body nor file: see `document`)."""
-        query = Document.select(*LISTED).where(
-            Document.dossier == self.id, Document.superseded_at.is_null()
-        )
-        if category is not None:
-            query = query.where(Document.category == category)
-        rows = await query.order_by(Document.care_date, ascending=False).order_by(
-            Document.created_at, ascending=False
-        )
+        if category is None:
+            rows = await Document.raw(_CURRENT_DOCUMENTS, self.id)
+        else:
+            rows = await Document.raw(_CURRENT_DOCUMENTS_OF_CATEGORY, self.id, category)
         return [row for row in rows if self.may(Action.VIEW, item=item_of(row))]
 
     async def document(self, document_id: UUID, action: Action = Action.VIEW) -> dict[str, Any]:
@@ -211,14 +230,15 @@ async def build_view(
         for grant in request.scope["state"].get("emergency_grants", [])
         if grant["expires_at"] > now
     ]
-    # Everything the decision reads comes from one snapshot, on one connection.
-    async with db.current().engine.transaction():
-        found = await dossier_facts(dossier_id, grants)
-        if found is None:
-            raise NotFoundException()
-        trace_actor = await audit_actor(session.account_id)
+    found = await dossier_facts(dossier_id, grants)
+    if found is None:
+        raise NotFoundException()
     facts, patient = found
-    actor = Actor(session.account_id, session.role, trace_actor.profession)
+    actor = Actor(session.account_id, session.role, session.profession)
+    trace_actor = actor_of(
+        session.account_id, session.role, session.profession, session.first_name,
+        session.last_name,
+    )  # fmt: skip
     matrix = request.app.state.matrix
     decision = decide(actor, facts, action, category, matrix=matrix, now=now)
     return DossierView(

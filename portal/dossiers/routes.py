@@ -34,10 +34,8 @@ async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
     sections' cards."""
     view = await open_dossier(request, dossier_id)
     reads_summary = view.may(Action.VIEW, item=summary.SUMMARY_ITEM)
-    # One snapshot and one connection for both reads (see `build_view`).
-    async with db.current().engine.transaction():
-        documents = await view.documents()
-        current_summary = await summary.current(view.id) if reads_summary else None
+    documents = await view.documents()
+    current_summary = await summary.current(view.id) if reads_summary else None
     return Template(
         "dossiers/overview.html",
         context={

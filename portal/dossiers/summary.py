@@ -22,6 +22,7 @@ is traced, and each page that shows the summary traces one read.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -292,16 +293,18 @@ def _loaded(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return row
 
 
+#: The latest version, written out once: every overview reads it.
+_CURRENT = "SELECT * FROM summary_version WHERE dossier = {} ORDER BY number DESC LIMIT 1"
+
+
 async def current(dossier_id: UUID) -> dict[str, Any] | None:
     """The latest version of the dossier's summary (None when there is none), its sections
     complete. It decides nothing: call it for a reader the policy let see the summary."""
-    row = (
-        await SummaryVersion.select()
-        .where(SummaryVersion.dossier == dossier_id)
-        .order_by(SummaryVersion.number, ascending=False)
-        .first()
-        .output(load_json=True)
-    )
+    rows = await SummaryVersion.raw(_CURRENT, dossier_id)
+    if not rows:
+        return None
+    row = rows[0]
+    row["sections"] = json.loads(row["sections"])
     return _loaded(row)
 
 
