@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes; they share nothing but the database (default: %(default)s)",
     )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request (address, method, path, status); off by default: the audit "
+        "trail records every access to a dossier",
+    )
     serve.set_defaults(command=serve_command)
 
     db = commands.add_parser("db", help="database maintenance")
@@ -170,7 +176,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
         f"{arguments.workers} worker{'s' if arguments.workers > 1 else ''})"
     )
     uvicorn.run(
-        "portal.app:create_app",
+        "portal.app:create_served_app",
         factory=True,
         host=arguments.host,
         port=arguments.port,
@@ -180,6 +186,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        access_log=arguments.access_log,
     )
     return 0
 

@@ -19,6 +19,7 @@ import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
@@ -29,6 +30,9 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from portal import sqlite_engine
 from portal.settings import parse_database_url
+
+if TYPE_CHECKING:
+    import asyncpg
 
 os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
 
@@ -48,6 +52,15 @@ def create_engine(database_url: str) -> Engine:
     if url.engine == "sqlite":
         return sqlite_engine.SQLiteEngine(path=url.path, timeout=SQLITE_BUSY_TIMEOUT)
     return PostgresEngine(config={"dsn": url.dsn, "timeout": POSTGRES_CONNECT_TIMEOUT})
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What a PostgreSQL connection needs when it goes back to the pool, beyond the rollback
+    of a transaction left open (asyncpg's own): nothing. The portal leaves no session state
+    (no SET, LISTEN, cursors nor session-level advisory locks: the audit chain's lock ends with
+    its transaction), so asyncpg's default reset (``RESET ALL``, ``CLOSE ALL``, ``UNLISTEN *``,
+    ``pg_advisory_unlock_all()``) would cost a round trip to the server after every statement
+    run on its own, for nothing."""
 
 
 class Database:
@@ -84,7 +97,9 @@ class Database:
         """Open the PostgreSQL pool; raise `DatabaseUnavailable` when it cannot be reached."""
         if self.needs_connection:
             try:
-                await self.engine.start_connection_pool(min_size=1, max_size=20)
+                await self.engine.start_connection_pool(
+                    min_size=1, max_size=20, reset=_keep_session
+                )
             except (OSError, TimeoutError, *_postgres_errors()) as error:
                 raise DatabaseUnavailable(describe_error(error)) from error
 

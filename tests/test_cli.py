@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,9 +87,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_with_several_workers(tmp_path):
-    """Worker processes share nothing but the database and the secret: a form token handed
-    out by any worker is accepted by every other."""
+@contextlib.contextmanager
+def serving(tmp_path, *options: str) -> Iterator[tuple[str, list[str]]]:
+    """``carnet serve`` on a new database: its base URL, and once the block ends, what it
+    printed (a list, filled then)."""
     assert run_carnet("db", "upgrade", tmp_path=tmp_path).returncode == 0
     port = free_port()
     env = {
@@ -96,7 +99,7 @@ def test_serve_with_several_workers(tmp_path):
         "CARNET_DATABASE_URL": f"sqlite:///{tmp_path}/carnet.sqlite3",
     }
     server = subprocess.Popen(
-        [*CARNET, "serve", "--port", str(port), "--workers", "2"],
+        [*CARNET, "serve", "--port", str(port), *options],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -104,6 +107,7 @@ def test_serve_with_several_workers(tmp_path):
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    printed: list[str] = []
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -115,6 +119,16 @@ def test_serve_with_several_workers(tmp_path):
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.1)
+        yield base, printed
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        printed.append(server.communicate(timeout=30)[0].decode())
+
+
+def test_serve_with_several_workers(tmp_path):
+    """Worker processes share nothing but the database and the secret: a form token handed
+    out by any worker is accepted by every other."""
+    with serving(tmp_path, "--workers", "2") as (base, printed):
         switched = 0
         for _ in range(12):  # new connections, spread by the kernel over both workers
             with urllib.request.urlopen(base + "/", timeout=5) as response:
@@ -129,11 +143,17 @@ def test_serve_with_several_workers(tmp_path):
             opener = urllib.request.build_opener(_NoRedirect)
             with opener.open(request, timeout=5) as response:
                 switched += response.status == 303
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0].decode()
     assert switched == 12
-    assert output.count("Started server process") == 2, output
+    assert printed[0].count("Started server process") == 2, printed[0]
+
+
+@pytest.mark.parametrize("options", [(), ("--access-log",)])
+def test_serve_logs_each_request_only_when_asked(tmp_path, options):
+    """The audit trail records every access to a dossier; a log of every request (addresses
+    and paths, dossier ids among them) is kept only with ``--access-log``."""
+    with serving(tmp_path, *options) as (base, printed):
+        urllib.request.urlopen(base + "/login", timeout=5).close()
+    assert ("GET /login HTTP/1.1" in printed[0]) == bool(options), printed[0]
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
