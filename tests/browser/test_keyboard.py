@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Error, Page, expect
 
 from portal.demo import DEMO_PASSWORD, DEMO_PEOPLE
 
@@ -40,7 +40,15 @@ def tab_to(page: Page, *, text: str | None = None, element_id: str | None = None
     a button) or whose id is ``element_id``; the focus must be visible there."""
     for _ in range(TAB_LIMIT):
         page.keyboard.press("Tab")
-        focused = page.evaluate(_FOCUSED)
+        try:
+            focused = page.evaluate(_FOCUSED)
+        except Error as error:
+            # The key pressed before this call started a navigation, and the old page went
+            # away under the Tab: go on in the new one.
+            if "Execution context was destroyed" not in error.message:
+                raise
+            page.wait_for_load_state()
+            continue
         if focused is None:
             continue
         if (element_id and focused["id"] == element_id) or (
