@@ -6,7 +6,8 @@ refused, and a refusal answers 404 (the dossier or document does not exist for t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,9 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.response import Template
+from litestar.response.base import ASGIResponse
+from litestar.types import Receive, Scope, Send
 
 from portal import audit, clock, db
 from portal.access import notices
@@ -177,6 +181,30 @@ class DossierView:
             raise refusal(decision)
         return decision
 
+    async def require_before_answer(
+        self,
+        action: Action,
+        category: str | None = None,
+        item: Item | None = None,
+        *,
+        target_type: str,
+    ) -> asyncio.Future[None]:
+        """Decide and trace as `require`, for a page that reads and renders while its trace is
+        being committed: the commit is under way when this returns, and the page must not be
+        sent before the returned awaitable is done (answer with `TracedTemplate`). A refusal,
+        or a consent's first use, is traced before this returns, as `require` does it."""
+        decision = self.decide(action, category, item)
+        if not decision.allowed or self._first_access_due(action):
+            await self.require(action, category, item, target_type=target_type)
+            traced = asyncio.get_running_loop().create_future()
+            traced.set_result(None)
+            return traced
+        trace = asyncio.ensure_future(self.trace(action, decision, target_type))
+        # Retrieved by the page's answer; a route that fails before it answers leaves it
+        # unawaited: its failure is already the request's.
+        trace.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return trace
+
     async def documents(self, category: str | None = None) -> list[dict[str, Any]]:
         """The current versions of the documents the asker may read, newest care first (no
         body nor file: see `document`)."""
@@ -204,6 +232,32 @@ class DossierView:
         if row is None:
             raise NotFoundException()
         return row
+
+
+class TracedTemplate(Template):
+    """A page rendered while the trace of its reading is committed, and sent once it is: the
+    trace's commit overlaps the page's reads and rendering, and nothing read leaves the
+    server before it is durable (a failed commit answers the error page instead)."""
+
+    def __init__(self, template_name: str, *, context: dict[str, Any], trace: Awaitable[None]):
+        super().__init__(template_name, context=context)
+        self.trace = trace
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        return _AfterTrace(super().to_asgi_response(*args, **kwargs), self.trace)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _AfterTrace:
+    """An answer that starts once ``trace`` is done (raised from here, before anything was
+    sent, a failure becomes the generic error page)."""
+
+    answer: ASGIResponse
+    trace: Awaitable[None]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.trace
+        await self.answer(scope, receive, send)
 
 
 def refusal(decision: Decision) -> Exception:

@@ -3,9 +3,10 @@
 Each dossier's events form a hash chain (every event stores the hash of the one before it);
 events without a dossier (logins, account changes) form the ``system`` chain. An event is
 written in the same transaction as the action it records, so there is no access without its
-trace and no trace of an access that did not happen. A read records its event before it
-reads, outside any transaction: the events recorded that way at the same moment are committed
-together (`_Batch`), and each caller goes on once its own is on disk.
+trace and no trace of an access that did not happen. A read records its event outside any
+transaction, before it reads (or, for the overview, while it reads: the page waits for it,
+`portal.access.view.TracedTemplate`): the events recorded that way at the same moment are
+committed together (`_Batch`), and each caller goes on once its own is on disk.
 
 Appends to one chain are serialised: on SQLite by the IMMEDIATE transaction every write
 uses (one writer at a time), on PostgreSQL by a transaction-scoped advisory lock on the

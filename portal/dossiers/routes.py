@@ -17,7 +17,7 @@ from portal import db
 from portal.access import signed_in
 from portal.access.controls import ControlError, set_masked
 from portal.access.facts import item_of
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, TracedTemplate, build_view
 from portal.audit import Action
 from portal.dossiers import documents, profile, summary
 from portal.hookspecs import Card, Section
@@ -31,13 +31,15 @@ LATEST = 5
 @get("/dossiers/{dossier_id:uuid}", guards=[signed_in])
 async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
     """Who the patient is, the summary with its alerts, the latest documents and the
-    sections' cards."""
-    view = await open_dossier(request, dossier_id)
+    sections' cards. The page opened most: read and rendered while its trace is committed."""
+    view = await build_view(request, dossier_id, Action.VIEW)
+    trace = await view.require_before_answer(Action.VIEW, target_type="dossier")
     reads_summary = view.may(Action.VIEW, item=summary.SUMMARY_ITEM)
     documents = await view.documents()
     current_summary = await summary.current(view.id) if reads_summary else None
-    return Template(
+    return TracedTemplate(
         "dossiers/overview.html",
+        trace=trace,
         context={
             "view": view,
             "reads_summary": reads_summary,

@@ -7,10 +7,12 @@ shows it. Every refusal is in the dossier's audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import UUID
 
 from portal.access.tables import CircleMember
+from portal.access.view import DossierView
 from portal.dossiers.tables import Document
 from tests.access.conftest import (
     add_document,
@@ -74,6 +76,54 @@ async def test_the_overview_lists_what_the_profession_reads_and_nothing_else(por
         page = await browser.get(page_of(dossier, document))
         assert page.status_code == 200
     assert "Texte du document imagerie" in page.text
+
+
+async def test_the_overview_is_read_while_its_trace_is_committed_and_sent_after(
+    portal, new_browser, monkeypatch
+):
+    alice = await new_patient(first_name="Alice", last_name="Roux")
+    dossier = await dossier_of(alice)
+    cardiologist = await new_professional()
+    await join(dossier, cardiologist)
+    browser = await signed_in_browser(new_browser, cardiologist)
+    happened: list[str] = []
+    trace, documents = DossierView.trace, DossierView.documents
+
+    async def slow_trace(self, *args, **kwargs):
+        await asyncio.sleep(0.05)  # a commit that waits on the disk
+        await trace(self, *args, **kwargs)
+        happened.append("traced")
+
+    async def read_documents(self, category=None):
+        happened.append("read")
+        return await documents(self, category)
+
+    monkeypatch.setattr(DossierView, "trace", slow_trace)
+    monkeypatch.setattr(DossierView, "documents", read_documents)
+    assert "Alice Roux" in await listed(browser, dossier)
+    happened.append("answered")
+
+    assert happened == ["read", "traced", "answered"]
+    assert [event["action"] for event in await trail(dossier, cardiologist)][-1:] == ["view"]
+
+
+async def test_an_overview_whose_trace_fails_is_not_sent(portal, new_browser, monkeypatch, caplog):
+    alice = await new_patient(first_name="Alice", last_name="Roux")
+    dossier = await dossier_of(alice)
+    cardiologist = await new_professional()
+    await join(dossier, cardiologist)
+    browser = await signed_in_browser(new_browser, cardiologist)
+
+    async def failing_trace(self, *args, **kwargs):
+        await asyncio.sleep(0)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(DossierView, "trace", failing_trace)
+    overview = await browser.get(f"/dossiers/{dossier}")
+
+    assert overview.status_code == 503  # the database failed: fail closed
+    assert "Roux" not in overview.text
+    assert "disk full" in caplog.text
 
 
 async def test_a_document_the_profession_does_not_read_does_not_exist_for_them(portal, new_browser):
