@@ -54,6 +54,7 @@ import pyotp
 from babel.support import LazyProxy
 from litestar import Litestar, Request, get
 from litestar.config.compression import CompressionConfig
+from litestar.params import FromPath
 from litestar.response import Template
 from litestar.template import TemplateConfig
 from litestar.utils.scope.state import ScopeState
@@ -65,7 +66,6 @@ from bench.generate import Generated, generate  # noqa: E402
 from portal import clock  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.db import Database, create_engine  # noqa: E402
-from portal.dossiers import routes  # noqa: E402
 from portal.dossiers.tables import Dossier  # noqa: E402
 from portal.identity.second_factor import TOTP_PERIOD  # noqa: E402
 from portal.identity.tables import Account  # noqa: E402
@@ -174,7 +174,7 @@ def bare_app():
     portal = create_app(Settings.from_env())  # for its template engine only
 
     @get("/dossiers/{dossier_id:uuid}", sync_to_thread=False)
-    def page(request: Request, dossier_id: uuid.UUID) -> Template:
+    def page(request: Request, dossier_id: FromPath[uuid.UUID]) -> Template:
         request.scope["state"].update(captured["state"])
         ScopeState.from_scope(request.scope).csrf_token = captured["csrf_token"]
         return Template(PAGE, context=captured["context"])
@@ -362,23 +362,23 @@ async def count_and_capture(settings: Settings, client: Client, context_file: Pa
     """Open a few of the client's dossiers in-process: the statements each page issues, and
     the first page's template context (pickled to ``context_file`` for `bare_app`)."""
     captured: dict[str, Any] = {}
+    create_template_context = Template.create_template_context
 
-    class Capturing(Template):
-        def create_template_context(self, request):
-            if not captured:
-                state = request.scope["state"]
-                captured.update(
-                    context=self.context,
-                    state={key: state[key] for key in ("session", "emergency_grants")},
-                    csrf_token=ScopeState.from_scope(request.scope).csrf_token,
-                )
-            return super().create_template_context(request)
+    def capturing(page: Template, request: Request) -> dict[str, Any]:
+        if not captured and page.template_name == PAGE:
+            state = request.scope["state"]
+            captured.update(
+                context=page.context,
+                state={key: state[key] for key in ("session", "emergency_grants")},
+                csrf_token=ScopeState.from_scope(request.scope).csrf_token,
+            )
+        return create_template_context(page, request)
 
     counts: list[Statements] = []
     async with in_process(settings) as app:
         transport = httpx.ASGITransport(app=app, client=(HOST, 50000))
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as browser:
-            original, routes.Template = routes.Template, Capturing
+            Template.create_template_context = capturing  # type: ignore[method-assign]
             try:
                 for path in client.paths[:5]:
                     with count_statements(app.state.database.engine) as counted:
@@ -387,7 +387,7 @@ async def count_and_capture(settings: Settings, client: Client, context_file: Pa
                         raise RuntimeError(f"{path}: {answer.status_code}")
                     counts.append(counted)
             finally:
-                routes.Template = original
+                Template.create_template_context = create_template_context  # type: ignore[method-assign]
     with context_file.open("wb") as file:
         Pickler(file).dump(captured)
     # The pages of one professional differ by their data, not by their queries.
