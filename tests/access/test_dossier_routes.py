@@ -3,7 +3,8 @@ else: a profession reads its categories, a masked document is seen only by the p
 author and the médecin traitant (even in emergency access), a result hidden until announced
 reaches the patient when its time comes, and a minor's confidential care stays out of the
 representatives' sight. The patient masks and unmasks, and the next request of a professional
-shows it. Every refusal is in the dossier's audit trail."""
+shows it. Every refusal is in the dossier's audit trail, and the overview leaves only once
+its trace is committed."""
 
 from __future__ import annotations
 
@@ -83,9 +84,9 @@ async def test_the_overview_is_read_while_its_trace_is_committed_and_sent_after(
 ):
     alice = await new_patient(first_name="Alice", last_name="Roux")
     dossier = await dossier_of(alice)
-    cardiologist = await new_professional()
-    await join(dossier, cardiologist)
-    browser = await signed_in_browser(new_browser, cardiologist)
+    doctor = await new_professional()
+    await join(dossier, doctor)
+    browser = await signed_in_browser(new_browser, doctor)
     happened: list[str] = []
     trace, documents = DossierView.trace, DossierView.documents
 
@@ -104,15 +105,15 @@ async def test_the_overview_is_read_while_its_trace_is_committed_and_sent_after(
     happened.append("answered")
 
     assert happened == ["read", "traced", "answered"]
-    assert [event["action"] for event in await trail(dossier, cardiologist)][-1:] == ["view"]
+    assert [event["action"] for event in await trail(dossier, doctor)][-1:] == ["view"]
 
 
 async def test_an_overview_whose_trace_fails_is_not_sent(portal, new_browser, monkeypatch, caplog):
     alice = await new_patient(first_name="Alice", last_name="Roux")
     dossier = await dossier_of(alice)
-    cardiologist = await new_professional()
-    await join(dossier, cardiologist)
-    browser = await signed_in_browser(new_browser, cardiologist)
+    doctor = await new_professional()
+    await join(dossier, doctor)
+    browser = await signed_in_browser(new_browser, doctor)
 
     async def failing_trace(self, *args, **kwargs):
         await asyncio.sleep(0)
