@@ -32,7 +32,7 @@ from portal.notifications import service as notifications
 from portal.notifications.messaging import MessageNotSent, channel_for
 from portal.piccolo_app import APP_CONFIG as CORE_APP
 from portal.plugins import PluginError, load_plugins
-from portal.settings import Settings, SettingsError
+from portal.settings import Settings, SettingsError, parse_database_url
 
 
 class CommandError(Exception):
@@ -175,6 +175,12 @@ def serve_command(arguments: argparse.Namespace) -> int:
         f"Carnet on http://{arguments.host}:{arguments.port} ({settings.env}, "
         f"{arguments.workers} worker{'s' if arguments.workers > 1 else ''})"
     )
+    if arguments.workers > 1 and parse_database_url(settings.database_url).engine == "sqlite":
+        print(
+            "carnet: warning: the workers share SQLite's one writer and wait on each other's "
+            "writes, for seconds under load; serve SQLite with one worker, or use PostgreSQL.",
+            file=sys.stderr,
+        )
     uvicorn.run(
         "portal.app:create_served_app",
         factory=True,

@@ -145,6 +145,7 @@ def test_serve_with_several_workers(tmp_path):
                 switched += response.status == 303
     assert switched == 12
     assert printed[0].count("Started server process") == 2, printed[0]
+    assert "serve SQLite with one worker, or use PostgreSQL" in printed[0]
 
 
 @pytest.mark.parametrize("options", [(), ("--access-log",)])
@@ -154,6 +155,7 @@ def test_serve_logs_each_request_only_when_asked(tmp_path, options):
     with serving(tmp_path, *options) as (base, printed):
         urllib.request.urlopen(base + "/login", timeout=5).close()
     assert ("GET /login HTTP/1.1" in printed[0]) == bool(options), printed[0]
+    assert "warning" not in printed[0]  # one worker on SQLite: as it should be
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
