@@ -192,7 +192,9 @@ class DossierView:
         """Decide and trace as `require`, for a page that reads and renders while its trace is
         being committed: the commit is under way when this returns, and the page must not be
         sent before the returned awaitable is done (answer with `TracedTemplate`). A refusal,
-        or a consent's first use, is traced before this returns, as `require` does it."""
+        or a consent's first use, is traced before this returns, as `require` does it. Call it
+        outside any transaction, as a page's first read: the trace goes to the batch
+        (`audit.record`); inside a write transaction, use `require`."""
         decision = self.decide(action, category, item)
         if not decision.allowed or self._first_access_due(action):
             await self.require(action, category, item, target_type=target_type)
