@@ -23,6 +23,7 @@ from portal.db import (
     is_unavailable_error,
 )
 from portal.demo import load_demo, logins_text
+from portal.dossiers.creation import purge_abandoned_registrations
 from portal.dossiers.lifecycle import purge_archives
 from portal.dossiers.summary import remind_outdated
 from portal.identity.accounts import FormErrors, NewAccount, create_account, send_password_link
@@ -148,8 +149,8 @@ def _parser() -> argparse.ArgumentParser:
 
     purge = commands.add_parser(
         "purge",
-        help="delete the dossiers closed ten years ago, leaving a tombstone in the audit trail "
-        "(run daily)",
+        help="delete the dossiers closed ten years ago and the online registrations never "
+        "activated whose codes expired, leaving a tombstone in the audit trail (run daily)",
     )
     purge.set_defaults(command=purge_command)
 
@@ -285,8 +286,16 @@ def reminders_command(arguments: argparse.Namespace) -> int:
 
 def purge_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    count = _run_with_database(_with_database(settings, lambda: purge_archives(clock.now())))
-    print(f"Purged {count} dossier{'s' if count != 1 else ''} closed ten years ago.")
+
+    async def purge() -> tuple[int, int]:
+        return await purge_archives(clock.now()), await purge_abandoned_registrations()
+
+    archives, registrations = _run_with_database(_with_database(settings, purge))
+    print(f"Purged {archives} dossier{'s' if archives != 1 else ''} closed ten years ago.")
+    print(
+        f"Purged {registrations} online registration{'s' if registrations != 1 else ''} "
+        "never activated, every code expired."
+    )
     return 0
 
 

@@ -3,6 +3,8 @@
 - **Online, by the patient** (``/register``): social security number, identity and e-mail
   address. An activation code goes out through the messaging channel; with it
   (``/activate``) the patient chooses a password, then a second factor at the first login.
+  Until then the registration proved only an address: it gives way to a dossier opened in
+  person for the same number, and to a new registration once its codes have expired.
 - **At the pharmacy, the insurer's office, or by any professional** (``/dossiers/new``): the
   patient is in front of them and agrees. The answer is the sheet to print and hand over, with
   the activation code: the only place it is ever shown (only its digest is stored). The same
@@ -37,13 +39,16 @@ from portal.access.policy import Actor as PolicyActor
 from portal.access.policy import may_create
 from portal.access.tables import CircleMember, Joined
 from portal.audit import Action, Outcome, Purpose
+from portal.audit.tables import AuditEvent
+from portal.audit.trail import chain_of
+from portal.dossiers.lifecycle import MAINTENANCE, Reason, purge
 from portal.dossiers.tables import Dossier, Representative
 from portal.i18n import gettext as _
 from portal.i18n import gettext_lazy
 from portal.identity import abuse, accounts, second_factor, sessions
 from portal.identity.numbers import InvalidNumber, validate_nir
 from portal.identity.routes import limit_attempts
-from portal.identity.tables import PERSON_ROLES, Account, Patient, Role
+from portal.identity.tables import PERSON_ROLES, Account, OneTimeCode, Patient, Role
 from portal.notifications import NotificationKind, declare, notify
 from portal.notifications.messaging import Message
 from portal.pdf import attachment, to_pdf
@@ -58,6 +63,8 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 PATIENT_FIELDS = ("nir", "first_name", "last_name", "birth_date", "email", "phone")
 REPRESENTATIVE_FIELDS = ("rep_email", "rep_first_name", "rep_last_name")
 creators = role_in(Role.PROFESSIONAL, Role.INSURER_AGENT, Role.PATIENT, Role.REPRESENTATIVE)
+#: Who the trail names for a registration replaced by a new one made online.
+ONLINE_REGISTRATION = audit.Actor(account_id=None, role="system", name="online registration")
 
 
 class Through(StrEnum):
@@ -221,7 +228,7 @@ async def open_for(
     lifetime = SENT_CODE_LIFETIME if through == Through.ONLINE else SHEET_CODE_LIFETIME
     to_activate: list[tuple[UUID, str, str]] = []  # account, name, login
     async with db.current().write_transaction():
-        await _refuse_duplicates(application, through, representative)
+        await _refuse_duplicates(application, through, creator, representative)
         patient_account = None
         if not application.minor:
             patient_account = await _new_account(
@@ -291,10 +298,28 @@ def _purpose(through: Through) -> Purpose:
 
 
 async def _refuse_duplicates(
-    application: Application, through: Through, representative: UUID | None
+    application: Application,
+    through: Through,
+    creator: audit.Actor | None,
+    representative: UUID | None,
 ) -> None:
+    """`accounts.FormErrors` if the NIR or an address is taken. A registration waiting for
+    its activation that this application outranks is purged first, in the caller's
+    transaction: if the application is refused after all, the registration stays."""
     values, errors = application.values, {}
-    if await Patient.exists().where(Patient.nir == application.nir):
+    waiting = await waiting_registration(application.nir)
+    if waiting is not None and (through != Through.ONLINE or not waiting.live):
+        # Identity checked in person outranks an e-mail address; an expired one holds nothing.
+        replaced_by = creator or ONLINE_REGISTRATION
+        await purge(waiting.dossier_id, replaced_by, Reason.REGISTRATION_REPLACED)
+    elif waiting is not None:
+        errors["nir"] = _(
+            "A registration for this social security number waits for its activation code. "
+            "If it is yours, enter the code or ask for a new one; if it is not, open your record "
+            "at a pharmacy or at your health insurance office with your identity card: it "
+            "replaces this registration."
+        )
+    elif await Patient.exists().where(Patient.nir == application.nir):
         errors["nir"] = _already_registered(through)
     if not application.minor and await Account.exists().where(Account.login == values["email"]):
         errors["email"] = _(
@@ -393,6 +418,57 @@ async def reissue(dossier_id: UUID, creator: UUID) -> Opened | None:
     async with db.current().write_transaction():
         activations = await _issue_codes(to_activate, SHEET_CODE_LIFETIME)
     return Opened(dossier_id, patient.name, clock.now() + SHEET_CODE_LIFETIME, tuple(activations))
+
+
+# --- registrations never activated -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A dossier opened online that nobody has activated and nothing has happened in yet."""
+
+    dossier_id: UUID
+    #: Its account still holds a code that has not expired (sent, sent again, or being used).
+    live: bool
+
+
+async def _waiting(*conditions: Any) -> list[Waiting]:
+    rows = await Dossier.select(Dossier.id, Dossier.patient.account.as_alias("account")).where(
+        Dossier.created_through == Through.ONLINE,
+        Dossier.patient.account.password_hash == "",
+        *conditions,
+    )
+    now, waiting = clock.now(), []
+    for row in rows:
+        happened = await AuditEvent.exists().where(
+            AuditEvent.chain == chain_of(row["id"]), AuditEvent.action != Action.CREATE
+        )
+        if not happened:
+            live = await OneTimeCode.exists().where(
+                OneTimeCode.account == row["account"], OneTimeCode.expires_at > now
+            )
+            waiting.append(Waiting(row["id"], live))
+    return waiting
+
+
+async def waiting_registration(nir: str) -> Waiting | None:
+    """The registration made online with this NIR that waits for its activation, if any.
+
+    Only an e-mail address was proved by it, so it holds the number loosely: a dossier opened
+    in person for the same NIR replaces it, and so does a new online one once its codes have
+    expired. Anything in its audit chain but its creation (a read, a consent, a document)
+    makes it a dossier like any other."""
+    found = await _waiting(Dossier.patient.nir == nir)
+    return found[0] if found else None
+
+
+async def purge_abandoned_registrations() -> int:
+    """Purge the registrations made online whose codes all expired unused; how many were
+    (`carnet purge`). Their number and address are free again; the trail keeps a tombstone."""
+    abandoned = [waiting for waiting in await _waiting() if not waiting.live]
+    for waiting in abandoned:
+        await purge(waiting.dossier_id, MAINTENANCE, Reason.NEVER_ACTIVATED)
+    return len(abandoned)
 
 
 # --- online: the patient opens their own ------------------------------------------------------

@@ -4,7 +4,8 @@ The patient's side closes the dossier at any time: every professional access end
 (the policy lets no professional into a closed dossier), the data is archived for ten years
 and is back, whole, if the dossier is reopened. A closed dossier can be deleted on request,
 the person confirming with their password: it is purged at once. `carnet purge` purges the
-archives closed ten years ago.
+archives closed ten years ago (and, through `creation`, the online registrations never
+activated whose codes expired).
 
 Purging deletes the dossier with everything that hangs from it (documents, summary, care
 circle, plugin rows: their foreign keys cascade), its patient, the patient's account unless it
@@ -50,6 +51,8 @@ class Reason:
 
     REQUEST = "deletion requested"
     ARCHIVE_ENDED = "archive kept ten years"
+    NEVER_ACTIVATED = "opened online, never activated, every code expired"
+    REGISTRATION_REPLACED = "opened online, never activated, replaced by a new registration"
 
 
 def archive_ends(closed_at: datetime) -> datetime:

@@ -14,12 +14,22 @@ import pytest
 
 from portal.access.tables import CircleMember, Joined
 from portal.audit.tables import AuditEvent
+from portal.dossiers.creation import Through, open_for, read_application
 from portal.dossiers.tables import Dossier, Representative
 from portal.identity.accounts import NewAccount
 from portal.identity.numbers import nir_key
 from portal.identity.tables import Account, Patient, Role
 from portal.notifications.tables import Notification
-from tests.access.conftest import dossier_of, post_form, represent, signed_in_browser, trail
+from tests.access.conftest import (
+    dossier_of,
+    nir_of,
+    post_form,
+    represent,
+    signed_in_browser,
+    trail,
+)
+from tests.access.test_professional_side import look_up
+from tests.audit.test_audit_cli import carnet, use_database
 from tests.conftest import translated
 from tests.dossiers.test_reimbursements import new_insurer_agent
 from tests.identity.conftest import (
@@ -193,21 +203,160 @@ async def test_a_minor_cannot_open_their_own_record_online(portal, browser):
 
 
 async def test_a_social_security_number_already_registered_is_refused_helpfully(portal, browser):
-    existing = adult()
-    assert (await register(browser, existing)).status_code == 303
+    existing = await new_patient()
+    await dossier_of(existing)
     before = await counts()
-    again = await register(browser, adult(nir=existing["nir"]))
+    again = await register(browser, adult(nir=await nir_of(existing)))
     assert again.status_code == 400
     assert field_error(again.text, "nir") == fr(
         "A record already exists for this social security number. If it is yours, log in, or "
         "activate it with the code you were given; if you did not open it, contact your health "
         "insurance office."
     )
-    taken = await register(browser, adult(email=existing["email"]))
+    taken = await register(browser, adult(email=existing.login))
     assert field_error(taken.text, "email") == fr(
         "An account already uses this e-mail address: give the patient's own address."
     )
     assert await counts() == before
+
+
+WAITING = (
+    "A registration for this social security number waits for its activation code. If it is "
+    "yours, enter the code or ask for a new one; if it is not, open your record at a pharmacy "
+    "or at your health insurance office with your identity card: it replaces this "
+    "registration."
+)
+
+
+async def test_a_registration_waiting_for_its_code_holds_its_number_online(portal, browser, outbox):
+    first = adult()
+    assert (await register(browser, first)).status_code == 303
+    before = await counts()
+    again = await register(browser, adult(nir=first["nir"]))
+    assert again.status_code == 400
+    assert field_error(again.text, "nir") == fr(WAITING)
+    assert await counts() == before
+    [code] = await codes_sent(outbox, first["email"])
+    assert (await activate(browser, first["email"], code)).status_code == 303
+
+
+async def tombstones() -> list[dict]:
+    return await AuditEvent.select().where(AuditEvent.action == "purge")
+
+
+async def test_a_record_opened_in_person_replaces_a_registration_never_activated(
+    portal, new_browser, outbox
+):
+    """Someone who knows a patient's number registers it online with their own address; the
+    patient, identity card in hand, opens their record at the pharmacy all the same."""
+    squatter = adult(first_name="Faux", email="faux@exemple.fr")
+    assert (await register(new_browser(portal), squatter)).status_code == 303
+    [squatter_code] = await codes_sent(outbox, squatter["email"])
+    squatted = await dossier_for(squatter["nir"])
+
+    pharmacist = await new_professional(last_name="Petit", profession="pharmacien")
+    counter = await signed_in_browser(new_browser, pharmacist)
+    rose = adult(nir=squatter["nir"])
+    sheet = await open_at_counter(counter, rose)
+    assert sheet.status_code == 200, sheet.text
+    [code] = CODE.findall(sheet.text)
+
+    opened = await dossier_for(rose["nir"])
+    assert opened["created_through"] == "pharmacy"
+    assert opened["id"] != squatted["id"]
+    assert await Dossier.count().where(Dossier.patient.nir == rose["nir"]) == 1
+    assert not await Account.exists().where(Account.login == squatter["email"])
+    assert await trail(squatted["id"]) == []
+    [tombstone] = await tombstones()
+    assert (tombstone["target_id"], tombstone["actor_account"], tombstone["reason"]) == (
+        str(squatted["id"]),
+        pharmacist.id,
+        "opened online, never activated, replaced by a new registration",
+    )
+    patient = new_browser(portal)
+    assert (await activate(patient, squatter["email"], squatter_code)).status_code == 400
+    assert (await activate(patient, rose["email"], code)).status_code == 303
+
+
+async def test_the_patient_who_registered_online_may_start_again_in_person_with_the_same_address(
+    portal, new_browser, outbox
+):
+    rose = adult()
+    assert (await register(new_browser(portal), rose)).status_code == 303
+    agent = await new_insurer_agent()
+    counter = await signed_in_browser(new_browser, agent)
+    sheet = await open_at_counter(counter, rose)
+    assert sheet.status_code == 200, sheet.text
+    [code] = CODE.findall(sheet.text)
+    assert (await dossier_for(rose["nir"]))["created_through"] == "insurer"
+    assert (await activate(new_browser(portal), rose["email"], code)).status_code == 303
+
+
+async def test_a_registration_in_which_anything_happened_is_a_record_like_any_other(
+    portal, new_browser
+):
+    rose = adult()
+    assert (await register(new_browser(portal), rose)).status_code == 303
+    dossier = await dossier_for(rose["nir"])
+    # Rose sees her doctor before activating: the doctor finds her and declares her consent.
+    doctor = await signed_in_browser(new_browser, await new_professional())
+    await look_up(doctor, rose["nir"])
+    assert (await doctor.submit("/patients/consent", {"consent": "on"})).status_code == 303
+    counter = await signed_in_browser(
+        new_browser, await new_professional(last_name="Petit", profession="pharmacien")
+    )
+    before = await counts()
+    refused = await open_at_counter(counter, adult(nir=rose["nir"]))
+    assert refused.status_code == 400
+    assert field_error(refused.text, "nir") == fr(
+        "A record already exists for this social security number: there is nothing to open. To "
+        "read it, ask the patient for their consent from “My patients”."
+    )
+    assert await counts() == before
+    assert (await doctor.get(f"/dossiers/{dossier['id']}")).status_code == 200
+
+
+async def test_a_registration_whose_codes_expired_frees_its_number_online(
+    portal, browser, outbox, clock
+):
+    first = adult()
+    assert (await register(browser, first)).status_code == 303
+    clock.advance(days=2, seconds=-1)  # the code lives two days
+    assert (await register(browser, adult(nir=first["nir"]))).status_code == 400
+    clock.advance(seconds=1)
+    again = adult(nir=first["nir"])
+    assert (await register(browser, again)).status_code == 303
+    assert not await Account.exists().where(Account.login == first["email"])
+    [tombstone] = await tombstones()
+    assert tombstone["actor_name"] == "online registration"
+    [code] = await codes_sent(outbox, again["email"])
+    assert (await activate(browser, again["email"], code)).status_code == 303
+
+
+async def test_carnet_purge_deletes_online_registrations_whose_codes_expired(
+    database, monkeypatch, capsys, clock
+):
+    use_database(monkeypatch, database)
+    abandoned, waiting = adult(), adult()
+    await open_for(read_application(abandoned, with_login=True), Through.ONLINE, creator=None)
+    clock.advance(days=1)
+    await open_for(read_application(waiting, with_login=True), Through.ONLINE, creator=None)
+    active = await new_patient()
+    await dossier_of(active)
+    clock.advance(days=1)  # the first registration's code has just expired, not the second's
+
+    assert await carnet(database, "purge") == 0
+    assert "Purged 1 online registration never activated, every code expired." in (
+        capsys.readouterr().out
+    )
+    assert await dossier_for(abandoned["nir"]) is None
+    assert await dossier_for(waiting["nir"]) is not None
+    assert await dossier_for(await nir_of(active)) is not None
+    [tombstone] = await tombstones()
+    assert (tombstone["actor_name"], tombstone["reason"]) == (
+        "carnet purge",
+        "opened online, never activated, every code expired",
+    )
 
 
 async def test_names_are_shown_as_text_never_as_markup(portal, browser):
