@@ -12,7 +12,9 @@
 - **A minor's dossier** is managed by the legal representatives: a professional or the
   insurer's agent gives the representative's e-mail address (an existing personal account is
   linked, otherwise one is opened, with its own activation code); a person already signed in
-  opens their child's dossier from the same page and represents them.
+  opens their child's dossier from the same page and represents them. Come of age, the
+  patient receives it in person on the same form (`hand_over`): an account of their own, and
+  the representatives stop acting for them.
 
 Who may open one is decided by `portal.access.policy.may_create`. A professional who opens a
 dossier joins its care circle as with a consent declared at a consultation (the patient is
@@ -90,6 +92,20 @@ DOSSIER_OPENED = declare(
 )
 
 
+DOSSIER_HANDED_OVER = declare(
+    NotificationKind(
+        key="dossier_handed_over",
+        title=gettext_lazy("A record you managed is now in its patient's hands"),
+        body=gettext_lazy(
+            "%(patient)s, now of age, took their Carnet record in hand on %(date)s with "
+            "%(who)s. You no longer act for them and no longer have access to it."
+        ),
+    )
+)
+#: The trail's reason for a hand-over.
+HANDED_OVER = "handed to the patient, now of age: the representatives no longer act for them"
+
+
 @dataclass
 class Application:
     """The creation form as typed, what is wrong with it, and what it means."""
@@ -123,6 +139,8 @@ class Opened:
     patient_name: str
     expires_at: datetime
     activations: tuple[Activation, ...] = ()
+    #: Opened long ago for a minor, now given to its patient (`hand_over`).
+    handed_over: bool = False
 
 
 def age_on(birth_date: date, today: date) -> int:
@@ -222,7 +240,12 @@ async def open_for(
 ) -> Opened:
     """Open the dossier the checked ``application`` describes; `accounts.FormErrors` if the
     NIR or an address is taken. ``creator``: who opens it (None: the patient, online);
-    ``representative``: the signed-in person opening their child's dossier."""
+    ``representative``: the signed-in person opening their child's dossier. In person, for a
+    dossier opened when its patient was a minor, the answer is `hand_over`'s."""
+    if through != Through.ONLINE and not application.minor:
+        handed = await hand_over(application, through, creator)
+        if handed is not None:
+            return handed
     values, now = application.values, clock.now()
     name = f"{values['first_name']} {values['last_name']}"
     lifetime = SENT_CODE_LIFETIME if through == Through.ONLINE else SHEET_CODE_LIFETIME
@@ -319,8 +342,19 @@ async def _refuse_duplicates(
             "at a pharmacy or at your health insurance office with your identity card: it "
             "replaces this registration."
         )
-    elif await Patient.exists().where(Patient.nir == application.nir):
-        errors["nir"] = _already_registered(through)
+    elif (
+        patient := await Patient.select(Patient.account)
+        .where(Patient.nir == application.nir)
+        .first()
+    ):
+        errors["nir"] = (
+            _(
+                "Your record was opened when you were a minor. To manage it yourself, go to a "
+                "pharmacy or to your health insurance office with your identity card."
+            )
+            if through == Through.ONLINE and patient["account"] is None
+            else _already_registered(through)
+        )
     if not application.minor and await Account.exists().where(Account.login == values["email"]):
         errors["email"] = _(
             "An account already uses this e-mail address: give the patient's own address."
@@ -401,9 +435,8 @@ async def _tell_opened(
 async def reissue(dossier_id: UUID, creator: UUID) -> Opened | None:
     """The same creation form sent again by the same person: new codes for the accounts of the
     dossier nobody has activated yet, the sheet again; nothing else."""
-    opened_by = await Dossier.select(Dossier.created_by).where(Dossier.id == dossier_id).first()
     patient = await patient_side(dossier_id)
-    if opened_by is None or patient is None or opened_by["created_by"] != creator:
+    if patient is None or not await _sent_by(dossier_id, creator):
         return None
     waiting = Account.select(Account.id, Account.login, Account.first_name, Account.last_name)
     accounts = list(patient.accounts)
@@ -418,6 +451,111 @@ async def reissue(dossier_id: UUID, creator: UUID) -> Opened | None:
     async with db.current().write_transaction():
         activations = await _issue_codes(to_activate, SHEET_CODE_LIFETIME)
     return Opened(dossier_id, patient.name, clock.now() + SHEET_CODE_LIFETIME, tuple(activations))
+
+
+# --- coming of age ---------------------------------------------------------------------------
+
+
+async def hand_over(
+    application: Application, through: Through, creator: audit.Actor
+) -> Opened | None:
+    """Give a dossier opened for a minor to its patient, now an adult and in front of
+    ``creator`` (None if the NIR is not such a dossier's, or its patient has an account).
+
+    The patient gets an account of their own, to activate with the code on the sheet, and the
+    representatives of their minority stop acting for them (they are told). The identity typed
+    must be the dossier's: `accounts.FormErrors` otherwise, or if the address is taken."""
+    values, now = application.values, clock.now()
+    async with db.current().write_transaction():
+        dossier = (
+            await Dossier.select(
+                Dossier.id,
+                Dossier.patient,
+                Dossier.patient.first_name.as_alias("first_name"),
+                Dossier.patient.last_name.as_alias("last_name"),
+                Dossier.patient.birth_date.as_alias("birth_date"),
+            )
+            .where(Dossier.patient.nir == application.nir, Dossier.patient.account.is_null())
+            .first()
+        )
+        if dossier is None:
+            return None
+        errors = {}
+        if not _same_person(dossier, application):
+            errors["nir"] = _(
+                "The record opened for this social security number is in another name or "
+                "date of birth: check them against the patient's identity card."
+            )
+        if await Account.exists().where(Account.login == values["email"]):
+            errors["email"] = _(
+                "An account already uses this e-mail address: give the patient's own address."
+            )
+        if errors:
+            raise accounts.FormErrors(errors)
+        name = f"{dossier['first_name']} {dossier['last_name']}"
+        account = await _new_account(
+            Role.PATIENT,
+            values["email"],
+            dossier["first_name"],
+            dossier["last_name"],
+            phone=values["phone"],
+            now=now,
+        )
+        await Patient.update({Patient.account: account}).where(Patient.id == dossier["patient"])
+        representatives = (
+            await Representative.delete()
+            .where(Representative.dossier == dossier["id"])
+            .returning(Representative.account)
+        )
+        # A second sending of the same form reprints the sheet (see `reissue`).
+        await Dossier.update({Dossier.submission: application.submission}).where(
+            Dossier.id == dossier["id"]
+        )
+        await audit.record(
+            Action.RIGHTS_CHANGE,
+            creator,
+            dossier_id=dossier["id"],
+            target_type="dossier",
+            target_id=str(dossier["id"]),
+            reason=HANDED_OVER,
+            purpose=_purpose(through),
+        )
+        activations = await _issue_codes([(account, name, values["email"])], SHEET_CODE_LIFETIME)
+    for representative in representatives:
+        await notify(
+            representative["account"],
+            DOSSIER_HANDED_OVER,
+            patient=name,
+            date=now.strftime("%d/%m/%Y"),
+            who=creator.name,
+        )
+    return Opened(
+        dossier["id"], name, now + SHEET_CODE_LIFETIME, tuple(activations), handed_over=True
+    )
+
+
+def _same_person(patient: dict[str, Any], application: Application) -> bool:
+    def same(recorded: str, typed: str) -> bool:
+        return recorded.strip().casefold() == typed.strip().casefold()
+
+    values = application.values
+    return (
+        same(patient["first_name"], values["first_name"])
+        and same(patient["last_name"], values["last_name"])
+        and patient["birth_date"] == application.birth_date
+    )
+
+
+async def _sent_by(dossier_id: UUID, person: UUID) -> bool:
+    """Did ``person`` open the dossier, or hand it over to its patient?"""
+    if await Dossier.exists().where(Dossier.id == dossier_id, Dossier.created_by == person):
+        return True
+    return await AuditEvent.exists().where(
+        AuditEvent.chain == chain_of(dossier_id),
+        AuditEvent.actor_account == person,
+        AuditEvent.action == Action.RIGHTS_CHANGE,
+        AuditEvent.reason == HANDED_OVER,
+    )
 
 
 # --- registrations never activated -----------------------------------------------------------

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 
+from portal.access.facts import patient_side
 from portal.access.tables import CircleMember, Joined
 from portal.audit.tables import AuditEvent
 from portal.dossiers.creation import Through, open_for, read_application
@@ -29,6 +30,7 @@ from tests.access.conftest import (
     trail,
 )
 from tests.access.test_professional_side import look_up
+from tests.access.test_professional_side import told as told_of
 from tests.audit.test_audit_cli import carnet, use_database
 from tests.conftest import translated
 from tests.dossiers.test_reimbursements import new_insurer_agent
@@ -513,6 +515,120 @@ async def test_an_existing_personal_account_is_linked_as_representative(portal, 
     missing = await open_at_counter(browser, child())
     assert field_error(missing.text, "rep_email") == fr(
         "Enter an e-mail address, such as prenom.nom@exemple.fr."
+    )
+
+
+# --- coming of age ---------------------------------------------------------------------------
+
+
+async def opened_at_seventeen(new_browser, parent) -> dict[str, str]:
+    """Léo's record, opened by his doctor with his mother when he was 17 (the clock's start);
+    what his identity card says."""
+    leo = child(
+        nir=nir_born(2008, 9, int(new_nir()[7:13])),
+        birth_date="2008-09-03",
+        rep_email=parent.login,
+        rep_first_name="Rose",
+        rep_last_name="Lenoir",
+    )
+    doctor = await signed_in_browser(new_browser, await new_professional())
+    assert (await open_at_counter(doctor, leo)).status_code == 200
+    return leo
+
+
+async def test_a_patient_come_of_age_receives_their_record_in_person(
+    portal, new_browser, outbox, clock
+):
+    mother = await new_patient(first_name="Rose", last_name="Lenoir")
+    leo = await opened_at_seventeen(new_browser, mother)
+    dossier = await dossier_for(leo["nir"])
+    clock.advance(days=200)  # Léo is 18
+    pharmacist = await new_professional(
+        first_name="Paul", last_name="Petit", profession="pharmacien"
+    )
+    counter = await signed_in_browser(new_browser, pharmacist)
+    page = await counter.get("/dossiers/new")
+    [form] = [
+        form for form in forms_of(page.text, "/dossiers/new") if form.action == "/dossiers/new"
+    ]
+    # As the pharmacist types it from his identity card, with his own address.
+    values = {
+        **form.fields,
+        **adult(
+            nir=leo["nir"],
+            first_name="LÉO",
+            last_name="Lenoir ",
+            birth_date="03/09/2008",
+            email="leo.lenoir@exemple.fr",
+        ),
+    }
+    sheet = await counter.post("/dossiers/new", values)
+    assert sheet.status_code == 200, sheet.text
+    assert (
+        fr(
+            "The record of %(name)s, opened when they were a minor, is now theirs. Print this "
+            "sheet and hand it over: the codes are shown only here."
+        )
+        % {"name": "Léo Lenoir"}
+        in sheet.text
+    )
+    again = await counter.post("/dossiers/new", values)  # the same form, sent twice
+    assert again.status_code == 200
+    [old], [code] = CODE.findall(sheet.text), CODE.findall(again.text)
+
+    assert await Dossier.count().where(Dossier.patient.nir == leo["nir"]) == 1
+    account = await Account.select().where(Account.login == "leo.lenoir@exemple.fr").first()
+    assert (account["role"], account["first_name"]) == (Role.PATIENT, "Léo")
+    patient = await Patient.select().where(Patient.nir == leo["nir"]).first()
+    assert patient["account"] == account["id"]
+    assert (await patient_side(dossier["id"])).accounts == {account["id"]}
+    [handed] = [event for event in await trail(dossier["id"]) if event["action"] == "rights-change"]
+    assert (handed["actor_account"], handed["reason"]) == (
+        pharmacist.id,
+        "handed to the patient, now of age: the representatives no longer act for them",
+    )
+
+    # His mother is told, and no longer reads it.
+    [told] = await told_of(mother, "dossier_handed_over")
+    assert (told["patient"], told["who"]) == ("Léo Lenoir", "Paul Petit")
+    assert any("Paul Petit" in message["body"] for message in await outbox.new(mother.login))
+    mother_browser = await signed_in_browser(new_browser, mother)
+    assert (await mother_browser.get(f"/dossiers/{dossier['id']}")).status_code == 404
+
+    leo_browser = new_browser(portal)
+    assert (await activate(leo_browser, "leo.lenoir@exemple.fr", old)).status_code == 400
+    assert (await activate(leo_browser, "leo.lenoir@exemple.fr", code)).status_code == 303
+
+
+async def test_a_record_opened_for_a_minor_goes_only_to_its_patient_in_person(
+    portal, new_browser, browser, clock
+):
+    mother = await new_patient(first_name="Rose", last_name="Lenoir")
+    leo = await opened_at_seventeen(new_browser, mother)
+    clock.advance(days=200)
+    counter = await signed_in_browser(new_browser, await new_insurer_agent())
+    before = await counts()
+    someone_else = adult(
+        nir=leo["nir"], first_name="Hugo", last_name="Lenoir", birth_date="2008-09-03"
+    )
+    refused = await open_at_counter(counter, someone_else)
+    assert refused.status_code == 400
+    assert field_error(refused.text, "nir") == fr(
+        "The record opened for this social security number is in another name or date of "
+        "birth: check them against the patient's identity card."
+    )
+    online = await register(
+        browser, adult(nir=leo["nir"], first_name="Léo", birth_date="2008-09-03")
+    )
+    assert online.status_code == 400
+    assert field_error(online.text, "nir") == fr(
+        "Your record was opened when you were a minor. To manage it yourself, go to a pharmacy "
+        "or to your health insurance office with your identity card."
+    )
+    assert await counts() == before
+    dossier = await dossier_for(leo["nir"])
+    assert await Representative.exists().where(
+        Representative.dossier == dossier["id"], Representative.account == mother.id
     )
 
 
