@@ -21,7 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from portal import i18n
+from portal import clock, i18n
 
 
 def core_templates_dir() -> Path:
@@ -49,5 +49,8 @@ def create_environment(
         lstrip_blocks=True,
     )
     environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    environment.filters.update(
+        day=clock.day, day_and_time=clock.day_and_time, time_of_day=clock.time_of_day
+    )
     environment.globals.update(template_globals or {})
     return environment

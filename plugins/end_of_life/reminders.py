@@ -15,7 +15,7 @@ from piccolo.query.functions.aggregate import Max
 
 from plugins.end_of_life import wishes
 from plugins.end_of_life.tables import Directives, Reminder, TrustedPerson
-from portal import db
+from portal import clock, db
 from portal import gettext_lazy as _
 from portal.access.facts import patient_side
 from portal.notifications import NotificationKind, declare, notify
@@ -101,7 +101,7 @@ async def _remind(dossier_id: UUID, now: datetime, cutoff: datetime) -> int:
             REVIEW_WISHES,
             link=f"/dossiers/{dossier_id}/end_of_life",
             patient=patient.name,
-            date=since.strftime("%d/%m/%Y"),
+            date=clock.day(since),
         )
     if last is None:
         await Reminder.insert(Reminder(dossier=dossier_id, reminded_at=now))

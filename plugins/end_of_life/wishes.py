@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from plugins.end_of_life.tables import Directives, DirectivesKind, TrustedPerson
-from portal import EmergencyItem
+from portal import EmergencyItem, clock
 from portal import gettext_lazy as _
 from portal.access.policy import Item
 from portal.web import typed_date
@@ -414,7 +414,7 @@ def emergency_lines(wishes: dict[str, Any]) -> list[EmergencyItem]:
     directives, person = wishes["directives"], wishes["person"]
     lines = []
     if directives:
-        date = directives["created_at"].strftime("%d/%m/%Y")
+        date = clock.day(directives["created_at"])
         if directives["kind"] == DirectivesKind.ELSEWHERE:
             value = _("yes, of %(date)s, held by %(holder)s") % {
                 "date": date,

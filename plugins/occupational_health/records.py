@@ -15,6 +15,7 @@ from piccolo.table import Table
 
 from plugins.occupational_health import vocabulary
 from plugins.occupational_health.tables import Exposure, Incident, Job, Visit
+from portal import clock
 from portal.access.policy import OCCUPATIONAL_HEALTH, Item
 from portal.access.view import DossierView
 from portal.i18n import gettext as _
@@ -124,7 +125,7 @@ async def check_job(view: DossierView, data: dict[str, Any]) -> Answers:
                 ) % {
                     "job": other["job_title"],
                     "employer": other["employer"],
-                    "start": other["started"].strftime("%d/%m/%Y"),
+                    "start": clock.day(other["started"]),
                 }
                 break
     return answers
@@ -148,7 +149,7 @@ async def check_exposure(view: DossierView, data: dict[str, Any]) -> Answers:
                 answers.errors["started"] = _(
                     "An exposure to this agent is already recorded over this period "
                     "(from %(start)s)."
-                ) % {"start": other["started"].strftime("%d/%m/%Y")}
+                ) % {"start": clock.day(other["started"])}
                 break
     return answers
 

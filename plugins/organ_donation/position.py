@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from plugins.organ_donation.tables import Position, Step
+from portal import clock
 from portal import gettext_lazy as _
 from portal.web import typed_date
 
@@ -81,7 +82,7 @@ def refused_labels(row: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def line(row: dict[str, Any]) -> str:
     """The position in one line, short enough for the emergency card."""
-    stated = row["stated_on"].strftime("%d/%m/%Y")
+    stated = clock.day(row["stated_on"])
     if row["stance"] == NO_OBJECTION:
         text = (
             _("No objection, wants to be a donor")

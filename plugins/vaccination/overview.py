@@ -7,7 +7,7 @@ from typing import Any
 
 from plugins.vaccination import records, schedule
 from plugins.vaccination.reference import vaccine_name
-from portal import EmergencyItem
+from portal import EmergencyItem, clock
 from portal.access.view import DossierView
 from portal.i18n import gettext as _
 
@@ -33,7 +33,7 @@ async def tetanus_item(view: DossierView) -> EmergencyItem:
     if status is None or status.last_given is None:
         value = _("no vaccination recorded")
     else:
-        last = status.last_given.strftime("%d/%m/%Y")
+        last = clock.day(status.last_given)
         if status.status == schedule.UP_TO_DATE:
             value = _("up to date, last dose on %(date)s") % {"date": last}
         elif status.status == schedule.DUE:

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 
 from plugins.vaccination.reference import VACCINES
 from plugins.vaccination.tables import Vaccination
+from portal import clock
 from portal import gettext_lazy as _
 from portal.access.policy import Item
 from portal.access.view import DossierView
@@ -162,7 +163,7 @@ def read_form(view: DossierView, data: dict[str, Any]) -> Form:
         if birth and form.given_on < birth:
             errors["given_on"] = gettext(
                 "This date is before the birth date (%(birth)s): check the year."
-            ) % {"birth": birth.strftime("%d/%m/%Y")}
+            ) % {"birth": clock.day(birth)}
         elif form.given_on > today:
             errors["given_on"] = gettext(
                 "This date is in the future: record a vaccination once it is given."

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from plugins.vaccination import schedule
 from plugins.vaccination.tables import Reminder, Vaccination
-from portal import db
+from portal import clock, db
 from portal import gettext_lazy as _
 from portal.access.facts import patient_side
 from portal.dossiers.tables import DossierStatus
@@ -75,7 +75,7 @@ async def _remind(dossier_id: UUID, now: datetime, today) -> int:
                     link=f"/dossiers/{dossier_id}/vaccination",
                     patient=patient.name,
                     vaccine=due.rule.label_text["fr"],
-                    date=due.due_on.strftime("%d/%m/%Y"),
+                    date=clock.day(due.due_on),
                 )
                 sent += 1
     return sent

@@ -348,6 +348,6 @@ async def _tell_of_emergency(view: DossierView, mode: GrantMode, detail: str) ->
             link=f"/dossiers/{view.id}/history",
             who=view.trace_actor.name,
             patient=patient,
-            date=view.now.strftime("%d/%m/%Y %H:%M UTC"),
+            date=clock.day_and_time(view.now),
             **params,
         )

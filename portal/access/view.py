@@ -345,5 +345,5 @@ async def _first_access(view: DossierView) -> None:
             link=f"/dossiers/{view.id}/access",
             who=view.trace_actor.name,
             patient=f"{view.patient['first_name']} {view.patient['last_name']}",
-            date=view.now.strftime("%d/%m/%Y %H:%M UTC"),
+            date=clock.day_and_time(view.now),
         )

@@ -11,13 +11,14 @@ import csv
 import io
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, timedelta
 from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal import clock
 from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.view import open_dossier
@@ -98,9 +99,9 @@ class Filters:
         if self.mode in {str(mode) for mode in Mode}:
             query = query.where(AuditEvent.mode == self.mode)
         if self.start:
-            query = query.where(AuditEvent.occurred_at >= datetime.combine(self.start, time(), UTC))
+            query = query.where(AuditEvent.occurred_at >= clock.start_of(self.start))
         if self.end:
-            after_end = datetime.combine(self.end + timedelta(days=1), time(), UTC)
+            after_end = clock.start_of(self.end + timedelta(days=1))
             query = query.where(AuditEvent.occurred_at < after_end)
         return query
 

@@ -427,7 +427,7 @@ async def _tell_opened(
             DOSSIER_OPENED,
             link=f"/dossiers/{dossier_id}",
             patient=patient_name,
-            date=clock.now().strftime("%d/%m/%Y"),
+            date=clock.day(clock.now()),
             who=creator.name,
         )
 
@@ -526,7 +526,7 @@ async def hand_over(
             representative["account"],
             DOSSIER_HANDED_OVER,
             patient=name,
-            date=now.strftime("%d/%m/%Y"),
+            date=clock.day(now),
             who=creator.name,
         )
     return Opened(

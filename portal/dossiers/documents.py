@@ -29,6 +29,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal import clock
 from portal.access import signed_in
 from portal.access.controls import ControlError
 from portal.access.facts import LISTED, item_of
@@ -561,7 +562,7 @@ async def _tell_of_deposit(
                 link=page_of(view, document_id),
                 who=view.trace_actor.name,
                 patient=_patient_name(view),
-                date=view.now.strftime("%d/%m/%Y"),
+                date=clock.day(view.now),
             )
         else:
             await notify(
@@ -570,8 +571,8 @@ async def _tell_of_deposit(
                 link=f"/dossiers/{view.id}",
                 who=view.trace_actor.name,
                 patient=_patient_name(view),
-                date=view.now.strftime("%d/%m/%Y"),
-                until=hidden_until.strftime("%d/%m/%Y"),
+                date=clock.day(view.now),
+                until=clock.day(hidden_until),
             )
 
 
@@ -617,7 +618,7 @@ async def _save(
                 "The document is added. The patient is told that a document awaits them, and "
                 "sees it when you announce it, or on %(date)s at the latest."
             )
-            % {"date": entry.hidden_until.strftime("%d/%m/%Y")},
+            % {"date": clock.day(entry.hidden_until)},
             "success",
         )
     else:
@@ -801,7 +802,7 @@ async def _tell_of_release(view: DossierView, document: dict) -> None:
             link=page_of(view, document["id"]),
             who=view.trace_actor.name,
             patient=_patient_name(view),
-            date=view.now.strftime("%d/%m/%Y"),
+            date=clock.day(view.now),
         )
 
 

@@ -281,9 +281,9 @@ def title_of(care: Care) -> str:
 def body_of(care: Care, today: date) -> str:
     lines = (
         _("Reimbursement data of the health insurance, imported on %(date)s.")
-        % {"date": today.strftime("%d/%m/%Y")},
+        % {"date": clock.day(today)},
         "",
-        _("Date of care: %(date)s") % {"date": care.care_date.strftime("%d/%m/%Y")},
+        _("Date of care: %(date)s") % {"date": clock.day(care.care_date)},
         _("Care: %(act)s") % {"act": care.act},
         _("Professional: %(professional)s") % {"professional": care.professional},
         _("Amount: €%(amount)s") % {"amount": euros(care.amount)},
@@ -423,7 +423,7 @@ class Importer:
                 link=f"/dossiers/{view.id}/documents?category={CATEGORY}",
                 who=AUTHOR_NAME,
                 patient=patient,
-                date=view.now.strftime("%d/%m/%Y"),
+                date=clock.day(view.now),
             )
 
 

@@ -35,7 +35,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal import db
+from portal import clock, db
 from portal.access import signed_in
 from portal.access.policy import SUMMARY, Item
 from portal.access.view import DossierView, build_view
@@ -737,7 +737,7 @@ async def remind_outdated(now: datetime) -> int:
                 SUMMARY_OUTDATED,
                 link=link,
                 patient=f"{dossier['first_name']} {dossier['last_name']}",
-                date=latest["created_at"].strftime("%d/%m/%Y"),
+                date=clock.day(latest["created_at"]),
             )
             told += 1
     return told

@@ -188,7 +188,7 @@ async def _complete_login(request: Request, session: sessions.CurrentSession, ac
             account["id"],
             notifications.NEW_DEVICE,
             link="/account/sessions",
-            date=clock.now().strftime("%d/%m/%Y %H:%M UTC"),
+            date=clock.day_and_time(clock.now()),
             device=devices.describe(user_agent),
         )
 

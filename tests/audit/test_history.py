@@ -138,6 +138,21 @@ async def test_filters_by_person_and_period(portal, new_browser, clock):
     )
 
 
+async def test_times_are_shown_and_filtered_in_french_time(portal, new_browser, clock):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    clock.advance(hours=14, minutes=29)  # 2 March, 23:29 UTC: 00:29 on 3 March in Paris
+    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier)
+    browser = new_browser()
+    await log_in(browser, alice)
+    page = await browser.get(f"/dossiers/{dossier}/history")
+    assert re.search(r"<time [^>]*>03/03/2026 00:29</time>\s*<p>[^<]*Karim", page.text)
+    on_the_3rd = await browser.get(f"/dossiers/{dossier}/history?start=2026-03-03&end=2026-03-03")
+    assert any("Karim" in sentence for sentence in sentences(on_the_3rd.text))
+    on_the_2nd = await browser.get(f"/dossiers/{dossier}/history?start=2026-03-02&end=2026-03-02")
+    assert not any("Karim" in sentence for sentence in sentences(on_the_2nd.text))
+
+
 async def test_long_histories_are_paginated(portal, new_browser):
     alice = await new_patient()
     dossier = await dossier_of(alice)
