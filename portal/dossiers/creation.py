@@ -216,7 +216,12 @@ def _check_login(values: dict[str, str], errors: dict[str, str], name: str) -> N
         errors[name] = _("Enter an e-mail address, such as prenom.nom@exemple.fr.")
 
 
-def _already_registered(through: Through) -> str:
+def _already_registered(through: Through, *, has_account: bool) -> str:
+    if through == Through.ONLINE and not has_account:
+        return _(
+            "Your record was opened when you were a minor. To manage it yourself, go to a "
+            "pharmacy or to your health insurance office with your identity card."
+        )
     if through == Through.ONLINE:
         return _(
             "A record already exists for this social security number. If it is yours, log "
@@ -342,19 +347,10 @@ async def _refuse_duplicates(
             "at a pharmacy or at your health insurance office with your identity card: it "
             "replaces this registration."
         )
-    elif (
-        patient := await Patient.select(Patient.account)
-        .where(Patient.nir == application.nir)
-        .first()
-    ):
-        errors["nir"] = (
-            _(
-                "Your record was opened when you were a minor. To manage it yourself, go to a "
-                "pharmacy or to your health insurance office with your identity card."
-            )
-            if through == Through.ONLINE and patient["account"] is None
-            else _already_registered(through)
-        )
+    else:
+        patient = await Patient.select(Patient.account).where(Patient.nir == application.nir)
+        if patient:
+            errors["nir"] = _already_registered(through, has_account=bool(patient[0]["account"]))
     if not application.minor and await Account.exists().where(Account.login == values["email"]):
         errors["email"] = _(
             "An account already uses this e-mail address: give the patient's own address."
@@ -502,14 +498,15 @@ async def hand_over(
             now=now,
         )
         await Patient.update({Patient.account: account}).where(Patient.id == dossier["patient"])
+        # The patient's own consent, from now on; a second sending of the same form reprints
+        # the sheet (see `reissue`).
+        await Dossier.update(
+            {Dossier.consent_at: now, Dossier.submission: application.submission}
+        ).where(Dossier.id == dossier["id"])
         representatives = (
             await Representative.delete()
             .where(Representative.dossier == dossier["id"])
             .returning(Representative.account)
-        )
-        # A second sending of the same form reprints the sheet (see `reissue`).
-        await Dossier.update({Dossier.submission: application.submission}).where(
-            Dossier.id == dossier["id"]
         )
         await audit.record(
             Action.RIGHTS_CHANGE,

@@ -582,6 +582,7 @@ async def test_a_patient_come_of_age_receives_their_record_in_person(
     patient = await Patient.select().where(Patient.nir == leo["nir"]).first()
     assert patient["account"] == account["id"]
     assert (await patient_side(dossier["id"])).accounts == {account["id"]}
+    assert (await dossier_for(leo["nir"]))["consent_at"] == clock()  # his own, now
     [handed] = [event for event in await trail(dossier["id"]) if event["action"] == "rights-change"]
     assert (handed["actor_account"], handed["reason"]) == (
         pharmacist.id,
