@@ -351,10 +351,8 @@ async def _refuse_duplicates(
         patient = await Patient.select(Patient.account).where(Patient.nir == application.nir)
         if patient:
             errors["nir"] = _already_registered(through, has_account=bool(patient[0]["account"]))
-    if not application.minor and await Account.exists().where(Account.login == values["email"]):
-        errors["email"] = _(
-            "An account already uses this e-mail address: give the patient's own address."
-        )
+    if not application.minor:
+        await _refuse_taken_address(values["email"], errors)
     if application.minor and representative is None:
         existing = (
             await Account.select(Account.role).where(Account.login == values["rep_email"]).first()
@@ -366,6 +364,13 @@ async def _refuse_duplicates(
             )
     if errors:
         raise accounts.FormErrors(errors)
+
+
+async def _refuse_taken_address(login: str, errors: dict[str, str]) -> None:
+    if await Account.exists().where(Account.login == login):
+        errors["email"] = _(
+            "An account already uses this e-mail address: give the patient's own address."
+        )
 
 
 async def _new_account(
@@ -482,10 +487,7 @@ async def hand_over(
                 "The record opened for this social security number is in another name or "
                 "date of birth: check them against the patient's identity card."
             )
-        if await Account.exists().where(Account.login == values["email"]):
-            errors["email"] = _(
-                "An account already uses this e-mail address: give the patient's own address."
-            )
+        await _refuse_taken_address(values["email"], errors)
         if errors:
             raise accounts.FormErrors(errors)
         name = f"{dossier['first_name']} {dossier['last_name']}"
