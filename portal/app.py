@@ -44,6 +44,9 @@ from portal.identity.tables import ROLE_LABELS
 from portal.notifications import routes as notification_routes
 from portal.notifications import service as notifications
 from portal.notifications.messaging import channel_for
+from portal.oauth import admin as oauth_admin
+from portal.oauth import grants as oauth_grants
+from portal.oauth import routes as oauth_routes
 from portal.plugins import PluginError, Plugins, load_plugins
 from portal.settings import Settings
 from portal.static import CORE_STATIC_DIR, StaticFiles, serve_static
@@ -71,6 +74,8 @@ CORE_ROUTES = [
     *summary.ROUTES,
     *access_routes.ROUTES,
     *professional_routes.ROUTES,
+    *oauth_routes.ROUTES,
+    *oauth_admin.ROUTES,
 ]
 
 
@@ -150,6 +155,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
                 "static": static,
                 "channel": channel,
                 "matrix": matrix,
+                "oauth_server": oauth_grants.create_server(settings),
             }
         ),
         openapi_config=None,
@@ -171,14 +177,22 @@ def create_served_app() -> Litestar:
 
 
 def check_routes_guarded(app: Litestar) -> None:
-    """Deny by default: every route must state who may use it with one of the core's guards."""
+    """Deny by default: every route must state who may use it with one of the core's guards;
+    and a route for software with a token must read no cookie (no session, no CSRF there)."""
     for path, handler in route_handlers(app):
-        if not any(map(is_core_guard, handler.resolve_guards())):
-            owner = handler.opt.get("plugin")
-            where = f"Plugin {owner!r}" if owner else "The core"
+        guards = handler.resolve_guards()
+        owner = handler.opt.get("plugin")
+        where = f"Plugin {owner!r}" if owner else "The core"
+        if not any(map(is_core_guard, guards)):
             raise PluginError(
                 f"{where} registers the route {path} without a guard from "
                 "portal.access: every route must say who may use it."
+            )
+        token_guarded = any(getattr(guard, "needs_cookieless", False) for guard in guards)
+        if token_guarded and not handler.opt.get(web.COOKIELESS):
+            raise PluginError(
+                f"{where} guards the route {path} with bearer_token without "
+                "opt={portal.web.COOKIELESS: True}: a token's request must not read cookies."
             )
 
 

@@ -25,6 +25,14 @@ from portal.identity.tables import (
     RateLimitWindow,
 )
 from portal.notifications.tables import KnownDevice, Notification, OutboxMessage
+from portal.oauth.tables import (
+    AuthorizationCode,
+    ClientAssertion,
+    ClientProfessional,
+    OAuthClient,
+    OAuthGrant,
+    OAuthToken,
+)
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -54,6 +62,12 @@ APP_CONFIG = AppConfig(
         PatientProfile,
         PreparedPdf,
         EmergencyContact,
+        OAuthClient,
+        ClientProfessional,
+        OAuthGrant,
+        AuthorizationCode,
+        OAuthToken,
+        ClientAssertion,
     ],
     migration_dependencies=[],
     commands=[],

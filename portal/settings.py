@@ -17,6 +17,9 @@ from difflib import get_close_matches
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 ENVIRONMENTS = ("dev", "test", "prod")
 LANGUAGES = ("fr", "en")
 
@@ -37,6 +40,7 @@ KNOWN_VARIABLES = (
     "CARNET_MAIL_FROM",
     "CARNET_TRUSTED_PROXIES",
     "CARNET_AUDIT_KEY",
+    "CARNET_OAUTH_KEY",
     "CARNET_ACCESS_MATRIX",
     "CARNET_TEST_POSTGRES_URL",
 )
@@ -46,6 +50,9 @@ SMTP_TLS_MODES = ("starttls", "none")
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 AUDIT_KEY_FILE = "audit_key"
+OAUTH_KEY_FILE = "oauth_key.pem"
+#: The smallest RSA key accepted to sign ID tokens (RS256).
+MIN_OAUTH_KEY_BITS = 2048
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -79,6 +86,9 @@ class Settings:
     audit_key_generated: bool = False
     #: A deployment's own access matrix (TOML), instead of portal/access/matrix.toml.
     access_matrix: Path | None = None
+    #: The RSA private key (PEM) that signs the ID tokens given to software (`portal.oauth`);
+    #: without it, one is generated into the data directory when first needed (development).
+    oauth_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +160,10 @@ class Settings:
                 "'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
             )
 
+        oauth_key = environ.get("CARNET_OAUTH_KEY", "").replace("\\n", "\n").strip()
+        if oauth_key:
+            _check_oauth_key(oauth_key)
+
         access_matrix = environ.get("CARNET_ACCESS_MATRIX")
         if access_matrix and not Path(access_matrix).is_file():
             raise SettingsError(f"CARNET_ACCESS_MATRIX is not a file: {access_matrix!r}.")
@@ -177,6 +191,7 @@ class Settings:
             audit_key=audit_key or _generated_audit_key(data_dir),
             audit_key_generated=not audit_key,
             access_matrix=Path(access_matrix) if access_matrix else None,
+            oauth_key=oauth_key,
         )
         settings.check_production()
         return settings
@@ -210,6 +225,12 @@ class Settings:
             raise SettingsError(
                 "CARNET_ENV=prod needs CARNET_AUDIT_KEY: the audit key generated into "
                 f"{self.data_dir / AUDIT_KEY_FILE} is for development only."
+            )
+        if not self.oauth_key:
+            raise SettingsError(
+                "CARNET_ENV=prod needs CARNET_OAUTH_KEY, the RSA private key (PEM) that signs "
+                f"the ID tokens: the key generated into {self.data_dir / OAUTH_KEY_FILE} is for "
+                "development only."
             )
         if self.messaging == "outbox":
             raise SettingsError(
@@ -339,6 +360,34 @@ def _is_ed25519_seed(text: str) -> bool:
         return len(base64.b64decode(text.strip(), validate=True)) == 32
     except ValueError:
         return False
+
+
+def _check_oauth_key(pem: str) -> None:
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_OAUTH_KEY_BITS:
+        raise SettingsError(
+            f"CARNET_OAUTH_KEY must be an RSA private key of at least {MIN_OAUTH_KEY_BITS} bits, "
+            "in PEM, without a password, for example: openssl genpkey -algorithm RSA "
+            "-pkeyopt rsa_keygen_bits:3072 (newlines may be written \\n)."
+        )
+
+
+def generated_oauth_key(data_dir: Path) -> str:
+    """The development ID-token key, created in the data directory the first time it is used
+    (an RSA key takes a moment to make: nothing that never signs pays for it)."""
+
+    def make() -> str:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=MIN_OAUTH_KEY_BITS)
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
+    return _generated_file(data_dir / OAUTH_KEY_FILE, make)
 
 
 def _generated_secret_key(data_dir: Path) -> str:

@@ -53,6 +53,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Static files need no session, token or message: the middlewares that read and write those
 #: (and may query the database) stay out of their way.
 NOT_FOR_STATIC = ("^/static/",)
+#: A route's ``opt`` key for the routes software calls (a bearer token, or a client's own
+#: credentials): no session is read from a cookie there, so no CSRF token is asked for.
+COOKIELESS = "cookieless"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 ONE_YEAR = 365 * 24 * 3600
@@ -167,6 +170,7 @@ class CsrfMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
     exclude_path_pattern = NOT_FOR_STATIC
+    exclude_opt_key = COOKIELESS
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -17,6 +17,7 @@ Deny by default: what no rule allows is refused.
 from portal.access.guards import (
     LoginRequired,
     administrators,
+    bearer_token,
     development_only,
     is_core_guard,
     public,
@@ -27,6 +28,7 @@ from portal.access.guards import (
 __all__ = [
     "LoginRequired",
     "administrators",
+    "bearer_token",
     "development_only",
     "is_core_guard",
     "public",

@@ -10,6 +10,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 from litestar.handlers.base import BaseRouteHandler
 
 from portal.identity.tables import Role
+from portal.oauth.scopes import Requirement
 
 Guard = Callable[[ASGIConnection, BaseRouteHandler], object]
 
@@ -62,3 +63,22 @@ async def development_only(connection: ASGIConnection, handler: BaseRouteHandler
     """Development tools (the outbox): they do not exist outside ``CARNET_ENV=dev``."""
     if connection.app.state.settings.env != "dev":
         raise NotFoundException()
+
+
+def bearer_token(*scopes: str) -> Guard:
+    """Only software, with an access token whose SMART scopes cover ``scopes`` (each
+    ``Resource.permissions``, e.g. ``DocumentReference.c``; none: any valid token). The
+    request then acts as the token's person (`portal.oauth.bearer`). The route must be
+    cookieless (``opt={portal.web.COOKIELESS: True}``); the portal refuses to start otherwise."""
+    requirements = tuple(Requirement.parse(text) for text in scopes)
+
+    @core_guard
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        # Imported here: portal.oauth.bearer needs portal.web, which needs this module.
+        from portal.oauth.bearer import authenticate
+
+        await authenticate(connection, requirements)
+
+    guard.__name__ = guard.__qualname__ = f"bearer_token({', '.join(scopes)})"
+    guard.needs_cookieless = True
+    return guard

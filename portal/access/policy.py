@@ -39,6 +39,9 @@ An emergency access ("bris de glace") is for the professions of the matrix's ``[
 The insurer agent adds reimbursement data to open dossiers and reads nothing; the
   administrator reads nothing: neither ever sees medical content, not even a title.
 Anything else is refused: deny by default.
+Software acting for a person (a token, `portal.oauth`) is decided as that person, then held to
+  its `Reach`: the actions its scopes grant, in the one dossier of its patient context if it
+  has one. Scopes narrow what the person may do by hand; they never widen it.
 
 Opening a new dossier (`may_create`, always with the patient's recorded consent): a
   professional or the insurer's agent, for the patient in front of them; a person's own
@@ -90,12 +93,23 @@ PATIENT_CONTROLS = frozenset(
 
 
 @dataclass(frozen=True)
+class Reach:
+    """How far software acting for the person may go on this request (its token's scopes)."""
+
+    actions: frozenset[Action]
+    #: Scopes about one patient (``patient/…``): their dossier only.
+    dossier: UUID | None = None
+
+
+@dataclass(frozen=True)
 class Actor:
     """The signed-in person asking."""
 
     account_id: UUID
     role: str
     profession: str = ""  # professionals only
+    #: None in a browser; through software, what its token reaches.
+    reach: Reach | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +192,30 @@ def decide(
 ) -> Decision:
     """May ``actor`` do ``action`` on ``dossier`` (on the whole of it when ``category`` and
     ``item`` are None, on a category, or on one item of it)?"""
+    decision = _decide_for_person(actor, dossier, action, category, item, matrix, now)
+    reach = actor.reach
+    if reach is None or not decision.allowed:
+        return decision
+    if reach.dossier is not None and reach.dossier != dossier.id:
+        return refused("outside the application's patient")
+    if action not in reach.actions:
+        return refused(
+            "outside the application's scopes",
+            403,
+            _("The application was not allowed to do this for you."),
+        )
+    return decision
+
+
+def _decide_for_person(
+    actor: Actor,
+    dossier: DossierFacts,
+    action: Action,
+    category: str | None,
+    item: Item | None,
+    matrix: Matrix,
+    now: datetime,
+) -> Decision:
     document_type = ""
     if item is not None:
         category, document_type = item.category, item.type

@@ -290,10 +290,10 @@ async def build_view(
     if found is None:
         raise NotFoundException()
     facts, patient = found
-    actor = Actor(session.account_id, session.role, session.profession)
+    actor = Actor(session.account_id, session.role, session.profession, session.reach)
     trace_actor = actor_of(
         session.account_id, session.role, session.profession, session.first_name,
-        session.last_name,
+        session.last_name, session.via,
     )  # fmt: skip
     matrix = request.app.state.matrix
     decision = decide(actor, facts, action, category, matrix=matrix, now=now)

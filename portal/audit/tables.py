@@ -20,6 +20,8 @@ class AuditEvent(Table, tablename="audit_event"):
     actor_role = Varchar(length=32, default="")
     actor_profession = Varchar(length=40, default="")
     actor_name = Varchar(length=201, default="")
+    #: The client application the actor went through (`portal.oauth`), "" in a browser.
+    via = Varchar(length=120, default="")
     action = Varchar(length=40)
     target_type = Varchar(length=40, default="")
     target_id = Varchar(length=64, default="")

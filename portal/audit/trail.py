@@ -40,6 +40,8 @@ HASHED_FIELDS = (
     "actor_profession", "actor_name", "action", "target_type", "target_id", "outcome",
     "reason", "mode", "mode_detail", "purpose", "client_address", "previous_hash",
 )  # fmt: skip
+#: Hashed too, but only when not empty: the events written before it existed keep their hash.
+HASHED_WHEN_SET = ("via",)
 
 
 class Action(StrEnum):
@@ -97,12 +99,15 @@ class Actor:
     role: str = ""
     profession: str = ""
     name: str = ""
+    #: The client application the person acted through (its name), "" in a browser.
+    via: str = ""
 
 
 def event_hash(fields: dict[str, Any]) -> str:
     """SHA-256 of the event's canonical JSON (sorted keys, UTC timestamps to the microsecond)."""
+    hashed = HASHED_FIELDS + tuple(name for name in HASHED_WHEN_SET if fields.get(name))
     canonical = json.dumps(
-        {name: _plain(fields[name]) for name in HASHED_FIELDS},
+        {name: _plain(fields[name]) for name in hashed},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -166,6 +171,7 @@ async def record(
         "actor_role": str(actor.role),
         "actor_profession": actor.profession,
         "actor_name": actor.name[:201],
+        "via": actor.via[:120],
         "action": str(action),
         "target_type": target_type,
         "target_id": str(target_id)[:64],

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from portal.audit.signing import AuditKey
 from portal.audit.tables import AuditCheckpoint, AuditEvent
-from portal.audit.trail import GENESIS, HASHED_FIELDS, chain_of, event_hash
+from portal.audit.trail import GENESIS, chain_of, event_hash
 
 BATCH = 5000
 
@@ -86,7 +86,7 @@ class _ChainWalk:
             )
         if event["previous_hash"] != self.previous_hash:
             return Problem(self.chain, seq, event_id, "does not follow the event before it")
-        if event_hash({name: event[name] for name in HASHED_FIELDS}) != event["hash"]:
+        if event_hash(event) != event["hash"]:
             return Problem(self.chain, seq, event_id, "was modified after it was written")
         return None
 

@@ -219,10 +219,11 @@ async def audit_actor(account_id: UUID) -> Actor:
 
 
 def actor_of(
-    account_id: UUID, role: str, profession: str, first_name: str, last_name: str
+    account_id: UUID, role: str, profession: str, first_name: str, last_name: str, via: str = ""
 ) -> Actor:
-    """An account as the audit trail keeps it, from what is already read of it (a session)."""
-    return Actor(account_id, role, profession, f"{first_name} {last_name}")
+    """An account as the audit trail keeps it, from what is already read of it (a session),
+    acting ``via`` a client application or in a browser."""
+    return Actor(account_id, role, profession, f"{first_name} {last_name}", via)
 
 
 async def set_password(account_id: UUID, password: str) -> None:

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from litestar import Request
@@ -28,7 +29,10 @@ from portal import clock
 from portal.identity import abuse
 from portal.identity.tables import PERSON_ROLES, LoginSession, Role
 from portal.settings import Settings
-from portal.web import NOT_FOR_STATIC, cookie_name, private_cookie
+from portal.web import COOKIELESS, NOT_FOR_STATIC, cookie_name, private_cookie
+
+if TYPE_CHECKING:
+    from portal.access.policy import Reach
 
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 IDLE_TIMEOUT_PERSON = timedelta(minutes=30)  # patients and legal representatives
@@ -65,6 +69,10 @@ class CurrentSession:
     profession: str = ""
     #: Opened for an emergency or SAMU access: the session's grants are worth looking for.
     emergency: bool = False
+    #: A request made by software with a token (`portal.oauth.bearer`): the application's
+    #: name, and how far its scopes reach. A browser's session has neither.
+    via: str = ""
+    reach: Reach | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -195,10 +203,12 @@ def issue_cookie(request: Request, token: str | None) -> None:
 
 
 class SessionMiddleware(ASGIMiddleware):
-    """Load the request's session from the database; write the cookie a handler issued."""
+    """Load the request's session from the database; write the cookie a handler issued.
+    Routes for software (`portal.web.COOKIELESS`) never look at the cookie."""
 
     scopes = (ScopeType.HTTP,)
     exclude_path_pattern = NOT_FOR_STATIC
+    exclude_opt_key = COOKIELESS
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
