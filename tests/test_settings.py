@@ -3,6 +3,8 @@
 import stat
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from portal.settings import Settings, SettingsError, parse_database_url
 
@@ -97,8 +99,18 @@ def test_values_are_normalised(tmp_path):
     assert settings.disabled_plugins == {"vaccination", "organ_donation"}
 
 
+#: An RSA key as a deployment gives it, newlines written \\n as an environment file holds them.
+OAUTH_KEY = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    .decode()
+    .replace("\n", "\\n")
+)
 PRODUCTION = {
     "CARNET_ENV": "prod",
+    "CARNET_OAUTH_KEY": OAUTH_KEY,
     "CARNET_AUDIT_KEY": "A" * 43 + "=",
     "CARNET_MESSAGING": "smtp",
     "CARNET_SMTP_URL": "smtp://carnet:secret@mail.example.fr:587",
@@ -124,6 +136,7 @@ def test_production_starts_with_safe_settings(tmp_path):
         ({"CARNET_BASE_URL": "http://carnet.example.fr"}, "CARNET_BASE_URL"),
         ({"CARNET_MESSAGING": "outbox"}, "CARNET_MESSAGING"),
         ({"CARNET_AUDIT_KEY": None}, "CARNET_AUDIT_KEY"),
+        ({"CARNET_OAUTH_KEY": None}, "CARNET_OAUTH_KEY"),
     ],
 )
 def test_production_refuses_unsafe_settings_by_name(tmp_path, change, named):
@@ -131,6 +144,32 @@ def test_production_refuses_unsafe_settings_by_name(tmp_path, change, named):
     environ = {name: value for name, value in environ.items() if value is not None}
     with pytest.raises(SettingsError, match=named):
         settings_from(tmp_path, **environ)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "not a key",
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode(),
+        rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 (refused)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode(),
+    ],
+    ids=["text", "elliptic-curve", "rsa-1024"],
+)
+def test_oauth_key_must_be_an_rsa_key_of_2048_bits_at_least(tmp_path, key):
+    with pytest.raises(SettingsError, match="CARNET_OAUTH_KEY"):
+        settings_from(tmp_path, CARNET_OAUTH_KEY=key)
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def describe(event: dict) -> str:
     what = _what(event["target_type"])
     params = {"who": who, "what": what}
     if event["outcome"] == "refused":
-        return _("%(who)s was refused access to %(what)s.") % params
+        return _through(event, _("%(who)s was refused access to %(what)s.") % params)
     sentences = {
         "view": _("%(who)s viewed %(what)s."),
         "download": _("%(who)s downloaded %(what)s."),
@@ -83,7 +83,17 @@ def describe(event: dict) -> str:
         "unblock": _("%(who)s unblocked a professional."),
         "rights-change": _("%(who)s changed who has access to the record."),
     }
-    return sentences.get(event["action"], _("%(who)s acted on %(what)s.")) % params
+    return _through(event, sentences.get(event["action"], _("%(who)s acted on %(what)s.")) % params)
+
+
+def _through(event: dict, sentence: str) -> str:
+    """The sentence, naming the application the person acted through, if they did."""
+    if not event["via"]:
+        return sentence
+    return _("%(sentence)s, via %(application)s.") % {
+        "sentence": sentence.removesuffix("."),
+        "application": event["via"],
+    }
 
 
 @dataclass(frozen=True)
@@ -179,13 +189,13 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
     writer = csv.writer(output)
     writer.writerow(
         [_("Date (UTC)"), _("Who"), _("Role"), _("Profession"), _("What happened"),
-         _("Outcome"), _("Mode"), _("Reason given")]
+         _("Outcome"), _("Mode"), _("Reason given"), _("Through the application")]
     )  # fmt: skip
     for row in rows:
         writer.writerow(
             [row["occurred_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row["actor_name"],
              row["actor_role"], row["actor_profession"], describe(row), row["outcome"],
-             row["mode"], row["mode_detail"]]
+             row["mode"], row["mode_detail"], row["via"]]
         )  # fmt: skip
     return Response(
         output.getvalue().encode("utf-8-sig"),  # the BOM lets spreadsheets read the accents

@@ -14,6 +14,7 @@ asynchronously, then hands it to a validator, which checks it without any I/O.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Mapping
@@ -32,9 +33,10 @@ from litestar.connection import ASGIConnection
 T = TypeVar("T")
 
 
-def blocking(function: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
-    """From authlib's worker thread: run ``function(*args)`` on the event loop, and wait."""
-    return anyio.from_thread.run(function, *args)
+def blocking(function: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+    """From authlib's worker thread: run ``function(*args, **kwargs)`` on the event loop, and
+    wait for it."""
+    return anyio.from_thread.run(functools.partial(function, *args, **kwargs))
 
 
 class LitestarPayload(OAuth2Payload):
@@ -117,12 +119,13 @@ class AuthorizationServer(_AuthorizationServer):
 class ResourceProtector(_ResourceProtector):
     """authlib's resource protector, with the token read asynchronously: ``load`` finds the
     token a bearer string names (or None); the registered validator then checks it, and
-    ``refused`` hears of every token it refuses before the error is raised."""
+    ``refused(request, token, scopes, error)`` hears of every token it refuses before the
+    error is raised."""
 
     def __init__(
         self,
         load: Callable[[str], Coroutine[Any, Any, Any]],
-        refused: Callable[[Any, Any, OAuth2Error], Coroutine[Any, Any, None]],
+        refused: Callable[[Any, Any, Any, OAuth2Error], Coroutine[Any, Any, None]],
     ):
         super().__init__()
         self.load = load
@@ -136,6 +139,6 @@ class ResourceProtector(_ResourceProtector):
         try:
             validator.validate_token(token, scopes, request)
         except OAuth2Error as error:
-            await self.refused(request, token, error)
+            await self.refused(request, token, scopes, error)
             raise
         return token

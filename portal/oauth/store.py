@@ -645,19 +645,32 @@ async def find_bearer(token: str) -> Bearer | None:
 async def applications_of(account_id: UUID) -> list[dict]:
     """The applications the person authorized and has not revoked, each with the first
     authorization, the last use, and until when the latest grant lasts."""
-    now = clock.now()
-    rows = await OAuthGrant.raw(
-        "SELECT oauth_client.client_id, oauth_client.name, MIN(oauth_grant.created_at) AS since, "
-        "MAX(oauth_grant.last_used_at) AS last_used_at, "
-        "MAX(oauth_grant.expires_at) AS expires_at "
-        "FROM oauth_grant JOIN oauth_client ON oauth_client.id = oauth_grant.client "
-        "WHERE oauth_grant.account = {} AND oauth_grant.revoked_at IS NULL "
-        "AND oauth_grant.expires_at > {} "
-        "GROUP BY oauth_client.client_id, oauth_client.name ORDER BY oauth_client.name",
-        account_id,
-        now,
+    grants = await OAuthGrant.select(
+        OAuthGrant.client.client_id,
+        OAuthGrant.client.name,
+        OAuthGrant.created_at,
+        OAuthGrant.last_used_at,
+        OAuthGrant.expires_at,
+    ).where(
+        OAuthGrant.account == account_id,
+        OAuthGrant.revoked_at.is_null(),
+        OAuthGrant.expires_at > clock.now(),
     )
-    return rows
+    applications: dict[str, dict] = {}
+    for grant in grants:
+        client_id = grant["client.client_id"]
+        seen = applications.setdefault(
+            client_id,
+            {"client_id": client_id, "name": grant["client.name"], "since": grant["created_at"],
+             "last_used_at": None, "expires_at": grant["expires_at"]},
+        )  # fmt: skip
+        seen["since"] = min(seen["since"], grant["created_at"])
+        seen["expires_at"] = max(seen["expires_at"], grant["expires_at"])
+        if grant["last_used_at"] and (
+            seen["last_used_at"] is None or grant["last_used_at"] > seen["last_used_at"]
+        ):
+            seen["last_used_at"] = grant["last_used_at"]
+    return sorted(applications.values(), key=lambda application: application["name"])
 
 
 async def revoke_application(account_id: UUID, client_id: str, client_address: str) -> bool:
