@@ -8,6 +8,8 @@ consent page is an ordinary page of a signed-in person (both login steps, CSRF t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -116,22 +118,32 @@ async def _read(request: Request, **context: Any):
     )
 
 
+async def _respond(request: Request, call: Callable[..., Response]) -> Response:
+    """A token endpoint's answer: ``call`` (authlib's) with the request, or the error that
+    reading the request met."""
+    server = request.app.state.oauth_server
+    try:
+        oauth_request = await _read(request)
+    except OAuth2Error as error:
+        return server.handle_error_response(None, error)
+    return await server.run(call, oauth_request)
+
+
 @post("/oauth/token", guards=[public])
 async def token(request: Request) -> Response:
-    server = request.app.state.oauth_server
-    return await server.run(server.create_token_response, await _read(request))
+    return await _respond(request, request.app.state.oauth_server.create_token_response)
 
 
 @post("/oauth/revoke", guards=[public])
 async def revoke(request: Request) -> Response:
     server = request.app.state.oauth_server
-    return await server.run(server.create_endpoint_response, "revocation", await _read(request))
+    return await _respond(request, partial(server.create_endpoint_response, "revocation"))
 
 
 @post("/oauth/introspect", guards=[public])
 async def introspect(request: Request) -> Response:
     server = request.app.state.oauth_server
-    return await server.run(server.create_endpoint_response, "introspection", await _read(request))
+    return await _respond(request, partial(server.create_endpoint_response, "introspection"))
 
 
 @get("/oauth/me", guards=[bearer_token()])
@@ -205,14 +217,17 @@ async def _authorization_context(request: Request) -> tuple[store.Person, list[d
 async def authorization_page(request: Request) -> Template | Response:
     """What the application asks, in words, with accept and refuse."""
     person, dossiers = await _authorization_context(request)
-    oauth_request = await _read(
-        request, auth_time=sessions.current(request).created_at, dossiers=dossiers, dossier=None
-    )
     server = request.app.state.oauth_server
     try:
+        oauth_request = await _read(
+            request,
+            auth_time=sessions.current(request).created_at,
+            dossiers=dossiers,
+            dossier=None,
+        )
         grant = await server.run(server.get_consent_grant, oauth_request, person)
     except OAuth2Error as error:
-        return _authorization_error(server, oauth_request, error)
+        return _authorization_error(server, error)
     return _consent_page(grant, dossiers)
 
 
@@ -246,11 +261,11 @@ def _consent_page(grant, dossiers: list[dict], error: str = "", status: int = 20
     )
 
 
-def _authorization_error(server, oauth_request, error: OAuth2Error) -> Template | Response:
+def _authorization_error(server, error: OAuth2Error) -> Template | Response:
     """Back to the application with the error when its address is known and registered
     (RFC 6749 §4.1.2.1); otherwise a page for the person, and nowhere to be sent."""
     if error.redirect_uri:
-        return server.handle_error_response(oauth_request, error)
+        return server.handle_error_response(None, error)
     return Template(
         "oauth/authorization_error.html",
         context={"error": error.error, "description": error.description or ""},
@@ -263,17 +278,17 @@ async def authorization_decision(request: Request, data: Form) -> Template | Res
     """The person's answer: a code sent back to the application, or ``access_denied``."""
     person, dossiers = await _authorization_context(request)
     chosen = _chosen_dossier(data.get("dossier"), dossiers)
-    oauth_request = await _read(
-        request,
-        auth_time=sessions.current(request).created_at,
-        dossiers=dossiers,
-        dossier=chosen,
-    )
     server = request.app.state.oauth_server
     try:
+        oauth_request = await _read(
+            request,
+            auth_time=sessions.current(request).created_at,
+            dossiers=dossiers,
+            dossier=chosen,
+        )
         grant = await server.run(server.get_consent_grant, oauth_request, person)
     except OAuth2Error as error:
-        return _authorization_error(server, oauth_request, error)
+        return _authorization_error(server, error)
     accepted = data.get("decision") == "accept"
     if accepted and chosen is None and grants.about_one_patient(grant.request.scope):
         return _consent_page(grant, dossiers, _("Choose the record the application may use."), 400)

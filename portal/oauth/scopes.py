@@ -60,7 +60,7 @@ class ResourceScope:
             raise InvalidScope(f"unknown scope {text!r}")
         scope = cls(*match.groups())
         if scope.context == "system" and set(scope.permissions) - set(SYSTEM_PERMISSIONS):
-            raise InvalidScope(f"{text!r}: a backend service may only create (system/….c)")
+            raise InvalidScope(f"{text!r}: a backend service may only create (system/*.c)")
         return scope
 
     def covers(self, other: ResourceScope) -> bool:

@@ -26,7 +26,8 @@ import anyio.to_thread
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2 import OAuth2Error, OAuth2Request
 from authlib.oauth2 import ResourceProtector as _ResourceProtector
-from authlib.oauth2.rfc6749 import OAuth2Payload
+from authlib.oauth2.base import invalid_error_characters
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Payload
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
@@ -82,15 +83,25 @@ class LitestarOAuth2Request(OAuth2Request):
         return {name: values[0] for name, values in self._form.items() if values}
 
 
+#: The parameters authlib may quote in an error's description, which RFC 6749 restricts to
+#: printable ASCII without ``"`` or ``\`` (authlib raises ValueError on anything else).
+QUOTED_PARAMETERS = frozenset(
+    {"response_type", "client_id", "redirect_uri", "scope", "grant_type", "token_type_hint"}
+)
+
+
 async def read(request: Request, base_url: str, **context: Any) -> LitestarOAuth2Request:
     """The request as authlib reads it, its form read now (authlib cannot await it), with the
     application's ``context``. Its address is the portal's public one (``base_url``), not
-    what a proxy forwarded."""
+    what a proxy forwarded. `InvalidRequestError` for a parameter no RFC 6749 value can be."""
     form: dict[str, list[str]] = {}
     if request.method == "POST":
         body = await request.form()
         form = {name: [str(value) for value in body.getall(name)] for name in body}
     query = {name: request.query_params.getall(name) for name in request.query_params}
+    for name, values in (*query.items(), *form.items()):
+        if name in QUOTED_PARAMETERS and any(map(invalid_error_characters, values)):
+            raise InvalidRequestError(f"The parameter {name} holds characters it may not.")
     return LitestarOAuth2Request(request, base_url + request.url.path, query, form, context)
 
 
