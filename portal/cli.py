@@ -31,6 +31,7 @@ from portal.identity.professions import PROFESSIONS
 from portal.identity.tables import Account, Role
 from portal.notifications import service as notifications
 from portal.notifications.messaging import MessageNotSent, channel_for
+from portal.oauth.demo import register_demo_software, software_text
 from portal.piccolo_app import APP_CONFIG as CORE_APP
 from portal.plugins import PluginError, load_plugins
 from portal.settings import Settings, SettingsError, parse_database_url
@@ -310,9 +311,17 @@ async def upgrade_database(settings: Settings) -> list[str]:
 def demo_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
     plugins = load_plugins(settings.disabled_plugins)
-    loaded = _run_with_database(_with_database(settings, lambda: load_demo(plugins)))
+
+    async def load() -> bool:
+        loaded = await load_demo(plugins)
+        if loaded:
+            await register_demo_software(settings.data_dir)
+        return loaded
+
+    loaded = _run_with_database(_with_database(settings, load))
     print("Demo data loaded." if loaded else "The database is not empty: demo data left as it is.")
     print(logins_text())
+    print(software_text(settings.data_dir))
     return 0
 
 
