@@ -77,6 +77,10 @@ NOT_PAGES = {
     "/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}/file": "a download: the file "
     "attached to a document, as it was deposited",
     "/dossiers/{dossier_id:uuid}/history.csv": "a download: the access history as a spreadsheet",
+    "/.well-known/smart-configuration": "JSON for software: the SMART metadata",
+    "/.well-known/openid-configuration": "JSON for software: the same metadata",
+    "/oauth/jwks": "JSON for software: Carnet's public key",
+    "/oauth/me": "JSON for software with a token",
 }
 #: Every route ending in ``.pdf`` is a download of `portal.pdf.render_pdf`, not a page.
 PDF_SUFFIX = ".pdf"
@@ -89,7 +93,13 @@ VARIANTS = {
 }
 
 DOSSIER = "/dossiers/{dossier_id:uuid}"
-ACCOUNT_PAGES = {"/account", "/account/sessions", "/account/password", "/notifications"}
+ACCOUNT_PAGES = {
+    "/account",
+    "/account/sessions",
+    "/account/password",
+    "/account/applications",
+    "/notifications",
+}
 PATIENT_SIDE_PAGES = {
     DOSSIER,
     f"{DOSSIER}/documents",
@@ -141,7 +151,13 @@ OPENS = {
     "emergency": CARE_PAGES | ACCOUNT_PAGES,
     "samu_regulator": CARE_PAGES | ACCOUNT_PAGES,
     "insurer_agent": {"/reimbursements/import", "/dossiers/new"} | ACCOUNT_PAGES,
-    "administrator": {"/admin/accounts", "/admin/accounts/new"} | ACCOUNT_PAGES,
+    "administrator": {
+        "/admin/accounts",
+        "/admin/accounts/new",
+        "/admin/clients",
+        "/admin/clients/new",
+    }
+    | ACCOUNT_PAGES,
 }
 ROLES = list(OPENS)
 #: The lists each role sees full (a marker of their rows, and how many): the walk checks them
