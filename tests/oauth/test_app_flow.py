@@ -4,6 +4,8 @@ token at work, refreshed, introspected, revoked, and listed on the person's acco
 
 from __future__ import annotations
 
+import pytest
+from authlib.integrations.base_client import OAuthError
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -84,6 +86,14 @@ async def test_practice_software_acts_for_the_gp_until_its_access_is_withdrawn(p
     assert refreshed["refresh_token"] != token["refresh_token"]
     assert (await client.get(f"{BASE}/oauth/me")).status_code == 200
 
+    # RFC 7009: the application revokes its access token, and the refresh token issued with it.
+    revoked = await client.revoke_token(f"{BASE}/oauth/revoke", refreshed["access_token"])
+    assert revoked.status_code == 200
+    assert (await client.get(f"{BASE}/oauth/me")).status_code == 401
+    with pytest.raises(OAuthError, match="invalid_grant"):
+        await client.refresh_token(TOKEN_ENDPOINT, refresh_token=refreshed["refresh_token"])
+    client, _token = await authorize(portal, browser, client_id, scope)
+
     # The account page lists the application, with its last use; withdrawing it ends it.
     applications = await browser.get("/account/applications")
     assert "Logiciel Médical Test" in applications.text
@@ -93,8 +103,15 @@ async def test_practice_software_acts_for_the_gp_until_its_access_is_withdrawn(p
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
     assert "Logiciel Médical Test" not in (await browser.get("/account/applications")).text
-    revoked = await AuditEvent.select().where(AuditEvent.target_type == "oauth_grant")
-    assert [event["reason"] for event in revoked] == ["authorized", "revoked by the person"]
+    revoked = (
+        await AuditEvent.select()
+        .where(AuditEvent.target_type == "oauth_grant")
+        .order_by(AuditEvent.seq)
+    )
+    assert [event["reason"] for event in revoked] == [
+        *("authorized", "authorized"),  # the first grant, and the one after the revocation
+        *("revoked by the person", "revoked by the person"),
+    ]
     assert {event["via"] for event in revoked} == {"Logiciel Médical Test"}
 
 
