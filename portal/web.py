@@ -9,13 +9,14 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -72,8 +73,28 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers = MutableScopeHeaders.from_message(message)
     for name, value in SECURITY_HEADERS.items():
         headers[name] = value
+    elsewhere = scope["state"].get("form_action")
+    if elsewhere:
+        headers["content-security-policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {elsewhere}"
+        )
     if "cache-control" not in headers:
         headers["cache-control"] = "no-store"
+
+
+#: An origin as a Content-Security-Policy source: scheme, host, port, nothing else.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
+
+
+def allow_form_action(request: Request, url: str) -> None:
+    """Let this page's form lead to ``url``'s origin (CSP ``form-action``), as the consent
+    page's answer sends the browser back to the application; the browser enforces it on the
+    redirect too."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if not _ORIGIN.fullmatch(origin):
+        raise ValueError(f"not an origin: {origin!r}")
+    request.scope["state"]["form_action"] = origin
 
 
 def cookie_name(settings: Settings, name: str) -> str:

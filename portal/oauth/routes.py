@@ -19,7 +19,7 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal import clock
+from portal import clock, web
 from portal.access import bearer_token, public, signed_in
 from portal.access.facts import dossiers_of
 from portal.i18n import gettext as _
@@ -228,10 +228,13 @@ async def authorization_page(request: Request) -> Template | Response:
         grant = await server.run(server.get_consent_grant, oauth_request, person)
     except OAuth2Error as error:
         return _authorization_error(server, error)
-    return _consent_page(grant, dossiers)
+    return _consent_page(request, grant, dossiers)
 
 
-def _consent_page(grant, dossiers: list[dict], error: str = "", status: int = 200) -> Template:
+def _consent_page(
+    request: Request, grant, dossiers: list[dict], error: str = "", status: int = 200
+) -> Template:
+    web.allow_form_action(request, grant.redirect_uri)  # registered: authlib checked it
     scope = grant.request.scope
     choose = grants.about_one_patient(scope)
     patient = (
@@ -291,7 +294,9 @@ async def authorization_decision(request: Request, data: Form) -> Template | Res
         return _authorization_error(server, error)
     accepted = data.get("decision") == "accept"
     if accepted and chosen is None and grants.about_one_patient(grant.request.scope):
-        return _consent_page(grant, dossiers, _("Choose the record the application may use."), 400)
+        return _consent_page(
+            request, grant, dossiers, _("Choose the record the application may use."), 400
+        )
     return await server.run(
         server.create_authorization_response, oauth_request, person if accepted else None, grant
     )

@@ -81,7 +81,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_environment(data_dir: Path) -> dict[str, str]:
+def _server_environment(data_dir: Path, url: str) -> dict[str, str]:
     # The settings refuse unknown CARNET_* names, and the developer's own ones (a PostgreSQL
     # URL, a secret key) must not leak into the test server: start from none of them.
     environ = {name: value for name, value in os.environ.items() if not name.startswith("CARNET_")}
@@ -89,6 +89,8 @@ def _server_environment(data_dir: Path) -> dict[str, str]:
         CARNET_ENV="test",
         CARNET_DATA_DIR=str(data_dir),
         CARNET_DATABASE_URL=f"sqlite:///{data_dir}/carnet.sqlite3",
+        # Its public address: software addresses its signed assertions to it.
+        CARNET_BASE_URL=url,
     )  # and the default CARNET_ALLOWED_HOSTS: the browser sends "Host: 127.0.0.1:PORT"
     return environ
 
@@ -123,7 +125,7 @@ def portal(tmp_path_factory) -> Iterator[Portal]:
     data_dir = tmp_path_factory.mktemp("portal")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    environ = _server_environment(data_dir)
+    environ = _server_environment(data_dir, url)
     log = data_dir / "server.log"
     with log.open("wb") as output:  # a file, not a pipe: a full pipe would block the server
         for command in (["db", "upgrade"], ["demo"]):
@@ -156,7 +158,7 @@ def run_carnet(portal: Portal, *arguments: str, stdin: str = "") -> str:
     done = subprocess.run(
         [str(CARNET), *arguments],
         input=stdin,
-        env=_server_environment(portal.data_dir),
+        env=_server_environment(portal.data_dir, portal.url),
         capture_output=True,
         text=True,
     )
