@@ -39,7 +39,6 @@ from portal.access.policy import Reach
 from portal.audit import Action, Outcome
 from portal.dossiers.tables import Dossier
 from portal.identity import abuse
-from portal.identity.accounts import actor_of
 from portal.identity.numbers import InvalidNumber, validate_rpps
 from portal.identity.sessions import CurrentSession, Stage
 from portal.identity.tables import Professional, Role
@@ -95,18 +94,10 @@ async def _refused(
         Dossier.id == dossier_id
     ):
         return
-    person = token.person
     writes = all(set(requirement.permissions) <= {"c", "u"} for requirement in requirements)
     await audit.record(
         Action.CREATE if writes else Action.VIEW,
-        actor_of(
-            person.account_id,
-            person.role,
-            person.profession,
-            person.first_name,
-            person.last_name,
-            via=token.client_name,
-        ),
+        token.person.audit_actor(token.client_name),
         outcome=Outcome.REFUSED,
         dossier_id=dossier_id,
         target_type="dossier",

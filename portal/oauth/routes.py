@@ -196,7 +196,11 @@ SOFTWARE_ROUTER = Router(
 Form = URLEncodedBody[dict[str, Any]]
 
 
-async def _authorization_context(request: Request) -> tuple[store.Person, list[dict]]:
+async def _consent_grant(
+    request: Request, dossier_chosen: Any = None
+) -> tuple[store.Person, list[dict], Any]:
+    """The signed-in person, the dossiers they act for, and the authorization request as
+    authlib validated it for them (its grant); `OAuth2Error` when it cannot be granted."""
     session = sessions.current(request)
     if session.role not in AUTHORIZING_ROLES:
         raise PermissionDeniedException(
@@ -210,24 +214,25 @@ async def _authorization_context(request: Request) -> tuple[store.Person, list[d
         login=session.login,
         profession=session.profession,
     )
-    return person, await dossiers_of(session.account_id)
+    dossiers = await dossiers_of(session.account_id)
+    oauth_request = await _read(
+        request,
+        auth_time=session.created_at,
+        dossiers=dossiers,
+        dossier=_chosen_dossier(dossier_chosen, dossiers),
+    )
+    server = request.app.state.oauth_server
+    grant = await server.run(server.get_consent_grant, oauth_request, person)
+    return person, dossiers, grant
 
 
 @get("/oauth/authorize", guards=[signed_in])
 async def authorization_page(request: Request) -> Template | Response:
     """What the application asks, in words, with accept and refuse."""
-    person, dossiers = await _authorization_context(request)
-    server = request.app.state.oauth_server
     try:
-        oauth_request = await _read(
-            request,
-            auth_time=sessions.current(request).created_at,
-            dossiers=dossiers,
-            dossier=None,
-        )
-        grant = await server.run(server.get_consent_grant, oauth_request, person)
+        _person, dossiers, grant = await _consent_grant(request)
     except OAuth2Error as error:
-        return _authorization_error(server, error)
+        return _authorization_error(request, error)
     return _consent_page(request, grant, dossiers)
 
 
@@ -264,11 +269,11 @@ def _consent_page(
     )
 
 
-def _authorization_error(server, error: OAuth2Error) -> Template | Response:
+def _authorization_error(request: Request, error: OAuth2Error) -> Template | Response:
     """Back to the application with the error when its address is known and registered
     (RFC 6749 §4.1.2.1); otherwise a page for the person, and nowhere to be sent."""
     if error.redirect_uri:
-        return server.handle_error_response(None, error)
+        return request.app.state.oauth_server.handle_error_response(None, error)
     return Template(
         "oauth/authorization_error.html",
         context={"error": error.error, "description": error.description or ""},
@@ -279,26 +284,25 @@ def _authorization_error(server, error: OAuth2Error) -> Template | Response:
 @post("/oauth/authorize", guards=[signed_in])
 async def authorization_decision(request: Request, data: Form) -> Template | Response:
     """The person's answer: a code sent back to the application, or ``access_denied``."""
-    person, dossiers = await _authorization_context(request)
-    chosen = _chosen_dossier(data.get("dossier"), dossiers)
-    server = request.app.state.oauth_server
     try:
-        oauth_request = await _read(
-            request,
-            auth_time=sessions.current(request).created_at,
-            dossiers=dossiers,
-            dossier=chosen,
-        )
-        grant = await server.run(server.get_consent_grant, oauth_request, person)
+        person, dossiers, grant = await _consent_grant(request, data.get("dossier"))
     except OAuth2Error as error:
-        return _authorization_error(server, error)
+        return _authorization_error(request, error)
     accepted = data.get("decision") == "accept"
-    if accepted and chosen is None and grants.about_one_patient(grant.request.scope):
+    if (
+        accepted
+        and grant.request.context["dossier"] is None
+        and grants.about_one_patient(grant.request.scope)
+    ):
         return _consent_page(
             request, grant, dossiers, _("Choose the record the application may use."), 400
         )
+    server = request.app.state.oauth_server
     return await server.run(
-        server.create_authorization_response, oauth_request, person if accepted else None, grant
+        server.create_authorization_response,
+        grant.request,
+        person if accepted else None,
+        grant,
     )
 
 

@@ -142,6 +142,12 @@ class Person:
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    def audit_actor(self, via: str) -> audit.Actor:
+        """The person as the audit trail keeps them, acting through the application ``via``."""
+        return actor_of(
+            self.account_id, self.role, self.profession, self.first_name, self.last_name, via
+        )
+
 
 @dataclass(frozen=True)
 class Code(AuthorizationCodeMixin):
@@ -431,14 +437,7 @@ async def _trace_grant(
     """A grant given or ended, in the system chain (it concerns no one dossier)."""
     await audit.record(
         Action.ACCOUNT_CHANGE,
-        actor_of(
-            person.account_id,
-            person.role,
-            person.profession,
-            person.first_name,
-            person.last_name,
-            via=client.name,
-        ),
+        person.audit_actor(client.name),
         outcome=outcome,
         target_type="oauth_grant",
         target_id=str(grant_id),
