@@ -32,6 +32,7 @@ from portal.identity.tables import Account, Role
 from portal.notifications import service as notifications
 from portal.notifications.messaging import MessageNotSent, channel_for
 from portal.oauth.demo import register_demo_software, software_text
+from portal.oauth.store import purge_ended as purge_ended_grants
 from portal.piccolo_app import APP_CONFIG as CORE_APP
 from portal.plugins import PluginError, load_plugins
 from portal.settings import Settings, SettingsError, parse_database_url
@@ -288,15 +289,20 @@ def reminders_command(arguments: argparse.Namespace) -> int:
 def purge_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
 
-    async def purge() -> tuple[int, int]:
-        return await purge_archives(clock.now()), await purge_abandoned_registrations()
+    async def purge() -> tuple[int, int, int]:
+        return (
+            await purge_archives(clock.now()),
+            await purge_abandoned_registrations(),
+            await purge_ended_grants(),
+        )
 
-    archives, registrations = _run_with_database(_with_database(settings, purge))
+    archives, registrations, grants = _run_with_database(_with_database(settings, purge))
     print(f"Purged {archives} dossier{'s' if archives != 1 else ''} closed ten years ago.")
     print(
         f"Purged {registrations} online registration{'s' if registrations != 1 else ''} "
         "never activated, every code expired."
     )
+    print(f"Purged {grants} ended grant{'s' if grants != 1 else ''} of software access.")
     return 0
 
 

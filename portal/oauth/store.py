@@ -685,3 +685,21 @@ async def revoke_application(account_id: UUID, client_id: str, client_address: s
     for grant in grants:
         await revoke_grant(grant["id"], "revoked by the person", client_address, Outcome.ALLOWED)
     return bool(grants)
+
+
+async def purge_ended() -> int:
+    """Delete the grants that ended (expired or revoked) with their codes and tokens, and the
+    expired tokens that no refresh token stands beside (a backend service's, one access
+    token's grants); returns how many grants went. Their traces stay in the audit trail. A
+    refreshed token's row stays while its grant lives: it is what tells a reuse."""
+    now = clock.now()
+    async with db.current().write_transaction():
+        ended = (
+            await OAuthGrant.delete()
+            .where((OAuthGrant.expires_at < now) | OAuthGrant.revoked_at.is_not_null())
+            .returning(OAuthGrant.id)
+        )
+        await OAuthToken.delete().where(
+            OAuthToken.expires_at < now, OAuthToken.refresh_token_hash.is_null()
+        )
+    return len(ended)

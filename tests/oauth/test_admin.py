@@ -8,9 +8,16 @@ import json
 from joserfc.jwk import RSAKey
 
 from portal.identity.tables import Professional
-from portal.oauth.tables import ClientProfessional, OAuthClient
+from portal.oauth import store
+from portal.oauth.tables import ClientProfessional, OAuthClient, OAuthGrant, OAuthToken
 from tests.identity.conftest import field_error, new_administrator
-from tests.oauth.conftest import new_professional, signed_in
+from tests.oauth.conftest import (
+    authorize,
+    new_patient,
+    new_professional,
+    register_app,
+    signed_in,
+)
 
 
 async def test_an_administrator_registers_suspends_and_deletes_applications(portal, new_browser):
@@ -98,3 +105,27 @@ async def test_registrations_that_cannot_work_are_refused_by_field(portal, new_b
     # Only administrators.
     doctor = await signed_in(new_browser, await new_professional())
     assert (await doctor.get("/admin/clients")).status_code == 403
+
+
+async def test_purging_deletes_the_grants_that_ended_and_keeps_the_live_ones(
+    portal, new_browser, clock
+):
+    scope = "offline_access user/DocumentReference.rs"
+    patient = await new_patient()
+    browser = await signed_in(new_browser, patient)
+    client_id = await register_app(scope)
+    await authorize(portal, browser, client_id, scope)  # lives 90 days
+    await authorize(portal, browser, client_id, "user/DocumentReference.rs")  # one token
+    withdrawn = await register_app(scope, name="Retirée")
+    await authorize(portal, browser, withdrawn, scope)
+    await store.revoke_application(patient.id, withdrawn, "127.0.0.1")
+    clock.advance(minutes=16)  # the one-token grant has ended too
+
+    assert await store.purge_ended() == 2
+    [live] = await OAuthGrant.select()
+    assert live["scope"] == scope
+    assert (
+        live["client"]
+        == (await OAuthClient.select().where(OAuthClient.client_id == client_id).first())["id"]
+    )
+    assert await OAuthToken.count() == 1
