@@ -16,6 +16,7 @@ from portal.dossiers.tables import (
     SummaryFlag,
     SummaryVersion,
 )
+from portal.federation.tables import FederatedIdentity, FederatedLoginAttempt
 from portal.identity.tables import (
     Account,
     LoginSession,
@@ -54,6 +55,8 @@ APP_CONFIG = AppConfig(
         PatientProfile,
         PreparedPdf,
         EmergencyContact,
+        FederatedIdentity,
+        FederatedLoginAttempt,
     ],
     migration_dependencies=[],
     commands=[],
