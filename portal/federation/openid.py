@@ -160,16 +160,19 @@ class OpenIDProvider:
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
                 raise AuthenticationRefused("no ID token")
-            claims = await self._checked_id_token(id_token, nonce, token.get("access_token"))
+            access_token = token.get("access_token")
+            if not isinstance(access_token, str):
+                raise AuthenticationRefused("no access token")
+            claims = await self._checked_id_token(id_token, nonce, access_token)
             if metadata.get("userinfo_endpoint"):
-                userinfo = await self._userinfo(client, metadata["userinfo_endpoint"])
+                userinfo = await self._userinfo(client, metadata["userinfo_endpoint"], access_token)
                 if userinfo.get("sub") != claims["sub"]:
                     raise AuthenticationRefused("userinfo subject")
                 claims = {**userinfo, **claims}
         return Authentication(claims["sub"], claims["acr"], claims, id_token)
 
     async def _checked_id_token(
-        self, id_token: str, nonce: str, access_token: str | None
+        self, id_token: str, nonce: str, access_token: str
     ) -> dict[str, Any]:
         header, claims = await self._verified(id_token, "ID token")
         id_claims = CodeIDToken(
@@ -195,10 +198,19 @@ class OpenIDProvider:
             raise AuthenticationRefused("acr")
         return dict(claims)
 
-    async def _userinfo(self, client: AsyncOAuth2Client, endpoint: str) -> dict[str, Any]:
+    async def _userinfo(
+        self, client: AsyncOAuth2Client, endpoint: str, access_token: str
+    ) -> dict[str, Any]:
         """The userinfo answer: JSON, or a JWT signed by the provider (Pro Santé Connect)."""
         try:
-            response = await client.get(endpoint)
+            # The token was given a moment ago: it is sent as it is (authlib would refuse
+            # one that expires within its leeway, a minute).
+            response = await client.request(
+                "GET",
+                endpoint,
+                withhold_token=True,
+                headers={"authorization": f"Bearer {access_token}"},
+            )
         except httpx2.HTTPError as error:
             raise ProviderUnavailable(f"userinfo: {error}") from None
         if response.status_code >= 500:
