@@ -30,7 +30,7 @@ from tests.identity.conftest import (
     new_administrator,
     new_patient,
 )
-from tests.identity.identity_providers import onwards_url
+from tests.identity.identity_providers import AtProvider, onwards_url
 
 pytestmark = pytest.mark.usefixtures("real_time")
 
@@ -195,7 +195,7 @@ async def test_camille_links_franceconnect_then_logs_in_with_it(
     await browser.submit("/logout")
 
     # FranceConnect+ (eidas2): a login strong enough on its own.
-    at_provider_again = type(at_provider)(local_providers)
+    at_provider_again = AtProvider(local_providers)  # logged in there afresh
     try:
         answer = await at_provider_again.log_in(
             browser, "/login/franceconnect", CAMILLE_AT_FRANCECONNECT, acr="eidas2"
