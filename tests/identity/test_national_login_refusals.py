@@ -124,8 +124,6 @@ async def test_an_answer_used_twice(portal, browser, at_provider):
 async def test_claims_carnet_cannot_use(portal, browser, at_provider, identity, reason, message):
     answer = await at_provider.log_in(browser, "/login/psc", identity)
     await assert_refused(answer, reason, message)
-    if identity == "op-girard":
-        assert "code 83" in answer.text
 
 
 # --- a provider that misbehaves -------------------------------------------------------------
@@ -252,6 +250,14 @@ async def test_an_answer_without_a_code(start_portal, new_browser, fake_provider
     await assert_refused(answer, "no code", NOT_CHECKED)
 
 
-async def test_a_provider_this_portal_does_not_offer(portal, browser):
-    for path in ("/login/unknown", "/login/unknown/callback?code=1&state=2"):
+async def test_a_provider_this_portal_does_not_offer(start_portal, new_browser, fake_provider):
+    browser = new_browser(await start_portal(**fake_provider.settings("CARNET_PSC")))
+    login_page = await browser.get("/login")
+    assert 'href="/login/psc"' in login_page.text
+    assert "/login/franceconnect" not in login_page.text
+    for path in (
+        "/login/franceconnect",
+        "/login/franceconnect/callback?code=1&state=2",
+        "/login/unknown",
+    ):
         assert (await browser.get(path)).status_code == 404
