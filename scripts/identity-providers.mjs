@@ -6,8 +6,10 @@
 //   node scripts/identity-providers.mjs [--port 8100] [--carnet http://127.0.0.1:8000]...
 //
 // Each --carnet is a portal whose callbacks are registered. Carnet's client at each provider
-// is `carnet`, with the secrets below. Once listening, one line goes to the standard output:
-// `ready http://127.0.0.1:PORT`. The keys are made anew at each start.
+// is the one its settings name (CARNET_PSC_CLIENT_ID and _SECRET, CARNET_FRANCECONNECT_...),
+// read from the environment as Carnet reads them, or the defaults below. Once listening, one
+// line goes to the standard output: `ready http://127.0.0.1:PORT`. The keys are made anew at
+// each start, and nothing is kept: a restart forgets every session.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -23,10 +25,15 @@ const { values: options } = parseArgs({
 const port = Number(options.port);
 const origin = `http://127.0.0.1:${port}`;
 
-export const CLIENT_ID = 'carnet';
-const SECRETS = {
-  psc: 'local-pro-sante-connect-secret',
-  franceconnect: 'local-franceconnect-secret',
+const CLIENTS = {
+  psc: {
+    client_id: process.env.CARNET_PSC_CLIENT_ID || 'carnet',
+    client_secret: process.env.CARNET_PSC_CLIENT_SECRET || 'local-pro-sante-connect-secret',
+  },
+  franceconnect: {
+    client_id: process.env.CARNET_FRANCECONNECT_CLIENT_ID || 'carnet',
+    client_secret: process.env.CARNET_FRANCECONNECT_CLIENT_SECRET || 'local-franceconnect-secret',
+  },
 };
 
 // --- the people ---------------------------------------------------------------------------
@@ -123,8 +130,7 @@ function makeProvider({ path, name, people, claims, acrValues, levels, client })
   const issuer = `${origin}/${path}`;
   const provider = new Provider(issuer, {
     clients: [{
-      client_id: CLIENT_ID,
-      client_secret: SECRETS[path],
+      ...CLIENTS[path],
       redirect_uris: options.carnet.map((url) => `${url}/login/${path}/callback`),
       post_logout_redirect_uris: options.carnet.map((url) => `${url}/`),
       grant_types: ['authorization_code'],

@@ -15,6 +15,7 @@ not know (a key rotation). Nothing about a person is kept here.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,10 @@ METADATA_LIFETIME = 3600.0
 KEYS_REFRESH_INTERVAL = 60.0
 #: Clock skew allowed between Carnet and the provider, in seconds.
 LEEWAY = 60
+
+# One log line per request to a provider says nothing the audit trail does not; failures are
+# logged where they are handled.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
 class ProviderUnavailable(Exception):

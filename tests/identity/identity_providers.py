@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import re
 import select
 import subprocess
@@ -37,7 +38,6 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 SCRIPT = REPOSITORY / "scripts" / "identity-providers.mjs"
 START_TIMEOUT = 30  # seconds, for node to load and make its keys
 CLIENT_ID = "carnet"
-SECRETS = {"psc": "local-pro-sante-connect-secret", "franceconnect": "local-franceconnect-secret"}
 #: The onwards page's way on (see templates/federation/onwards.html).
 REFRESH = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)">')
 
@@ -52,14 +52,17 @@ def onwards_url(page: str) -> str:
 
 
 class LocalProviders:
-    """``node scripts/identity-providers.mjs``, listening on ``origin``."""
+    """``node scripts/identity-providers.mjs``, listening on ``origin``, for the portal at
+    ``carnet`` (the tests' own by default)."""
 
-    def __init__(self, port: int, log: Path) -> None:
+    def __init__(self, port: int, log: Path, carnet: str = f"http://{TEST_HOST}") -> None:
         self.origin = f"http://127.0.0.1:{port}"
+        self.carnet = carnet
         self.log = log
         self.process = subprocess.Popen(
-            ["node", str(SCRIPT), "--port", str(port), "--carnet", f"http://{TEST_HOST}"],
+            ["node", str(SCRIPT), "--port", str(port), "--carnet", carnet],
             cwd=REPOSITORY,
+            env={**os.environ, **self.settings()},
             stdout=subprocess.PIPE,
             stderr=log.open("wb"),
             text=True,
@@ -75,13 +78,13 @@ class LocalProviders:
         """The CARNET_* settings of a portal that logs in with them; Pro Santé Connect's
         discovery document under its own name, as the real one publishes it."""
         return {
-            "CARNET_BASE_URL": f"http://{TEST_HOST}",
+            "CARNET_BASE_URL": self.carnet,
             "CARNET_PSC_ISSUER": f"{self.origin}/psc/.well-known/wallet-openid-configuration",
             "CARNET_PSC_CLIENT_ID": CLIENT_ID,
-            "CARNET_PSC_CLIENT_SECRET": SECRETS["psc"],
+            "CARNET_PSC_CLIENT_SECRET": "secret-of-the-local-pro-sante-connect",
             "CARNET_FRANCECONNECT_ISSUER": f"{self.origin}/franceconnect",
             "CARNET_FRANCECONNECT_CLIENT_ID": CLIENT_ID,
-            "CARNET_FRANCECONNECT_CLIENT_SECRET": SECRETS["franceconnect"],
+            "CARNET_FRANCECONNECT_CLIENT_SECRET": "secret-of-the-local-franceconnect",
         }
 
     def stop(self) -> None:
