@@ -10,6 +10,7 @@ their account, once logged in the usual way.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -197,14 +198,6 @@ async def _logged_in(request: Request, provider: Provider, account: dict, subjec
 async def link(request: Request, provider: Provider, account: dict, subject: str) -> None:
     """Link the identity ``subject`` at ``provider`` to ``account`` (whose owner has just
     logged in there, from a signed-in session)."""
-    other = await _link_of_subject(provider, subject)
-    if other and other["account"] != account["id"]:
-        raise LoginRefused(
-            "linked to another account",
-            _("This %(provider)s identity is already linked to another Carnet account."),
-            account,
-            provider=provider.name,
-        )
     if provider is PRO_SANTE_CONNECT:
         own = (
             await Professional.select(Professional.rpps)
@@ -218,7 +211,19 @@ async def link(request: Request, provider: Provider, account: dict, subject: str
                 account,
             )
     async with db.current().write_transaction():
+        other = await _link_of_subject(provider, subject)
+        if other and other["account"] != account["id"]:
+            raise _linked_elsewhere(provider, account)
         await _link(request, provider, account, subject)
+
+
+def _linked_elsewhere(provider: Provider, account: dict) -> LoginRefused:
+    return LoginRefused(
+        "linked to another account",
+        _("This %(provider)s identity is already linked to another Carnet account."),
+        account,
+        provider=provider.name,
+    )
 
 
 async def _link(
@@ -226,7 +231,7 @@ async def _link(
     provider: Provider,
     account: dict,
     subject: str,
-    last_login_at=None,
+    last_login_at: datetime | None = None,
 ) -> None:
     """Link, in the current transaction: the account's row for this provider (it may hold an
     identity unlinked before) now holds ``subject``."""
@@ -241,20 +246,28 @@ async def _link(
             }
         )
         .where(
-            FederatedIdentity.account == account["id"], FederatedIdentity.provider == provider.key
+            FederatedIdentity.account == account["id"],
+            FederatedIdentity.provider == provider.key,
         )
         .returning(FederatedIdentity.id)
     )
     if not relinked:
-        await FederatedIdentity.insert(
-            FederatedIdentity(
-                account=account["id"],
-                provider=provider.key,
-                subject=subject,
-                linked_at=now,
-                last_login_at=last_login_at,
+        inserted = (
+            await FederatedIdentity.insert(
+                FederatedIdentity(
+                    account=account["id"],
+                    provider=provider.key,
+                    subject=subject,
+                    linked_at=now,
+                    last_login_at=last_login_at,
+                )
             )
+            # Another account's link, made since it was looked for.
+            .on_conflict(action="DO NOTHING")
+            .returning(FederatedIdentity.id)
         )
+        if not inserted:
+            raise _linked_elsewhere(provider, account)
     await accounts.trace_login(
         request, Action.ACCOUNT_CHANGE, account, reason="linked", provider=provider.key
     )

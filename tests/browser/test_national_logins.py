@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.identity.identity_providers import LocalProviders
 
-from .conftest import DEFAULT_LOCALE, Portal, free_port, serve, translated
+from .conftest import DEFAULT_LOCALE, Portal, assert_accessible, free_port, serve, translated
 
 pytestmark = pytest.mark.browser
 
@@ -44,9 +44,13 @@ def page(browser, providers_and_portal, javascript) -> Iterator[Page]:
     context.close()
 
 
-def test_dr_bernard_logs_in_with_pro_sante_connect_and_out_of_both(page, providers_and_portal):
+def test_dr_bernard_logs_in_with_pro_sante_connect_and_out_of_both(
+    page, providers_and_portal, javascript
+):
     providers, portal = providers_and_portal
     page.goto("/login")
+    if javascript:
+        assert_accessible(page)
     page.get_by_role("link", name="Se connecter avec Pro Santé Connect").click()
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(providers.origin)}/psc/interaction/"))
@@ -56,6 +60,10 @@ def test_dr_bernard_logs_in_with_pro_sante_connect_and_out_of_both(page, provide
     expect(page).to_have_url(f"{portal.url}/patients")
     page.get_by_role("link", name="Martin Camille").click()  # without a Carnet code
     expect(page.get_by_role("heading", level=1)).to_contain_text("Camille Martin")
+    page.goto("/account")
+    expect(page.get_by_text("Pro Santé Connect est lié à mon compte")).to_be_visible()
+    if javascript:
+        assert_accessible(page)
     page.get_by_role("button", name=translated("Log out")).click()
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(providers.origin)}/psc/session/end"))

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from portal.audit.tables import AuditEvent
-from portal.demo import load_demo
+from portal.demo import DEMO_PEOPLE, load_demo
 from portal.dossiers.tables import Dossier
 from portal.federation.identities import PROFESSIONAL_ACCOUNT_OPENED
 from portal.federation.tables import FederatedIdentity
@@ -104,6 +104,29 @@ async def test_logging_out_ends_the_pro_sante_connect_session_too(
     at_the_provider = await at_provider.visit(again.headers["location"])
     assert at_the_provider.status_code == 200  # it asks who one is again
     assert "Qui êtes-vous ?" in at_the_provider.text
+
+
+async def test_an_emergency_access_keeps_the_login_of_pro_sante_connect(
+    start_portal, new_browser, local_providers, at_provider
+):
+    """The session is replaced at the emergency access (a new id): what it came from stays,
+    and logging out still ends the provider's session."""
+    portal = await start_portal(**local_providers.settings())
+    await load_demo(portal.state.plugins)
+    browser = new_browser(portal)
+    await at_provider.log_in(browser, "/login/psc", "dr-bernard")
+    await browser.get("/patients")
+    await browser.submit("/patients/lookup", {"nir": DEMO_PEOPLE[1].nir})  # Jules
+    reason = "Patient inconscient aux urgences, pronostic vital engagé."
+    opened = await browser.submit("/patients/emergency", {"reason": reason})
+    assert opened.status_code == 303
+    [session] = await LoginSession.select(LoginSession.emergency, LoginSession.provider)
+    assert session == {"emergency": True, "provider": "psc"}
+    await browser.get("/patients")  # the new session's page
+
+    leaving = await browser.submit("/logout")
+
+    assert "id_token_hint=" in onwards_url(leaving.text)
 
 
 async def test_a_new_pharmacists_first_login_opens_their_account_with_their_profession(
