@@ -174,15 +174,7 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
         valid = await second_factor.check_totp(account["id"], account["totp_secret"], code)
     target = local_path(data.get("next"))
     if not valid:
-        if not locked:
-            await abuse.record_failure(account["id"])
-        await accounts.trace_login(
-            request,
-            Action.LOGIN_FAILURE,
-            account,
-            reason="second factor",
-            provider=session.provider,
-        )
+        await _wrong_code(request, session, account, locked)
         return form_page(
             "identity/code.html",
             status=400,
@@ -193,6 +185,18 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
     await abuse.record_success(account["id"])
     await complete_login(request, account, pending=session)
     return see_other(await landing(target, account))
+
+
+async def _wrong_code(
+    request: Request, session: sessions.CurrentSession, account: dict, locked: bool
+) -> None:
+    """A wrong code, or a code while the account is locked (neither checked nor counted then:
+    the lock holds), traced."""
+    if not locked:
+        await abuse.record_failure(account["id"])
+    await accounts.trace_login(
+        request, Action.LOGIN_FAILURE, account, reason="second factor", provider=session.provider
+    )
 
 
 async def landing(target: str | None, account: dict) -> str:
@@ -285,15 +289,7 @@ async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect
     if locked or not await second_factor.check_totp(
         account["id"], account["totp_secret"], str(data.get("code", ""))
     ):
-        if not locked:
-            await abuse.record_failure(account["id"])
-        await accounts.trace_login(
-            request,
-            Action.LOGIN_FAILURE,
-            account,
-            reason="second factor",
-            provider=session.provider,
-        )
+        await _wrong_code(request, session, account, locked)
         flash(request, _("This code is not valid: scan the new QR code and try again."), "error")
         return see_other("/login/enrol")
     await Account.update({Account.totp_confirmed: True}).where(Account.id == account["id"])

@@ -471,9 +471,11 @@ async def new_professional(
     password: str = PASSWORD,
     role: Role = Role.PROFESSIONAL,
     profession: str = "medecin",
+    specialty: str = "",
+    rpps: str = "",
 ) -> Person:
-    """A professional (a médecin unless told otherwise) with an RPPS number, a password and
-    (unless told otherwise) a TOTP app."""
+    """A professional (a médecin unless told otherwise) with an RPPS number (a new one unless
+    told otherwise), a password and (unless told otherwise) a TOTP app."""
     return await _create(
         NewAccount(
             role=role,
@@ -482,8 +484,9 @@ async def new_professional(
             last_name=last_name,
             password=password,
             totp_secret=pyotp.random_base32(32) if with_authenticator else "",
-            rpps=new_rpps(),
+            rpps=rpps or new_rpps(),
             profession=profession,
+            specialty=specialty,
         )
     )
 

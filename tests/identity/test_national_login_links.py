@@ -12,15 +12,15 @@ import pytest
 
 from portal.audit.tables import AuditEvent
 from portal.federation.tables import FederatedIdentity
-from portal.identity.accounts import NewAccount, create_account, disable
-from portal.identity.tables import Role
+from portal.identity.accounts import disable
 from tests.conftest import translated
-from tests.identity.conftest import PASSWORD, Person, log_in, new_patient
+from tests.identity.conftest import log_in, new_patient, new_professional
 from tests.identity.identity_providers import AtProvider, onwards_url
 
 pytestmark = pytest.mark.usefixtures("real_time")
 
 CAMILLE = "fc-5b0e6c1f-camille"
+GARCIA = "10001010023"  # Dr Karim Garcia's RPPS number at the local Pro Santé Connect
 FRANCECONNECT_LINK = "/account/providers/franceconnect/link"
 
 
@@ -122,7 +122,7 @@ async def test_pro_sante_connect_is_not_unlinked_while_it_is_the_only_way_in(
 async def test_a_professional_links_pro_sante_connect_again_after_unlinking_it(
     portal, new_browser, at_provider, local_providers
 ):
-    garcia = await professional("10001010023")
+    garcia = await new_professional(first_name="Karim", last_name="Garcia", rpps=GARCIA)
     browser = new_browser(portal)
     await at_provider.log_in(browser, "/login/psc", "dr-garcia")  # linked by RPPS number
     await browser.get("/account")
@@ -157,7 +157,7 @@ async def test_a_professional_links_pro_sante_connect_again_after_unlinking_it(
 async def test_a_disabled_account_does_not_log_in_with_pro_sante_connect(
     portal, new_browser, at_provider
 ):
-    garcia = await professional("10001010023")
+    garcia = await new_professional(first_name="Karim", last_name="Garcia", rpps=GARCIA)
     await disable(garcia.id)
 
     refused = await at_provider.log_in(new_browser(portal), "/login/psc", "dr-garcia")
@@ -165,30 +165,3 @@ async def test_a_disabled_account_does_not_log_in_with_pro_sante_connect(
     assert refused.status_code == 400
     [failure] = await AuditEvent.select().where(AuditEvent.action == "login-failure")
     assert (failure["actor_account"], failure["reason"]) == (garcia.id, "account disabled")
-
-
-async def professional(rpps: str) -> Person:
-    """Dr Garcia, with a password, an authenticator and the RPPS number ``rpps``."""
-    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-    account_id = await create_account(
-        NewAccount(
-            role=Role.PROFESSIONAL,
-            login="karim.garcia@exemple.fr",
-            first_name="Karim",
-            last_name="Garcia",
-            password=PASSWORD,
-            totp_secret=secret,
-            rpps=rpps,
-            profession="medecin",
-            specialty="Cardiologie et maladies vasculaires",
-        )
-    )
-    return Person(
-        account_id,
-        "karim.garcia@exemple.fr",
-        Role.PROFESSIONAL,
-        "Karim",
-        "Garcia",
-        PASSWORD,
-        secret,
-    )

@@ -19,16 +19,15 @@ from portal.demo import DEMO_PEOPLE, load_demo
 from portal.dossiers.tables import Dossier
 from portal.federation.identities import PROFESSIONAL_ACCOUNT_OPENED
 from portal.federation.tables import FederatedIdentity
-from portal.identity.accounts import NewAccount, create_account
 from portal.identity.tables import Account, LoginSession, Professional, Role
 from portal.notifications.tables import Notification
 from tests.identity.conftest import (
-    PASSWORD,
     enter_code,
     fresh_totp_code,
     log_in,
     new_administrator,
     new_patient,
+    new_professional,
 )
 from tests.identity.identity_providers import AtProvider, onwards_url
 
@@ -159,22 +158,17 @@ async def test_the_profession_follows_pro_sante_connect_at_each_login(
     start_portal, new_browser, local_providers, at_provider
 ):
     portal = await start_portal(**local_providers.settings())
-    account_id = await create_account(
-        NewAccount(
-            role=Role.PROFESSIONAL,
-            login="helene.petit@exemple.fr",
-            first_name="Hélène",
-            last_name="Petit",
-            password=PASSWORD,
-            rpps="10001010056",
-            profession="infirmier",
-            specialty="Soins palliatifs",
-        )
+    helene = await new_professional(
+        first_name="Hélène",
+        last_name="Petit",
+        profession="infirmier",
+        specialty="Soins palliatifs",
+        rpps="10001010056",
     )
 
     await at_provider.log_in(new_browser(portal), "/login/psc", "ph-petit")
 
-    professional = await Professional.select().where(Professional.account == account_id).first()
+    professional = await Professional.select().where(Professional.account == helene.id).first()
     assert (professional["profession"], professional["specialty"]) == ("pharmacien", "")
     [change] = [e for e in await trail("account-change") if e["reason"] != "linked"]
     assert change["reason"] == (
