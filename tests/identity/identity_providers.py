@@ -158,6 +158,10 @@ class AtProvider:
 # --- a provider that misbehaves on purpose --------------------------------------------------
 
 
+#: The fake provider's key, made once (an RSA key takes a moment to make).
+SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+
+
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
@@ -169,7 +173,7 @@ class FakeProvider:
     userinfo endpoint answers; ``delay`` makes the token endpoint slow."""
 
     port: int = 0
-    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "k1"}))
+    key: RSAKey = field(default_factory=lambda: SIGNING_KEY)
     claims: dict[str, Any] = field(default_factory=dict)
     userinfo: dict[str, Any] | None = None
     id_token: Callable[[FakeProvider, dict[str, Any]], str] | None = None

@@ -19,6 +19,7 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from portal.audit.tables import AuditEvent
+from portal.federation import openid
 from portal.identity.tables import LoginSession
 from tests.conftest import translated
 from tests.identity.identity_providers import FakeProvider
@@ -36,13 +37,25 @@ async def assert_refused(answer, reason: str, message: str, provider: str = "psc
         answer.text
     )
     assert 'name="password"' in answer.text  # the password login, still offered
-    [failure] = await AuditEvent.select().where(AuditEvent.action == "login-failure")
+    failure = (
+        await AuditEvent.select()
+        .where(AuditEvent.action == "login-failure")
+        .order_by(AuditEvent.id, ascending=False)
+        .first()
+    )
     assert (failure["target_type"], failure["target_id"]) == ("identity-provider", provider)
     assert failure["reason"] == reason
     assert failure["outcome"] == "refused"
     assert await LoginSession.count() == 0
 
 
+#: What a correct Pro Santé Connect says of a médecin généraliste.
+PRACTITIONER = {
+    "SubjectNameID": "810001010015",
+    "given_name": "Sophie",
+    "family_name": "Bernard",
+    "SubjectRefPro": {"exercices": [{"codeProfession": "10", "codeSavoirFaire": "SM54"}]},
+}
 PROVIDER_NAMES = {"psc": "Pro Santé Connect", "franceconnect": "FranceConnect"}
 NOT_CHECKED = (
     "The answer of %(provider)s could not be checked, so you are not logged in. Start again; "
@@ -155,21 +168,22 @@ BROKEN_ID_TOKENS = {
 }
 
 
-@pytest.mark.parametrize("broken", BROKEN_ID_TOKENS)
-async def test_an_id_token_that_cannot_be_trusted(start_portal, new_browser, fake_provider, broken):
-    fake_provider.id_token = BROKEN_ID_TOKENS[broken]
-    browser = new_browser(await start_portal(**fake_provider.settings()))
-    request = await fake_provider.send(browser)
+async def test_an_id_token_that_cannot_be_trusted(start_portal, new_browser, fake_provider):
+    portal = await start_portal(**fake_provider.settings())
+    for broken, make in BROKEN_ID_TOKENS.items():
+        fake_provider.id_token = make
+        browser = new_browser(portal)
+        request = await fake_provider.send(browser)
 
-    answer = await fake_provider.answer(browser, request)
+        answer = await fake_provider.answer(browser, request)
 
-    reason = {"acr-unknown": "acr", "alg-none": "signature"}.get(broken, broken)
-    await assert_refused(answer, reason, NOT_CHECKED)
+        reason = {"acr-unknown": "acr", "alg-none": "signature"}.get(broken, broken)
+        await assert_refused(answer, reason, NOT_CHECKED)
 
 
 async def test_an_id_token_replayed_from_an_earlier_login(start_portal, new_browser, fake_provider):
     """A login's ID token, given again at the next login: it answers another nonce."""
-    fake_provider.claims = {"SubjectNameID": "810001010015"}
+    fake_provider.claims = PRACTITIONER
     portal = await start_portal(**fake_provider.settings())
     first = new_browser(portal)
     request = await fake_provider.send(first)
@@ -181,6 +195,28 @@ async def test_an_id_token_replayed_from_an_earlier_login(start_portal, new_brow
     answer = await fake_provider.answer(second, request)
 
     await assert_refused(answer, "nonce", NOT_CHECKED)
+
+
+async def test_a_key_the_provider_added_since_is_fetched(
+    start_portal, new_browser, fake_provider, monkeypatch
+):
+    """A token signed by a key id Carnet has not seen: the provider's keys are fetched again
+    (at most once a minute), and the token is accepted if the new key signed it."""
+    fake_provider.claims = PRACTITIONER
+    portal = await start_portal(**fake_provider.settings())
+    first = new_browser(portal)
+    assert (await fake_provider.answer(first, await fake_provider.send(first))).status_code == 200
+    fake_provider.key = RSAKey.generate_key(2048, parameters={"kid": "k2"})
+    second = new_browser(portal)
+    request = await fake_provider.send(second)
+    refused = await fake_provider.answer(second, request)
+    assert refused.status_code == 400  # the keys were fetched less than a minute ago
+    monkeypatch.setattr(openid, "KEYS_REFRESH_INTERVAL", 0)
+
+    accepted = await fake_provider.answer(second, await fake_provider.send(second))
+
+    assert accepted.status_code == 200
+    assert await second.is_signed_in()
 
 
 async def test_what_the_login_sends_the_provider(start_portal, new_browser, fake_provider):
@@ -204,7 +240,7 @@ async def test_what_the_login_sends_the_provider(start_portal, new_browser, fake
 
 
 async def test_userinfo_about_someone_else(start_portal, new_browser, fake_provider):
-    fake_provider.userinfo = {"sub": "someone else", "SubjectNameID": "810001010015"}
+    fake_provider.userinfo = {**PRACTITIONER, "sub": "someone else"}
     browser = new_browser(await start_portal(**fake_provider.settings()))
     answer = await fake_provider.answer(browser, await fake_provider.send(browser))
     await assert_refused(answer, "userinfo subject", NOT_CHECKED)
