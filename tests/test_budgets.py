@@ -77,6 +77,10 @@ NOT_PAGES = {
     "/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}/file": "a download: the file "
     "attached to a document, as it was deposited",
     "/dossiers/{dossier_id:uuid}/history.csv": "a download: the access history as a spreadsheet",
+    "/login/{key:str}": "a redirect to a national identity provider (none is configured here)",
+    "/account/providers/{key:str}/link": "a redirect to a national identity provider, the same",
+    "/login/{key:str}/callback": "a provider's answer: the login page (measured at /login) or "
+    "a page of two lines that moves on by itself",
 }
 #: Every route ending in ``.pdf`` is a download of `portal.pdf.render_pdf`, not a page.
 PDF_SUFFIX = ".pdf"

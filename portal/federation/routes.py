@@ -90,16 +90,17 @@ async def _send_to_provider(
     next: str,
 ) -> Template | Redirect:
     await limit_attempts(request, "provider")
-    attempt = await attempts.begin(provider.key, purpose, session.id if session else None, next)
     try:
-        url = await client.authorization_url(
-            state=attempt.state, nonce=attempt.nonce, code_verifier=attempt.code_verifier
-        )
+        await client.metadata()  # whether the provider answers: now, not on its page
     except ProviderUnavailable as problem:
         logger.warning("%s unavailable: %s", provider.name, problem)
         account = await _account(session.account_id) if purpose == LINK else None
         refusal = LoginRefused("provider unavailable", UNAVAILABLE, account, provider=provider.name)
         return await _refuse(request, provider, purpose, refusal, next)
+    attempt = await attempts.begin(provider.key, purpose, session.id if session else None, next)
+    url = await client.authorization_url(
+        state=attempt.state, nonce=attempt.nonce, code_verifier=attempt.code_verifier
+    )
     return Redirect(
         url,
         status_code=303,
