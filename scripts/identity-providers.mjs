@@ -53,14 +53,17 @@ function practice(codeProfession, codeSavoirFaire, firstName, lastName) {
   };
 }
 
-// SubjectNameID is the national identifier: 8 and the RPPS number. The first ones are the
-// demo's professionals (portal/demo.py); then people Carnet does not know yet.
-function professional(label, rpps, firstName, lastName, codeProfession, codeSavoirFaire = '') {
+// SubjectNameID is the national identifier of health professionals: 8 and the RPPS number
+// (0 and the ADELI number for those who have none). The first ones are the demo's
+// professionals (portal/demo.py); then people Carnet does not know yet, or cannot let in.
+const rpps = (number) => `8${number}`;
+
+function professional(label, nationalId, firstName, lastName, codeProfession, codeSavoirFaire = '') {
   return {
     label,
     claims: {
-      SubjectNameID: rpps && `8${rpps}`,
-      preferred_username: rpps && `8${rpps}`,
+      SubjectNameID: nationalId,
+      preferred_username: nationalId,
       given_name: firstName,
       family_name: lastName,
       SubjectOrganization: `Cabinet ${lastName}`,
@@ -73,21 +76,14 @@ function professional(label, rpps, firstName, lastName, codeProfession, codeSavo
 }
 
 const PROFESSIONALS = {
-  'dr-bernard': professional('Dr Sophie Bernard, médecin généraliste', '10001010015', 'Sophie', 'Bernard', '10', 'SM54'),
-  'dr-garcia': professional('Dr Karim Garcia, cardiologue', '10001010023', 'Karim', 'Garcia', '10', 'SM04'),
-  'ph-petit': professional('Hélène Petit, pharmacienne', '10001010056', 'Hélène', 'Petit', '21'),
-  'dr-simon': professional('Dr Anne Simon, médecin du travail', '10001010072', 'Anne', 'Simon', '10', 'SM25'),
-  'ph-fabre': professional('Lucie Fabre, pharmacienne (pas encore dans Carnet)', '10001010205', 'Lucie', 'Fabre', '21'),
-  'op-girard': professional('Paul Girard, orthopédiste-orthésiste (profession inconnue de Carnet)', '10001010213', 'Paul', 'Girard', '83'),
-  'adeli-roche': {
-    ...professional('Marc Roche, identifié par un numéro ADELI', '', 'Marc', 'Roche', '60'),
-    claims: {
-      ...professional('', '', 'Marc', 'Roche', '60').claims,
-      SubjectNameID: '0751234567',
-      preferred_username: '0751234567',
-    },
-  },
-  'sans-rpps': professional('Identité sans numéro RPPS', '', 'Jeanne', 'Sans-Numéro', '10'),
+  'dr-bernard': professional('Dr Sophie Bernard, médecin généraliste', rpps('10001010015'), 'Sophie', 'Bernard', '10', 'SM54'),
+  'dr-garcia': professional('Dr Karim Garcia, cardiologue', rpps('10001010023'), 'Karim', 'Garcia', '10', 'SM04'),
+  'ph-petit': professional('Hélène Petit, pharmacienne', rpps('10001010056'), 'Hélène', 'Petit', '21'),
+  'dr-simon': professional('Dr Anne Simon, médecin du travail', rpps('10001010072'), 'Anne', 'Simon', '10', 'SM25'),
+  'ph-fabre': professional('Lucie Fabre, pharmacienne (pas encore dans Carnet)', rpps('10001010205'), 'Lucie', 'Fabre', '21'),
+  'op-girard': professional('Paul Girard, orthopédiste-orthésiste (profession inconnue de Carnet)', rpps('10001010213'), 'Paul', 'Girard', '83'),
+  'adeli-roche': professional('Marc Roche, identifié par un numéro ADELI', '0751234567', 'Marc', 'Roche', '60'),
+  'sans-rpps': professional('Identité sans numéro RPPS', undefined, 'Jeanne', 'Sans-Numéro', '10'),
 };
 
 // FranceConnect's identity pivot: names, birth date and place; `sub` is the key below.
