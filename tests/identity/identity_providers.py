@@ -178,7 +178,6 @@ class FakeProvider:
     userinfo: dict[str, Any] | None = None
     id_token: Callable[[FakeProvider, dict[str, Any]], str] | None = None
     delay: float = 0.0
-    discovery: dict[str, Any] = field(default_factory=dict)
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)
     #: The nonce of the login under way (`send` reads it from Carnet's request).
     pending_nonce: str = ""
@@ -187,12 +186,13 @@ class FakeProvider:
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def settings(self, prefix: str = "CARNET_PSC") -> dict[str, str]:
+    def settings(self) -> dict[str, str]:
+        """The settings of a portal whose Pro Santé Connect is this provider."""
         return {
             "CARNET_BASE_URL": f"http://{TEST_HOST}",
-            f"{prefix}_ISSUER": self.issuer,
-            f"{prefix}_CLIENT_ID": CLIENT_ID,
-            f"{prefix}_CLIENT_SECRET": "fake-secret",
+            "CARNET_PSC_ISSUER": self.issuer,
+            "CARNET_PSC_CLIENT_ID": CLIENT_ID,
+            "CARNET_PSC_CLIENT_SECRET": "fake-secret",
         }
 
     def signed(self, claims: dict[str, Any], key: RSAKey | None = None, **header: Any) -> str:
@@ -276,7 +276,6 @@ class FakeProvider:
             "userinfo_endpoint": f"{self.issuer}/userinfo",
             "id_token_signing_alg_values_supported": ["RS256"],
             "acr_values_supported": ["eidas1"],
-            **self.discovery,
         }
 
     async def send(self, browser, start: str = "/login/psc") -> dict[str, str]:

@@ -287,7 +287,7 @@ async def test_an_answer_without_a_code(start_portal, new_browser, fake_provider
 
 
 async def test_a_provider_this_portal_does_not_offer(start_portal, new_browser, fake_provider):
-    browser = new_browser(await start_portal(**fake_provider.settings("CARNET_PSC")))
+    browser = new_browser(await start_portal(**fake_provider.settings()))
     login_page = await browser.get("/login")
     assert 'href="/login/psc"' in login_page.text
     assert "/login/franceconnect" not in login_page.text
