@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-audit bench-overview bench-overview-full bench-pdf lint format translations extract-messages browser vendor-htmx clean
+.PHONY: run run-with-providers test bench bench-audit bench-overview bench-overview-full bench-pdf lint format translations extract-messages browser vendor-htmx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,30 @@ run: $(INSTALLED) translations
 	$(BIN)/carnet db upgrade
 	$(BIN)/carnet demo
 	$(BIN)/carnet serve --host $(HOST) --port $(PORT)
+
+# The demo with its national logins: a local Pro Santé Connect and FranceConnect
+# (scripts/identity-providers.mjs, on oidc-provider) on PROVIDERS_PORT, stopped with the portal.
+# Both read the same CARNET_* settings. "Se connecter avec Pro Santé Connect", then Dr Sophie
+# Bernard, lands on her patients.
+PROVIDERS_PORT ?= 8100
+PROVIDERS := http://127.0.0.1:$(PROVIDERS_PORT)
+run-with-providers: export CARNET_BASE_URL = http://$(HOST):$(PORT)
+run-with-providers: export CARNET_PSC_ISSUER = $(PROVIDERS)/psc/.well-known/wallet-openid-configuration
+run-with-providers: export CARNET_PSC_CLIENT_ID = carnet
+run-with-providers: export CARNET_PSC_CLIENT_SECRET = local-pro-sante-connect-secret
+run-with-providers: export CARNET_FRANCECONNECT_ISSUER = $(PROVIDERS)/franceconnect
+run-with-providers: export CARNET_FRANCECONNECT_CLIENT_ID = carnet
+run-with-providers: export CARNET_FRANCECONNECT_CLIENT_SECRET = local-franceconnect-secret
+run-with-providers: $(INSTALLED) translations node_modules/.package-lock.json
+	$(BIN)/carnet db upgrade
+	$(BIN)/carnet demo
+	@echo "Local Pro Santé Connect and FranceConnect: $(PROVIDERS)/psc and $(PROVIDERS)/franceconnect"
+	node scripts/identity-providers.mjs --port $(PROVIDERS_PORT) --carnet $(CARNET_BASE_URL) & \
+		trap 'kill $$!' EXIT; \
+		$(BIN)/carnet serve --host $(HOST) --port $(PORT)
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 test: $(INSTALLED) translations browser
 	$(BIN)/ruff check .
@@ -67,7 +91,7 @@ extract-messages: $(INSTALLED)
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-pot-creation-date --ignore-obsolete \
 		-i portal/locale/messages.pot -d portal/locale -D messages
 
-# Debian's chromium and the npm packages the browser tests inject (axe-core).
+# Debian's chromium and the npm packages the tests use (axe-core, oidc-provider).
 browser:
 	scripts/install-browser
 

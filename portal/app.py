@@ -35,6 +35,8 @@ from portal.dossiers import (
     vocabulary,
 )
 from portal.dossiers import routes as dossier_routes
+from portal.federation import providers as identity_providers
+from portal.federation import routes as federation_routes
 from portal.identity import admin as identity_admin
 from portal.identity import passwords
 from portal.identity import routes as identity_routes
@@ -60,6 +62,7 @@ CORE_ROUTES = [
     pages.switch_language,
     serve_static,
     *identity_routes.ROUTES,
+    *federation_routes.ROUTES,
     *identity_admin.ROUTES,
     *notification_routes.ROUTES,
     *audit_history.ROUTES,
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             "profession_labels": {key: item.label for key, item in PROFESSIONS.items()},
             "category_labels": vocabulary.labels(plugins.categories),
             "type_labels": vocabulary.TYPE_LABELS,
+            "identity_providers": identity_providers.configured(settings),
         },
     )
 
@@ -156,6 +160,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
                 "channel": channel,
                 "matrix": matrix,
                 "oauth_server": oauth_grants.create_server(settings),
+                "identity_providers": identity_providers.clients(settings),
             }
         ),
         openapi_config=None,

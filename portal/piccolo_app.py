@@ -16,6 +16,7 @@ from portal.dossiers.tables import (
     SummaryFlag,
     SummaryVersion,
 )
+from portal.federation.tables import FederatedIdentity, FederatedLoginAttempt
 from portal.identity.tables import (
     Account,
     LoginSession,
@@ -68,6 +69,8 @@ APP_CONFIG = AppConfig(
         AuthorizationCode,
         OAuthToken,
         ClientAssertion,
+        FederatedIdentity,
+        FederatedLoginAttempt,
     ],
     migration_dependencies=[],
     commands=[],

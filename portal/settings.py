@@ -42,6 +42,12 @@ KNOWN_VARIABLES = (
     "CARNET_AUDIT_KEY",
     "CARNET_OAUTH_KEY",
     "CARNET_ACCESS_MATRIX",
+    "CARNET_PSC_ISSUER",
+    "CARNET_PSC_CLIENT_ID",
+    "CARNET_PSC_CLIENT_SECRET",
+    "CARNET_FRANCECONNECT_ISSUER",
+    "CARNET_FRANCECONNECT_CLIENT_ID",
+    "CARNET_FRANCECONNECT_CLIENT_SECRET",
     "CARNET_TEST_POSTGRES_URL",
 )
 MESSAGING_CHANNELS = ("outbox", "smtp")
@@ -58,6 +64,23 @@ MIN_SECRET_KEY_LENGTH = 32
 
 class SettingsError(ValueError):
     """A setting has a value the portal cannot run with; the message names it."""
+
+
+#: Where OpenID Connect providers publish their discovery document, under their issuer.
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
+class OpenIDProviderSettings:
+    """An OpenID Connect provider Carnet logs people in with, and Carnet's client there."""
+
+    #: The issuer: the ``iss`` of its ID tokens.
+    issuer: str
+    #: Its discovery document: ``<issuer>/.well-known/openid-configuration`` unless the
+    #: provider publishes it under another name (Pro Santé Connect does).
+    discovery_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,10 @@ class Settings:
     #: The RSA private key (PEM) that signs the ID tokens given to software (`portal.oauth`);
     #: without it, one is generated into the data directory when first needed (development).
     oauth_key: str = field(default="", repr=False)
+    #: The national logins, when configured: Pro Santé Connect for professionals,
+    #: FranceConnect for patients (`portal.federation`).
+    psc: OpenIDProviderSettings | None = None
+    franceconnect: OpenIDProviderSettings | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -192,6 +219,8 @@ class Settings:
             audit_key_generated=not audit_key,
             access_matrix=Path(access_matrix) if access_matrix else None,
             oauth_key=oauth_key,
+            psc=_openid_provider(environ, "CARNET_PSC"),
+            franceconnect=_openid_provider(environ, "CARNET_FRANCECONNECT"),
         )
         settings.check_production()
         return settings
@@ -237,6 +266,12 @@ class Settings:
                 "CARNET_ENV=prod refuses CARNET_MESSAGING=outbox: codes and links would never "
                 "reach anyone. Set CARNET_MESSAGING=smtp and CARNET_SMTP_URL."
             )
+        for prefix, provider in (
+            ("CARNET_PSC", self.psc),
+            ("CARNET_FRANCECONNECT", self.franceconnect),
+        ):
+            if provider and not provider.discovery_url.startswith("https://"):
+                raise SettingsError(f"CARNET_ENV=prod needs an https:// {prefix}_ISSUER.")
 
 
 @dataclass(frozen=True)
@@ -327,6 +362,37 @@ def parse_smtp_url(url: str) -> SmtpURL:
         username=username,
         password=password,
     )
+
+
+def _openid_provider(environ: Mapping[str, str], prefix: str) -> OpenIDProviderSettings | None:
+    """``<prefix>_ISSUER``, ``_CLIENT_ID`` and ``_CLIENT_SECRET``: all three, or none.
+
+    The issuer may be given as the address of its discovery document, for a provider that
+    does not publish it at the standard place: the issuer is then what comes before
+    ``/.well-known/``, and the document must say so.
+    """
+    names = [f"{prefix}_{part}" for part in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET")]
+    values = [environ.get(name, "").strip() for name in names]
+    if not any(values):
+        return None
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise SettingsError(
+            f"{' and '.join(missing)} missing: {', '.join(names)} are set together, or not at all."
+        )
+    issuer, client_id, client_secret = values
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            f"{names[0]} must be the provider's issuer, an absolute http(s) URL without query, "
+            f"got {issuer!r}."
+        )
+    if "/.well-known/" in parts.path:
+        discovery_url = issuer
+        issuer = issuer[: issuer.index("/.well-known/")]
+    else:
+        discovery_url = issuer.rstrip("/") + DISCOVERY_PATH
+    return OpenIDProviderSettings(issuer, discovery_url, client_id, client_secret)
 
 
 def _refuse_unknown_variables(environ: Mapping[str, str]) -> None:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response
@@ -102,16 +102,18 @@ def cookie_name(settings: Settings, name: str) -> str:
     return f"__Host-{name}" if settings.cookie_secure else name
 
 
-def private_cookie(settings: Settings, name: str, value: str) -> Cookie:
-    """A cookie scripts cannot read, sent only by this site's own pages, for the whole site;
-    an empty value deletes it."""
+def private_cookie(
+    settings: Settings, name: str, value: str, samesite: Literal["strict", "lax"] = "strict"
+) -> Cookie:
+    """A cookie scripts cannot read, sent only by this site's own pages (``lax``: and by the
+    navigations other sites send here), for the whole site; an empty value deletes it."""
     return Cookie(
         key=cookie_name(settings, name),
         value=value,
         path="/",
         secure=settings.cookie_secure,
         httponly=True,
-        samesite="strict",
+        samesite=samesite,
         max_age=None if value else 0,
     )
 

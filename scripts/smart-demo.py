@@ -32,21 +32,16 @@ import secrets
 import sys
 import time
 import uuid
-import warnings
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 import pyotp
-from authlib.deprecate import AuthlibDeprecationWarning
-
-# authlib would rather use the httpx2 fork; httpx is what Carnet installs.
-warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
-from authlib.integrations.httpx_client import OAuth2Client  # noqa: E402
-from authlib.oauth2.rfc7523 import PrivateKeyJWT  # noqa: E402
-from joserfc.jwk import RSAKey  # noqa: E402
+from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc.jwk import RSAKey
 
 PRACTICE = "logiciel-medical-demo"
 PRACTICE_SCOPE = "openid fhirUser offline_access user/DocumentReference.crs"
@@ -95,7 +90,7 @@ class _Forms(HTMLParser):
             self.forms[-1][1][attributes["name"]] = attributes.get("value", "")
 
 
-def _submit(browser: httpx.Client, page: str, action: str, **values: str) -> httpx.Response:
+def _submit(browser: httpx2.Client, page: str, action: str, **values: str) -> httpx2.Response:
     """Send the form for ``action`` of the page at ``page``, with ``values`` typed in."""
     reader = _Forms()
     reader.feed(browser.get(page).text)
@@ -103,7 +98,7 @@ def _submit(browser: httpx.Client, page: str, action: str, **values: str) -> htt
     return browser.post(action, data={**fields, **values})
 
 
-def _log_in_as_the_gp(browser: httpx.Client, code: str | None) -> None:
+def _log_in_as_the_gp(browser: httpx2.Client, code: str | None) -> None:
     answer = _submit(browser, "/login", "/login", login=GP_LOGIN, password=DEMO_PASSWORD)
     if not answer.headers.get("location", "").startswith("/login/code"):
         sys.exit("The demo GP could not log in: is `carnet demo` loaded?")
@@ -118,7 +113,7 @@ def _log_in_as_the_gp(browser: httpx.Client, code: str | None) -> None:
 
 
 def _consent_in_this_script(base_url: str, authorization_url: str, code: str | None) -> str:
-    with httpx.Client(base_url=base_url) as browser:
+    with httpx2.Client(base_url=base_url) as browser:
         _log_in_as_the_gp(browser, code)
         address = authorization_url.removeprefix(base_url)
         answer = _submit(browser, address, "/oauth/authorize", decision="accept")

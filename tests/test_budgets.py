@@ -81,6 +81,10 @@ NOT_PAGES = {
     "/.well-known/openid-configuration": "JSON for software: the same metadata",
     "/oauth/jwks": "JSON for software: Carnet's public key",
     "/oauth/me": "JSON for software with a token",
+    "/login/{key:str}": "a redirect to a national identity provider (none is configured here)",
+    "/account/providers/{key:str}/link": "a redirect to a national identity provider, the same",
+    "/login/{key:str}/callback": "a provider's answer: the login page (measured at /login) or "
+    "a page of two lines that moves on by itself",
 }
 #: Every route ending in ``.pdf`` is a download of `portal.pdf.render_pdf`, not a page.
 PDF_SUFFIX = ".pdf"

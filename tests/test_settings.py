@@ -137,6 +137,14 @@ def test_production_starts_with_safe_settings(tmp_path):
         ({"CARNET_MESSAGING": "outbox"}, "CARNET_MESSAGING"),
         ({"CARNET_AUDIT_KEY": None}, "CARNET_AUDIT_KEY"),
         ({"CARNET_OAUTH_KEY": None}, "CARNET_OAUTH_KEY"),
+        (
+            {
+                "CARNET_PSC_ISSUER": "http://auth.esw.esante.gouv.fr/auth/realms/esante-wallet",
+                "CARNET_PSC_CLIENT_ID": "carnet",
+                "CARNET_PSC_CLIENT_SECRET": "secret",
+            },
+            "CARNET_PSC_ISSUER",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings_by_name(tmp_path, change, named):
@@ -185,3 +193,59 @@ def test_database_urls(url, engine, target):
     parsed = parse_database_url(url)
     assert parsed.engine == engine
     assert (parsed.path or parsed.dsn) == target
+
+
+PSC_WALLET = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
+
+
+def test_a_national_login_is_offered_only_when_configured(tmp_path):
+    assert settings_from(tmp_path).psc is None
+    settings = settings_from(
+        tmp_path,
+        CARNET_FRANCECONNECT_ISSUER="https://auth.franceconnect.gouv.fr/api/v2",
+        CARNET_FRANCECONNECT_CLIENT_ID="carnet",
+        CARNET_FRANCECONNECT_CLIENT_SECRET="s3cret",
+    )
+    assert settings.psc is None
+    provider = settings.franceconnect
+    assert provider.issuer == "https://auth.franceconnect.gouv.fr/api/v2"
+    assert provider.discovery_url == (
+        "https://auth.franceconnect.gouv.fr/api/v2/.well-known/openid-configuration"
+    )
+    assert (provider.client_id, provider.client_secret) == ("carnet", "s3cret")
+    assert "s3cret" not in repr(settings)
+
+
+def test_a_discovery_document_under_another_name(tmp_path):
+    """Pro Santé Connect publishes its own at .well-known/wallet-openid-configuration."""
+    settings = settings_from(
+        tmp_path,
+        CARNET_PSC_ISSUER=f"{PSC_WALLET}/.well-known/wallet-openid-configuration",
+        CARNET_PSC_CLIENT_ID="carnet",
+        CARNET_PSC_CLIENT_SECRET="secret",
+    )
+    assert settings.psc.issuer == PSC_WALLET
+    assert settings.psc.discovery_url.endswith("/.well-known/wallet-openid-configuration")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"CARNET_PSC_ISSUER": PSC_WALLET, "CARNET_PSC_CLIENT_ID": "carnet"},
+            "CARNET_PSC_CLIENT_SECRET missing",
+        ),
+        ({"CARNET_FRANCECONNECT_CLIENT_SECRET": "s"}, "CARNET_FRANCECONNECT_ISSUER and"),
+        (
+            {
+                "CARNET_PSC_ISSUER": "auth.esw.esante.gouv.fr",
+                "CARNET_PSC_CLIENT_ID": "carnet",
+                "CARNET_PSC_CLIENT_SECRET": "secret",
+            },
+            "CARNET_PSC_ISSUER must be",
+        ),
+    ],
+)
+def test_a_national_login_half_configured_is_refused(tmp_path, environ, message):
+    with pytest.raises(SettingsError, match=message):
+        settings_from(tmp_path, **environ)

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from portal import clock, db
-from portal.audit import Actor
+from litestar import Request
+
+from portal import audit, clock, db
+from portal.audit import Action, Actor, Outcome, Purpose
 from portal.i18n import gettext as _
 from portal.identity import abuse, passwords, second_factor, sessions
 from portal.identity.numbers import InvalidNumber, validate_nir, validate_rpps
@@ -200,6 +202,37 @@ def new_password_errors(account: dict, password: str, confirm: str) -> dict[str,
     if password != confirm:
         return {"confirm": _("The two passwords are not the same.")}
     return {}
+
+
+async def trace_login(
+    request: Request,
+    action: Action,
+    account: dict | None,
+    *,
+    reason: str = "",
+    login: str = "",
+    provider: str = "",
+    outcome: Outcome | None = None,
+) -> None:
+    """Logins, failures and logouts, and changes to how one logs in, go to the audit trail's
+    system chain, naming the login typed or the identity provider (`portal.federation`) the
+    person came through. A login failure is a refusal; anything else is allowed unless
+    ``outcome`` says otherwise."""
+    settings = request.app.state.settings
+    actor = await audit_actor(account["id"]) if account else Actor(account_id=None)
+    target_type, target_id = ("identity-provider", provider) if provider else ("login", login)
+    if outcome is None:
+        outcome = Outcome.REFUSED if action == Action.LOGIN_FAILURE else Outcome.ALLOWED
+    await audit.record(
+        action,
+        actor,
+        outcome=outcome,
+        reason=reason,
+        target_type=target_type if target_id else "",
+        target_id=target_id.strip().lower()[:64],
+        purpose=Purpose.HOPERAT,
+        client_address=abuse.client_address(request, settings.trusted_proxies),
+    )
 
 
 async def audit_actor(account_id: UUID) -> Actor:

@@ -16,10 +16,11 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal import audit, clock, db, web
+from portal import clock, db, web
 from portal.access import public, signed_in
 from portal.access.facts import dossiers_of
-from portal.audit import Action, Actor, Outcome, Purpose
+from portal.audit import Action
+from portal.federation import identities, providers
 from portal.i18n import gettext as _
 from portal.identity import abuse, accounts, devices, passwords, second_factor, sessions
 from portal.identity.professions import PROFESSIONS
@@ -94,7 +95,9 @@ async def login(request: Request, data: Form) -> Template | Redirect:
     target = local_path(data.get("next"))
     account = await accounts.authenticate(login_name, str(data.get("password", "")))
     if account is None:
-        await _trace(request, Action.LOGIN_FAILURE, None, reason="password", login=login_name)
+        await accounts.trace_login(
+            request, Action.LOGIN_FAILURE, None, reason="password", login=login_name
+        )
         return form_page(
             "identity/login.html",
             status=400,
@@ -108,6 +111,20 @@ async def login(request: Request, data: Form) -> Template | Redirect:
     previous = sessions.current(request)
     if previous:
         await sessions.end(previous.id)
+    return see_other(await start_second_step(request, account, target))
+
+
+async def start_second_step(
+    request: Request,
+    account: dict,
+    target: str,
+    *,
+    provider: str = "",
+    provider_id_token: str = "",
+) -> str:
+    """The first factor is right (the password, or a national identity ``provider``'s login
+    that does not stand for the second): a pending session, and the path of the next step,
+    the code (sent now when it goes by message) or setting up an authenticator."""
     if account["second_factor"] == SecondFactor.CODE and account["role"] in PERSON_ROLES:
         await second_factor.send_login_code(
             account["id"], account["email"], request.app.state.channel
@@ -115,9 +132,12 @@ async def login(request: Request, data: Form) -> Template | Redirect:
         stage = Stage.SECOND_FACTOR
     else:
         stage = Stage.SECOND_FACTOR if account["totp_confirmed"] else Stage.ENROL
-    sessions.issue_cookie(request, await sessions.start(account["id"], stage, request))
+    token = await sessions.start(
+        account["id"], stage, request, provider=provider, provider_id_token=provider_id_token
+    )
+    sessions.issue_cookie(request, token)
     step = "/login/code" if stage == Stage.SECOND_FACTOR else "/login/enrol"
-    return see_other(f"{step}?{urlencode({'next': target})}" if target != "/me" else step)
+    return f"{step}?{urlencode({'next': target})}" if target != "/me" else step
 
 
 def _pending(request: Request, stage: Stage) -> sessions.CurrentSession | None:
@@ -154,9 +174,7 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
         valid = await second_factor.check_totp(account["id"], account["totp_secret"], code)
     target = local_path(data.get("next"))
     if not valid:
-        if not locked:
-            await abuse.record_failure(account["id"])
-        await _trace(request, Action.LOGIN_FAILURE, account, reason="second factor")
+        await _wrong_code(request, session, account, locked)
         return form_page(
             "identity/code.html",
             status=400,
@@ -165,22 +183,55 @@ async def check_code(request: Request, data: Form) -> Template | Redirect:
             error=_("This code is not valid. Check it, or wait for the next one, and try again."),
         )
     await abuse.record_success(account["id"])
-    await _complete_login(request, session, account)
-    return see_other(await _landing(target, account))
+    await complete_login(request, account, pending=session)
+    return see_other(await landing(target, account))
 
 
-async def _landing(target: str | None, account: dict) -> str:
+async def _wrong_code(
+    request: Request, session: sessions.CurrentSession, account: dict, locked: bool
+) -> None:
+    """A wrong code, or a code while the account is locked (neither checked nor counted then:
+    the lock holds), traced."""
+    if not locked:
+        await abuse.record_failure(account["id"])
+    await accounts.trace_login(
+        request, Action.LOGIN_FAILURE, account, reason="second factor", provider=session.provider
+    )
+
+
+async def landing(target: str | None, account: dict) -> str:
     """Where a completed login leads: the page asked for, or the person's home."""
     target = local_path(target)
     return target if target != "/me" else await home_for(account["id"], Role(account["role"]))
 
 
-async def _complete_login(request: Request, session: sessions.CurrentSession, account: dict):
+async def complete_login(
+    request: Request,
+    account: dict,
+    *,
+    pending: sessions.CurrentSession | None = None,
+    provider: str = "",
+    provider_id_token: str = "",
+) -> None:
     """Both factors are right: a signed-in session under a new id, traced; and the owner is
-    told when the browser is one the account has never used."""
+    told when the browser is one the account has never used.
+
+    The session replaces the ``pending`` one of the steps before; without one, the login is
+    a national identity ``provider``'s whose authentication stands for both factors.
+    """
     async with db.current().write_transaction():
-        token = await sessions.replace(session, Stage.SIGNED_IN, request)
-        await _trace(request, Action.LOGIN, account)
+        if pending:
+            token = await sessions.replace(pending, Stage.SIGNED_IN, request)
+            provider = pending.provider
+        else:
+            token = await sessions.start(
+                account["id"],
+                Stage.SIGNED_IN,
+                request,
+                provider=provider,
+                provider_id_token=provider_id_token,
+            )
+        await accounts.trace_login(request, Action.LOGIN, account, provider=provider)
     sessions.issue_cookie(request, token)
     user_agent = request.headers.get("user-agent", "")
     if await devices.is_new_device(account["id"], user_agent):
@@ -191,28 +242,6 @@ async def _complete_login(request: Request, session: sessions.CurrentSession, ac
             date=clock.day_and_time(clock.now()),
             device=devices.describe(user_agent),
         )
-
-
-async def _trace(
-    request: Request,
-    action: Action,
-    account: dict | None,
-    reason: str = "",
-    login: str = "",
-) -> None:
-    """Logins, failures and logouts go to the audit trail's system chain."""
-    settings = request.app.state.settings
-    actor = await accounts.audit_actor(account["id"]) if account else Actor(account_id=None)
-    await audit.record(
-        action,
-        actor,
-        outcome=Outcome.REFUSED if action == Action.LOGIN_FAILURE else Outcome.ALLOWED,
-        reason=reason,
-        target_type="login" if login else "",
-        target_id=login.strip().lower()[:64],
-        purpose=Purpose.HOPERAT,
-        client_address=abuse.client_address(request, settings.trusted_proxies),
-    )
 
 
 @post("/login/code/resend", guards=[public])
@@ -260,15 +289,13 @@ async def confirm_enrolment(request: Request, data: Form) -> Template | Redirect
     if locked or not await second_factor.check_totp(
         account["id"], account["totp_secret"], str(data.get("code", ""))
     ):
-        if not locked:
-            await abuse.record_failure(account["id"])
-        await _trace(request, Action.LOGIN_FAILURE, account, reason="second factor")
+        await _wrong_code(request, session, account, locked)
         flash(request, _("This code is not valid: scan the new QR code and try again."), "error")
         return see_other("/login/enrol")
     await Account.update({Account.totp_confirmed: True}).where(Account.id == account["id"])
-    await _complete_login(request, session, account)
+    await complete_login(request, account, pending=session)
     flash(request, _("Your authenticator application is set up."), "success")
-    return see_other(await _landing(data.get("next"), account))
+    return see_other(await landing(data.get("next"), account))
 
 
 @post("/login/enrol/messages", guards=[public])
@@ -287,14 +314,26 @@ async def choose_codes_by_message(request: Request) -> Redirect:
 
 
 @post("/logout", guards=[public])
-async def logout(request: Request) -> Redirect:
+async def logout(request: Request) -> Redirect | Template:
+    """End the session; one opened through a national identity provider is ended there too,
+    when the provider offers it (RP-initiated logout)."""
     session = sessions.current(request)
+    provider_logout = None
     if session:
+        if session.signed_in and session.provider:
+            provider_logout = await providers.logout_url(request, session)
         async with db.current().write_transaction():
             await sessions.end(session.id)
             if session.signed_in:
-                await _trace(request, Action.LOGOUT, await _account(session.account_id))
+                await accounts.trace_login(
+                    request,
+                    Action.LOGOUT,
+                    await _account(session.account_id),
+                    provider=session.provider,
+                )
     sessions.issue_cookie(request, None)
+    if provider_logout:
+        return providers.leave_for(provider_logout, session.provider)
     flash(request, _("You are logged out."), "success")
     return see_other("/")
 
@@ -327,6 +366,7 @@ async def account_page(request: Request) -> Template:
             "account": account,
             "professional": professional,
             "profession": PROFESSIONS.get(professional["profession"]) if professional else None,
+            "provider_links": await identities.links_of(request, account),
         },
     )
 

@@ -73,6 +73,8 @@ class CurrentSession:
     #: name, and how far its scopes reach. A browser's session has neither.
     via: str = ""
     reach: Reach | None = None
+    #: The national identity provider the person logged in with (`portal.federation`), or "".
+    provider: str = ""
 
     @property
     def signed_in(self) -> bool:
@@ -84,10 +86,17 @@ def digest(token: str) -> str:
 
 
 async def start(
-    account_id: UUID, stage: Stage, request: Request, *, emergency: bool = False
+    account_id: UUID,
+    stage: Stage,
+    request: Request,
+    *,
+    emergency: bool = False,
+    provider: str = "",
+    provider_id_token: str = "",
 ) -> str:
     """Open a session and return the token for the cookie (see `issue_cookie`); ``emergency``
-    for one that holds an emergency or SAMU access."""
+    for one that holds an emergency or SAMU access, ``provider`` for a login through a
+    national identity provider (with the ID token it gave)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     lifetime = ABSOLUTE_LIFETIME if stage == Stage.SIGNED_IN else PENDING_LIFETIME
@@ -106,6 +115,8 @@ async def start(
             )[:64],
             user_agent=request.headers.get("user-agent", "")[:200],
             emergency=emergency,
+            provider=provider,
+            provider_id_token=provider_id_token,
         )
     )
     return token
@@ -115,9 +126,21 @@ async def replace(
     session: CurrentSession, stage: Stage, request: Request, *, emergency: bool = False
 ) -> str:
     """End ``session`` and open a new one for the same account: a new id at every change of
-    privilege, so a token seen before the change is worth nothing after it."""
-    await LoginSession.delete().where(LoginSession.id == session.id)
-    return await start(session.account_id, stage, request, emergency=emergency)
+    privilege, so a token seen before the change is worth nothing after it. The identity
+    provider the person logged in with stays the session's."""
+    ended = (
+        await LoginSession.delete()
+        .where(LoginSession.id == session.id)
+        .returning(LoginSession.provider_id_token)
+    )
+    return await start(
+        session.account_id,
+        stage,
+        request,
+        emergency=emergency,
+        provider=session.provider,
+        provider_id_token=ended[0]["provider_id_token"] if ended else "",
+    )
 
 
 #: The session and its account, read at every request. Written out once: Piccolo would build
@@ -126,7 +149,8 @@ _LOAD = """
 SELECT login_session.id, login_session.stage, login_session.created_at,
     login_session.last_seen_at, login_session.expires_at, account.id AS account_id, account.role,
     account.first_name, account.last_name, account.login, account.disabled_at,
-    account.unread_notifications, login_session.emergency, professional.profession
+    account.unread_notifications, login_session.emergency, login_session.provider,
+    professional.profession
 FROM login_session JOIN account ON account.id = login_session.account
     LEFT JOIN professional ON professional.account = account.id
 WHERE login_session.token_hash = {}
@@ -165,6 +189,7 @@ async def load(token: str) -> CurrentSession | None:
         unread_notifications=row["unread_notifications"],
         profession=row["profession"] or "",
         emergency=bool(row["emergency"]),
+        provider=row["provider"],
     )
 
 

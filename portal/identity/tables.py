@@ -111,6 +111,10 @@ class LoginSession(Table, tablename="login_session"):
     #: Opened for an emergency or SAMU access (`portal.access.controls.start_emergency`): only
     #: such a session holds grants, so only its requests look for them.
     emergency = Boolean(default=False)
+    #: The national identity provider the person logged in with (`portal.federation`), if
+    #: any, and the ID token it gave, for logging out there too.
+    provider = Varchar(length=20, default="")
+    provider_id_token = Text(default="")
 
 
 class OneTimeCode(Table, tablename="one_time_code"):

@@ -22,7 +22,7 @@ import secrets
 import time
 from typing import Any, ClassVar
 
-import httpx
+import httpx2
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
@@ -163,7 +163,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 def _fetch_key_set(url: str) -> dict:
     """A client's key set from the URL it registered (from authlib's worker thread)."""
     try:
-        with httpx.stream("GET", url, timeout=JWKS_TIMEOUT, follow_redirects=False) as answer:
+        with httpx2.stream("GET", url, timeout=JWKS_TIMEOUT, follow_redirects=False) as answer:
             answer.raise_for_status()
             body = b""
             for chunk in answer.iter_bytes():
@@ -171,7 +171,7 @@ def _fetch_key_set(url: str) -> dict:
                 if len(body) > MAX_JWKS_BYTES:
                     raise ValueError("key set too large")
         key_set = json.loads(body)
-    except (httpx.HTTPError, ValueError) as error:
+    except (httpx2.HTTPError, ValueError) as error:
         raise InvalidClientError(
             description="The client's key set could not be fetched."
         ) from error

@@ -6,7 +6,8 @@ chromium per module), ``new_page`` (a page in a fresh browser context, closed af
 ``totp`` (second-factor codes for the demo accounts, see `TotpCodes`).
 
 Helpers for the tests: `record_console_errors`, `assert_no_console_errors`, `assert_layout`,
-`assert_accessible`, `translated`, `log_in` and `run_carnet`.
+`assert_accessible`, `translated`, `log_in`, `run_carnet`, and `serve` and `free_port` for a
+portal of a test's own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -75,7 +77,7 @@ class Portal:
     log: Path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -118,14 +120,13 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def portal(tmp_path_factory) -> Iterator[Portal]:
-    """The real portal, as `make run` serves it, on a free port with a fresh SQLite database
-    holding the demo people (`carnet demo`, CONVENTIONS.md), and nothing else."""
-    data_dir = tmp_path_factory.mktemp("portal")
-    port = _free_port()
+@contextmanager
+def serve(data_dir: Path, port: int, **settings: str) -> Iterator[Portal]:
+    """The real portal, as `make run` serves it, on ``port`` with a fresh SQLite database in
+    ``data_dir`` holding the demo people (`carnet demo`, CONVENTIONS.md), and nothing else;
+    ``settings`` are CARNET_* settings added to the defaults."""
     url = f"http://127.0.0.1:{port}"
-    environ = _server_environment(data_dir, url)
+    environ = {**_server_environment(data_dir, url), **settings}
     log = data_dir / "server.log"
     with log.open("wb") as output:  # a file, not a pipe: a full pipe would block the server
         for command in (["db", "upgrade"], ["demo"]):
@@ -150,6 +151,13 @@ def portal(tmp_path_factory) -> Iterator[Portal]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory) -> Iterator[Portal]:
+    """The portal of `serve`, with its default settings, for the whole session."""
+    with serve(tmp_path_factory.mktemp("portal"), free_port()) as portal:
+        yield portal
 
 
 def run_carnet(portal: Portal, *arguments: str, stdin: str = "") -> str:

@@ -16,6 +16,9 @@ that fill in the real forms, people to log in as, and the development outbox.
   `portal.identity.accounts.create_account`; `log_in`, `enter_password` and `enter_code` go
   through ``/login`` and ``/login/code`` as a person does.
 - ``outbox``: the messages the development channel sent (login codes, password links).
+- ``local_providers``, ``at_provider``, ``fake_provider``: OpenID Connect providers for the
+  national logins (`tests.identity.identity_providers`); ``real_time`` sets the frozen clock
+  to the real time, which their tokens carry.
 
 The app runs in the test's own event loop (httpx's ASGI transport), as it does under uvicorn:
 requests can really run concurrently, and the test may query the database between requests,
@@ -28,6 +31,7 @@ import asyncio
 import re
 import secrets
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -62,6 +66,7 @@ from tests.conftest import (
     make_settings,
     running,
 )
+from tests.identity.identity_providers import REPOSITORY, AtProvider, FakeProvider, LocalProviders
 
 #: A password that passes the policy and contains nobody's name.
 PASSWORD = "Une phrase de passe assez longue"
@@ -466,9 +471,11 @@ async def new_professional(
     password: str = PASSWORD,
     role: Role = Role.PROFESSIONAL,
     profession: str = "medecin",
+    specialty: str = "",
+    rpps: str = "",
 ) -> Person:
-    """A professional (a médecin unless told otherwise) with an RPPS number, a password and
-    (unless told otherwise) a TOTP app."""
+    """A professional (a médecin unless told otherwise) with an RPPS number (a new one unless
+    told otherwise), a password and (unless told otherwise) a TOTP app."""
     return await _create(
         NewAccount(
             role=role,
@@ -477,8 +484,9 @@ async def new_professional(
             last_name=last_name,
             password=password,
             totp_secret=pyotp.random_base32(32) if with_authenticator else "",
-            rpps=new_rpps(),
+            rpps=rpps or new_rpps(),
             profession=profession,
+            specialty=specialty,
         )
     )
 
@@ -582,3 +590,45 @@ class Outbox:
 @pytest.fixture
 def outbox() -> Outbox:
     return Outbox()
+
+
+# --- national identity providers ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def local_providers(tmp_path_factory) -> Iterator[LocalProviders]:
+    """The local Pro Santé Connect and FranceConnect (oidc-provider, run by
+    ``scripts/identity-providers.mjs``), started once for the session."""
+    if shutil.which("node") is None or not (REPOSITORY / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("The national login tests need node and oidc-provider: run `make browser`.")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    providers = LocalProviders(port, tmp_path_factory.mktemp("providers") / "providers.log")
+    yield providers
+    providers.stop()
+
+
+@pytest.fixture
+async def at_provider(local_providers) -> AsyncIterator[AtProvider]:
+    """A person at the local providers (their session there lasts the test)."""
+    person = AtProvider(local_providers)
+    yield person
+    await person.close()
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeProvider]:
+    """A provider that misbehaves as the test says (`identity_providers.FakeProvider`)."""
+    provider = FakeProvider()
+    server = provider.serve()
+    yield provider
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def real_time(clock) -> FrozenClock:
+    """The frozen clock set to the real time: the providers sign with theirs."""
+    clock.current = datetime.now(UTC)
+    return clock

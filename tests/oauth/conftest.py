@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-import httpx
+import httpx2
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
@@ -180,13 +180,14 @@ class FreshPrivateKeyJWT(PrivateKeyJWT):
         return super().sign(auth, token_endpoint)
 
 
-def transport(app: Litestar) -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+def transport(app: Litestar) -> httpx2.ASGITransport:
+    """The app called in this event loop through httpx2, the HTTP client authlib's speak."""
+    return httpx2.ASGITransport(app=app, client=("127.0.0.1", 50000))
 
 
-def raw_client(app: Litestar) -> httpx.AsyncClient:
+def raw_client(app: Litestar) -> httpx2.AsyncClient:
     """A plain HTTP client, for requests no OAuth library would make."""
-    return httpx.AsyncClient(transport=transport(app), base_url=BASE)
+    return httpx2.AsyncClient(transport=transport(app), base_url=BASE)
 
 
 def app_client(app: Litestar, client_id: str, scope: str = APP_SCOPES) -> AsyncOAuth2Client:
