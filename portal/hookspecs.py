@@ -24,6 +24,7 @@ from uuid import UUID
 import pluggy
 from litestar.types import ControllerRouterHandler
 from piccolo.conf.apps import AppConfig
+from piccolo.table import Table
 
 if TYPE_CHECKING:
     from portal.access.view import DossierView
@@ -32,6 +33,18 @@ PROJECT_NAME = "carnet"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+#: The attribute `holds_no_patient_data` sets on a table.
+NO_PATIENT_DATA = "carnet_holds_no_patient_data"
+
+
+def holds_no_patient_data(table: type[Table]) -> type[Table]:
+    """Mark a plugin's table as holding nothing about any patient (a reference list, a
+    setting): the only kind of plugin table without a ``dossier`` foreign key that cascades.
+    A class decorator."""
+    setattr(table, NO_PATIENT_DATA, True)
+    return table
 
 
 @dataclass(frozen=True)

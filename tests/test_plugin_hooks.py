@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from litestar.testing import AsyncTestClient
@@ -152,3 +153,73 @@ async def test_hook_send_reminders(database, monkeypatch, capsys):
     )
     assert await carnet(database, "reminders") == 0
     assert "Sent 2 reminders." in capsys.readouterr().out
+
+
+# --- every hook goes through pluggy ---------------------------------------------------------
+
+
+class _Terse:
+    """A section whose hooks take fewer arguments than the hooks offer, as pluggy allows."""
+
+    @hookimpl
+    def register_section(self):
+        return Section(key="terse", title="Terse")
+
+    @hookimpl
+    def dossier_card(self):
+        return Card("terse/card.html")
+
+    @hookimpl
+    def print_section(self):
+        return Card("terse/print.html")
+
+    @hookimpl
+    def emergency_items(self):
+        return [EmergencyItem("line", "Line", "value")]
+
+    @hookimpl
+    def demo_data(self):
+        return None
+
+    @hookimpl
+    def send_reminders(self):
+        return 1
+
+
+async def test_an_implementation_may_take_only_some_of_the_arguments():
+    plugins = plugins_with(terse=_Terse())
+    view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
+    assert await plugins.card("terse", view) == Card("terse/card.html")
+    assert await plugins.print_section("terse", view) == Card("terse/print.html")
+    assert await plugins.emergency_items("terse", view) == [EmergencyItem("line", "Line", "value")]
+    assert await plugins.send_reminders(datetime(2026, 3, 2, tzinfo=UTC)) >= 1
+
+
+class _Framing:
+    """Another plugin's wrapper around every section's card: it sees each call and changes
+    each answer."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl(wrapper=True)
+    def dossier_card(self, view):
+        self.seen.append(view.patient["first_name"])
+        answers = yield
+        return [Card(card.template, {**card.context, "framed": True}) for card in answers]
+
+
+async def test_wrappers_and_tracing_apply_to_every_hook_call():
+    framing = _Framing()
+    plugins = plugins_with(terse=_Terse(), framing=framing)
+    traced = []
+    undo = plugins.manager.add_hookcall_monitoring(
+        lambda name, implementations, kwargs: traced.append(name), lambda *answer: None
+    )
+    view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
+    try:
+        assert await plugins.card("terse", view) == Card("terse/card.html", {"framed": True})
+    finally:
+        undo()
+    assert framing.seen == ["Alice"]
+    assert traced == ["dossier_card"]

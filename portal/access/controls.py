@@ -346,6 +346,7 @@ async def _tell_of_emergency(view: DossierView, mode: GrantMode, detail: str) ->
             account_id,
             kind,
             link=f"/dossiers/{view.id}/history",
+            dossier=view.id,
             who=view.trace_actor.name,
             patient=patient,
             date=clock.day_and_time(view.now),

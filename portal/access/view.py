@@ -343,6 +343,7 @@ async def _first_access(view: DossierView) -> None:
             account_id,
             notices.FIRST_ACCESS,
             link=f"/dossiers/{view.id}/access",
+            dossier=view.id,
             who=view.trace_actor.name,
             patient=f"{view.patient['first_name']} {view.patient['last_name']}",
             date=clock.day_and_time(view.now),

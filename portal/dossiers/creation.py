@@ -427,6 +427,7 @@ async def _tell_opened(
             told,
             DOSSIER_OPENED,
             link=f"/dossiers/{dossier_id}",
+            dossier=dossier_id,
             patient=patient_name,
             date=clock.day(clock.now()),
             who=creator.name,
@@ -524,6 +525,7 @@ async def hand_over(
         await notify(
             representative["account"],
             DOSSIER_HANDED_OVER,
+            dossier=dossier["id"],
             patient=name,
             date=clock.day(now),
             who=creator.name,

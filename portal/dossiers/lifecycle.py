@@ -8,8 +8,8 @@ archives closed ten years ago (and, through `creation`, the online registrations
 activated whose codes expired).
 
 Purging deletes the dossier with everything that hangs from it (documents, summary, care
-circle, plugin rows: their foreign keys cascade), its patient, the patient's account unless it
-still represents someone, the notifications that point to it, and its audit chain. The trail
+circle, plugin rows, the notifications about it: their foreign keys cascade), its patient, the
+patient's account unless it still represents someone, and its audit chain. The trail
 keeps a tombstone: one event of the system chain saying which dossier was purged, when, why
 and how many events its chain held, with the hash of the last one.
 """
@@ -37,7 +37,6 @@ from portal.i18n import gettext as _
 from portal.identity import passwords, sessions
 from portal.identity.routes import limit_attempts
 from portal.identity.tables import Account, Patient, Role
-from portal.notifications.tables import Notification
 from portal.web import flash, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -84,7 +83,6 @@ async def purge(dossier_id: UUID, actor: audit.Actor, reason: str) -> None:
         await AuditCheckpoint.delete().where(AuditCheckpoint.chain == chain)
         await AuditEvent.delete().where(AuditEvent.chain == chain)
         await AuditPurge.delete().where(AuditPurge.chain == chain)
-        await Notification.delete().where(Notification.link.like(f"/dossiers/{dossier_id}%"))
         await Dossier.delete().where(Dossier.id == dossier_id)
         await Patient.delete().where(Patient.id == dossier["patient"])
         if dossier["account"] is not None:

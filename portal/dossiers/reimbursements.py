@@ -421,6 +421,7 @@ class Importer:
                 account_id,
                 NEW_DOCUMENT,
                 link=f"/dossiers/{view.id}/documents?category={CATEGORY}",
+                dossier=view.id,
                 who=AUTHOR_NAME,
                 patient=patient,
                 date=clock.day(view.now),

@@ -649,6 +649,7 @@ async def flag_line(
                 traitant,
                 SUMMARY_FLAG,
                 link=f"/dossiers/{dossier_id}/summary",
+                dossier=dossier_id,
                 who=view.trace_actor.name,
                 patient=f"{view.patient['first_name']} {view.patient['last_name']}",
             )
@@ -736,6 +737,7 @@ async def remind_outdated(now: datetime) -> int:
                 dossier["medecin_traitant"],
                 SUMMARY_OUTDATED,
                 link=link,
+                dossier=dossier_id,
                 patient=f"{dossier['first_name']} {dossier['last_name']}",
                 date=clock.day(latest["created_at"]),
             )
