@@ -28,7 +28,7 @@ from portal import audit, clock, db
 from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.tables import EmergencyGrant
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.audit.tables import AuditCheckpoint, AuditEvent, AuditPurge
 from portal.audit.trail import chain_of
@@ -145,7 +145,8 @@ async def _page(
 
 @get("/dossiers/{dossier_id:uuid}/closing", guards=[signed_in])
 async def closing_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "closing")
+    view = await open_dossier(request, dossier_id, target_type="closing")
+    await view.require(Action.VIEW, ABOUT_ACCESS, target_type="closing")
     return await _page(view)
 
 
@@ -153,8 +154,10 @@ async def _change_status(
     request: Request, dossier_id: UUID, action: Action, status: DossierStatus
 ) -> bool:
     """Close or reopen; False when it already was (a form sent twice, or an old page)."""
-    view = await build_view(request, dossier_id, action, ABOUT_ACCESS)
-    if view.opened.allowed and view.facts.status == status:
+    view = await open_dossier(
+        request, dossier_id, action, ABOUT_ACCESS, target_type="dossier", target_id=str(dossier_id)
+    )
+    if view.facts.status == status:
         return False
     closing = status == DossierStatus.CLOSED
     async with view.acting(action, ABOUT_ACCESS, target_type="dossier", target_id=str(dossier_id)):
@@ -191,7 +194,8 @@ async def reopen(request: Request, dossier_id: FromPath[UUID]) -> Redirect:
 async def delete(request: Request, dossier_id: FromPath[UUID], data: Form) -> Template | Redirect:
     """Delete a closed dossier for good, once the person has typed their password."""
     await limit_attempts(request, "delete-dossier")
-    view = await open_dossier(request, dossier_id, Action.PURGE, ABOUT_ACCESS, "dossier")
+    view = await open_dossier(request, dossier_id, Action.PURGE, ABOUT_ACCESS)
+    await view.require(Action.PURGE, ABOUT_ACCESS, target_type="dossier")
     if view.facts.status != DossierStatus.CLOSED:
         problem = _("Close the record before asking for its deletion.")
         return await _page(view, status=400, problem=problem)

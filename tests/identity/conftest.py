@@ -112,6 +112,8 @@ async def database_url(request, tmp_path, carnet_templates) -> AsyncIterator[str
     but with the migrations of the core and of the installed plugins already applied: a copy
     of a template made once per engine (`portal.testing`), which saves a tenth of a second per
     test, hundreds of times."""
+    if "installed_third_party_plugin" in request.fixturenames:
+        request.getfixturevalue("installed_third_party_plugin")  # its tables too, then
     template = await carnet_templates.get(request.param, load_plugins(), demo=False)
     url = await copy_database(template, tmp_path)
     try:
