@@ -46,6 +46,8 @@ from portal import clock
 from portal.access.view import DossierView, open_dossier
 from portal.app import create_app
 from portal.audit import signing
+from portal.audit.tables import AuditEvent
+from portal.audit.trail import chain_of
 from portal.db import Database, create_engine
 from portal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo, read_demo
 from portal.identity import sessions
@@ -278,6 +280,7 @@ class Carnet:
         request = Request(
             {
                 "type": "http",
+                "litestar_app": self.app,
                 "app": self.app,
                 "method": "GET",
                 "path": f"/dossiers/{dossier}",
@@ -289,6 +292,14 @@ class Carnet:
         token = await sessions.start(self.accounts[login], sessions.Stage.SIGNED_IN, request)
         request.scope["state"]["session"] = await sessions.load(token)
         return await open_dossier(request, dossier)
+
+    async def trail(self, dossier: UUID, login: str | None = None) -> list[dict]:
+        """The audit events of ``dossier`` (of the demo person ``login`` only, when given),
+        oldest first: what the patient's access history shows."""
+        events = AuditEvent.select().where(AuditEvent.chain == chain_of(dossier))
+        if login is not None:
+            events = events.where(AuditEvent.actor_account == self.accounts[login])
+        return await events.order_by(AuditEvent.seq)
 
     async def close(self) -> None:
         for client in self._clients:
