@@ -2,14 +2,16 @@
 
 A plugin is a module (or an object) whose functions carry ``@hookimpl`` and take any subset of
 the arguments named below. Hooks "collect from everyone": the portal calls each plugin's
-implementation and uses every answer. `docs/plugin_hooks.md` has one section per hook with an
-example; `tests/test_plugin_contract.py` checks that both stay complete.
+implementation, through pluggy, and uses every answer. `docs/plugin_hooks.md` has one section
+per hook with an example; `tests/test_plugin_contract.py` checks that both stay complete.
 
 Conventions every plugin follows (checked by the contract tests over every plugin):
 
 - its key (the built-in module name or the ``carnet`` entry-point name) is its section key;
 - its templates live in ``templates/<key>/`` next to its module;
 - its tables are named ``<key>_…`` and its migrations live in its own ``piccolo_migrations/``;
+- every table of patient data has a ``dossier`` foreign key that cascades (the portal refuses
+  to start otherwise), any other is marked `holds_no_patient_data`;
 - every route it registers carries one of the core's guards from `portal.access`.
 """
 

@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from portal.cli import main
 from tests.conftest import THIRD_PARTY
 
 
@@ -40,3 +43,44 @@ def passed(run: subprocess.CompletedProcess) -> bool:
 def test_the_sleep_diary_passes_its_own_tests(tmp_path):
     run = run_own_tests(THIRD_PARTY / "carnet_sleep_diary", tmp_path)
     assert passed(run), run.stdout[-5000:] + run.stderr[-2000:]
+
+
+def test_carnet_plugin_new_writes_a_package_that_passes_its_own_tests(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path / "var"))
+    assert main(["plugin", "new", "blood_pressure", "--directory", str(tmp_path)]) == 0
+    package = tmp_path / "carnet-blood-pressure"
+    assert str(package) in capsys.readouterr().out
+    source = package / "carnet_blood_pressure"
+    assert (source / "templates" / "blood_pressure" / "_panel.html").is_file()
+    [migration] = (source / "piccolo_migrations").glob("blood_pressure_*.py")
+    assert 'app_name="blood_pressure"' in migration.read_text()
+
+    run = run_own_tests(package, tmp_path)
+    assert passed(run), run.stdout[-5000:] + run.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("Blood-Pressure", "cannot name a plugin"),
+        ("vaccination", "already names a part of Carnet"),  # a built-in section
+        ("imagerie", "already names a part of Carnet"),  # a category of the core
+    ],
+)
+def test_carnet_plugin_new_refuses_a_name_it_cannot_take(
+    tmp_path, monkeypatch, capsys, name, problem
+):
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path / "var"))
+    assert main(["plugin", "new", name, "--directory", str(tmp_path)]) == 1
+    assert problem in capsys.readouterr().err
+    assert not any(tmp_path.glob("carnet-*"))
+
+
+def test_carnet_plugin_new_leaves_an_existing_folder_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path / "var"))
+    (tmp_path / "carnet-blood-pressure").mkdir()
+    assert main(["plugin", "new", "blood_pressure", "--directory", str(tmp_path)]) == 1
+    assert "already exists: nothing was written" in capsys.readouterr().err
+    assert not any((tmp_path / "carnet-blood-pressure").iterdir())
