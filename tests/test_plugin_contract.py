@@ -23,7 +23,7 @@ from portal.dossiers.lifecycle import MAINTENANCE, Reason, purge
 from portal.dossiers.summary import remind_outdated
 from portal.dossiers.tables import Dossier
 from portal.notifications.tables import Notification
-from portal.plugins import BUILTIN_PLUGINS, Plugins, load_plugins
+from portal.plugins import Plugins, load_plugins
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).parent.parent
@@ -32,7 +32,8 @@ HOOKS = sorted(
     for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
     if hasattr(function, "carnet_spec")
 )
-EVERY_PLUGIN = [*BUILTIN_PLUGINS, "sleep_diary"]
+#: The plugins the portal loads here (the built-in ones, and any installed) and the example.
+EVERY_PLUGIN = sorted({*load_plugins().infos, "sleep_diary"})
 
 
 @pytest.fixture

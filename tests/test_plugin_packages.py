@@ -49,13 +49,13 @@ def test_carnet_plugin_new_writes_a_package_that_passes_its_own_tests(
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path / "var"))
-    assert main(["plugin", "new", "blood_pressure", "--directory", str(tmp_path)]) == 0
-    package = tmp_path / "carnet-blood-pressure"
+    assert main(["plugin", "new", "home_readings", "--directory", str(tmp_path)]) == 0
+    package = tmp_path / "carnet-home-readings"
     assert str(package) in capsys.readouterr().out
-    source = package / "carnet_blood_pressure"
-    assert (source / "templates" / "blood_pressure" / "_panel.html").is_file()
-    [migration] = (source / "piccolo_migrations").glob("blood_pressure_*.py")
-    assert 'app_name="blood_pressure"' in migration.read_text()
+    source = package / "carnet_home_readings"
+    assert (source / "templates" / "home_readings" / "_panel.html").is_file()
+    [migration] = (source / "piccolo_migrations").glob("home_readings_*.py")
+    assert 'app_name="home_readings"' in migration.read_text()
 
     run = run_own_tests(package, tmp_path)
     assert passed(run), run.stdout[-5000:] + run.stderr[-2000:]
@@ -80,7 +80,7 @@ def test_carnet_plugin_new_refuses_a_name_it_cannot_take(
 
 def test_carnet_plugin_new_leaves_an_existing_folder_alone(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path / "var"))
-    (tmp_path / "carnet-blood-pressure").mkdir()
-    assert main(["plugin", "new", "blood_pressure", "--directory", str(tmp_path)]) == 1
+    (tmp_path / "carnet-home-readings").mkdir()
+    assert main(["plugin", "new", "home_readings", "--directory", str(tmp_path)]) == 1
     assert "already exists: nothing was written" in capsys.readouterr().err
-    assert not any((tmp_path / "carnet-blood-pressure").iterdir())
+    assert not any((tmp_path / "carnet-home-readings").iterdir())
