@@ -413,7 +413,7 @@ def plugin_new_command(arguments: argparse.Namespace) -> int:
     plugins = load_plugins(Settings.from_env().disabled_plugins)
     try:
         folder = write_plugin(arguments.name, arguments.directory, plugins)
-    except ScaffoldError as error:
+    except (ScaffoldError, OSError) as error:  # a name it cannot take, a folder it cannot write
         raise CommandError(str(error)) from None
     print(f"Wrote the plugin {arguments.name!r} in {folder}. Install it beside Carnet, then:")
     print(f"  pip install -e '{folder}[test]'")

@@ -149,21 +149,17 @@ class Plugins:
         return list(items or [])
 
     async def add_demo_data(self, demo: DemoData) -> None:
-        for answer in self.manager.hook.demo_data(demo=demo):
-            await _awaited(answer)
+        await _settled(self.manager.hook.demo_data(demo=demo))
 
     async def send_reminders(self, now: datetime) -> int:
         """Every plugin's due reminders; how many were sent."""
-        sent = 0
-        for answer in self.manager.hook.send_reminders(now=now):
-            sent += await _awaited(answer) or 0
-        return sent
+        return sum(sent or 0 for sent in await _settled(self.manager.hook.send_reminders(now=now)))
 
     async def _answer_of(self, key: str, hook_name: str, kind, **arguments) -> Any:
         """Plugin ``key``'s answer to one of the hooks about a dossier (None if it has none),
         awaited when it is a coroutine, checked to be a ``kind``."""
-        answers = self._hook_of(key, hook_name)(**arguments)
-        answer = await _awaited(answers[0]) if answers else None
+        answers = await _settled(self._hook_of(key, hook_name)(**arguments))
+        answer = answers[0] if answers else None
         if answer is not None and not isinstance(answer, kind):
             raise PluginError(f"Plugin {key!r}: {hook_name} returned {answer!r}.")
         return answer
@@ -281,8 +277,15 @@ def _is_the_dossier(references: type[Table] | LazyTableReference) -> bool:
     return references is Dossier
 
 
-async def _awaited(answer: Any) -> Any:
-    return await answer if inspect.isawaitable(answer) else answer
+async def _settled(answers: list[Any]) -> list[Any]:
+    """The hook's answers, each awaited in turn when an ``async def`` gave it; if one fails,
+    those not reached are closed (never run)."""
+    try:
+        return [await answer if inspect.isawaitable(answer) else answer for answer in answers]
+    finally:
+        for answer in answers:
+            if inspect.iscoroutine(answer):
+                answer.close()  # nothing for one already awaited
 
 
 def _app_name(dependency: str) -> str:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import pluggy
 from litestar.testing import AsyncTestClient
 
-from portal import Card, EmergencyItem, Section, hookimpl
+from portal import Card, DemoData, EmergencyItem, Section, hookimpl, hookspecs
 from portal.app import create_app
 from portal.cli import upgrade_database
 from portal.demo import load_demo
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
+from portal.plugins import Plugins
 from tests.audit.test_audit_cli import carnet, use_database
 from tests.conftest import TEST_HOST, make_settings, plugins_with
 
@@ -186,13 +188,23 @@ class _Terse:
         return 1
 
 
+def only(**extra: object) -> Plugins:
+    """Plugins with none but the test-only ones given, as ``key=plugin object``."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    for key, plugin in extra.items():
+        manager.register(plugin, name=key)
+    return Plugins(manager, [])
+
+
 async def test_an_implementation_may_take_only_some_of_the_arguments():
-    plugins = plugins_with(terse=_Terse())
+    plugins = only(terse=_Terse())
     view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
     assert await plugins.card("terse", view) == Card("terse/card.html")
     assert await plugins.print_section("terse", view) == Card("terse/print.html")
     assert await plugins.emergency_items("terse", view) == [EmergencyItem("line", "Line", "value")]
-    assert await plugins.send_reminders(datetime(2026, 3, 2, tzinfo=UTC)) >= 1
+    await plugins.add_demo_data(DemoData(dossiers={}, accounts={}))
+    assert await plugins.send_reminders(datetime(2026, 3, 2, tzinfo=UTC)) == 1
 
 
 class _Framing:
@@ -211,7 +223,7 @@ class _Framing:
 
 async def test_wrappers_and_tracing_apply_to_every_hook_call():
     framing = _Framing()
-    plugins = plugins_with(terse=_Terse(), framing=framing)
+    plugins = only(terse=_Terse(), framing=framing)
     traced = []
     undo = plugins.manager.add_hookcall_monitoring(
         lambda name, implementations, kwargs: traced.append(name), lambda *answer: None

@@ -84,3 +84,11 @@ def test_carnet_plugin_new_leaves_an_existing_folder_alone(tmp_path, monkeypatch
     assert main(["plugin", "new", "home_readings", "--directory", str(tmp_path)]) == 1
     assert "already exists: nothing was written" in capsys.readouterr().err
     assert not any((tmp_path / "carnet-home-readings").iterdir())
+
+
+def test_carnet_plugin_new_says_when_it_cannot_write(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path / "var"))
+    not_a_folder = tmp_path / "not-a-folder"
+    not_a_folder.write_text("")
+    assert main(["plugin", "new", "home_readings", "--directory", str(not_a_folder)]) == 1
+    assert "not-a-folder" in capsys.readouterr().err

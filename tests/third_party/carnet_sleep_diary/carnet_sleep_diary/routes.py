@@ -66,7 +66,7 @@ def read_night(data: dict[str, Any], today: date) -> tuple[dict[str, Any], dict[
     if night_of is None or night_of > today:
         errors["night_of"] = str(_("Give a night that is not to come, e.g. 14/03/2026."))
     hours = str(data.get("hours", "")).strip()
-    if not hours.isdigit() or int(hours) > 24:
+    if not hours.isdecimal() or int(hours) > 24:
         errors["hours"] = str(_("Give the hours slept, from 0 to 24."))
     note = str(data.get("note", "")).strip()
     if len(note) > NOTE_MAX:

@@ -67,9 +67,10 @@ async def test_only_the_patients_side_notes_nights(carnet):
 async def test_a_wrong_night_is_explained_and_nothing_is_saved(carnet):
     camille = await carnet.sign_in(CAMILLE)
     before = await Night.count()
-    answer = await camille.post(diary(carnet), data={"night_of": "2026-03-01", "hours": "30"})
-    assert answer.status_code == 400
-    assert "Give the hours slept, from 0 to 24." in answer.text
+    for hours in ("30", "²", "sept"):
+        answer = await camille.post(diary(carnet), data={"night_of": "2026-03-01", "hours": hours})
+        assert answer.status_code == 400, hours
+        assert "Give the hours slept, from 0 to 24." in answer.text
     assert await Night.count() == before
 
 
