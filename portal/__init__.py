@@ -1,9 +1,17 @@
 """Carnet's core. A plugin needs only what this module exports::
 
-from portal import Card, Category, Section, gettext_lazy as _, hookimpl
+from portal import Card, Category, Section, gettext_lazy as _, hookimpl, holds_no_patient_data
 """
 
-from portal.hookspecs import Card, Category, DemoData, EmergencyItem, Section, hookimpl
+from portal.hookspecs import (
+    Card,
+    Category,
+    DemoData,
+    EmergencyItem,
+    Section,
+    holds_no_patient_data,
+    hookimpl,
+)
 from portal.i18n import gettext_lazy
 
 __all__ = [
@@ -13,5 +21,6 @@ __all__ = [
     "EmergencyItem",
     "Section",
     "gettext_lazy",
+    "holds_no_patient_data",
     "hookimpl",
 ]

@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 from portal import clock
@@ -158,6 +159,24 @@ def _parser() -> argparse.ArgumentParser:
 
     plugins = commands.add_parser("plugins", help="list the plugins, their versions and hooks")
     plugins.set_defaults(command=plugins_command)
+
+    plugin = commands.add_parser("plugin", help="for plugin authors")
+    plugin_commands = plugin.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    new_plugin = plugin_commands.add_parser(
+        "new",
+        help="write a new plugin package: a section with its table, pages, card, PDF part, "
+        "demo rows and tests",
+    )
+    new_plugin.add_argument(
+        "name", help="the plugin's key: lowercase letters, digits and _ (e.g. blood_pressure)"
+    )
+    new_plugin.add_argument(
+        "--directory",
+        type=Path,
+        default=Path(),
+        help="where to write its folder (default: the current one)",
+    )
+    new_plugin.set_defaults(command=plugin_new_command)
     return parser
 
 
@@ -400,6 +419,21 @@ def plugins_command(arguments: argparse.Namespace) -> int:
     for row in rows:
         padded = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
         print("  ".join([*padded, row[3]]))
+    return 0
+
+
+def plugin_new_command(arguments: argparse.Namespace) -> int:
+    from portal.scaffold import ScaffoldError, write_plugin
+
+    plugins = load_plugins(Settings.from_env().disabled_plugins)
+    try:
+        folder = write_plugin(arguments.name, arguments.directory, plugins)
+    except (ScaffoldError, OSError) as error:  # a name it cannot take, a folder it cannot write
+        raise CommandError(str(error)) from None
+    print(f"Wrote the plugin {arguments.name!r} in {folder}. Install it beside Carnet, then:")
+    print(f"  pip install -e '{folder}[test]'")
+    print("  carnet db upgrade          # its table")
+    print(f"  cd {folder} && pytest      # its tests")
     return 0
 
 

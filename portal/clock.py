@@ -48,3 +48,12 @@ def day_and_time(moment: datetime) -> str:
 def time_of_day(moment: datetime) -> str:
     """14:05, in `ZONE`."""
     return local(moment).strftime("%H:%M")
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """How old someone born on ``birth_date`` is on ``today``, in whole years."""
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )

@@ -198,14 +198,14 @@ async def load_demo(plugins: Plugins | None = None) -> bool:
     await Patient.insert(Patient(**LEO))
     await _demo_dossiers()
     if plugins is not None:
-        await plugins.add_demo_data(await _demo_data())
+        await plugins.add_demo_data(await read_demo())
     key = signing.installed()
     if key is not None:
         await signing.sign_heads(key)
     return True
 
 
-async def _demo_data() -> DemoData:
+async def read_demo() -> DemoData:
     """The demo dossiers and accounts, as the plugins' ``demo_data`` hook receives them."""
     dossiers = await Dossier.select(Dossier.id, Dossier.patient.first_name.as_alias("name"))
     accounts = await Account.select(Account.login, Account.id)

@@ -2,14 +2,16 @@
 
 A plugin is a module (or an object) whose functions carry ``@hookimpl`` and take any subset of
 the arguments named below. Hooks "collect from everyone": the portal calls each plugin's
-implementation and uses every answer. `docs/plugin_hooks.md` has one section per hook with an
-example; `tests/test_plugin_contract.py` checks that both stay complete.
+implementation, through pluggy, and uses every answer. `docs/plugin_hooks.md` has one section
+per hook with an example; `tests/test_plugin_contract.py` checks that both stay complete.
 
 Conventions every plugin follows (checked by the contract tests over every plugin):
 
 - its key (the built-in module name or the ``carnet`` entry-point name) is its section key;
 - its templates live in ``templates/<key>/`` next to its module;
 - its tables are named ``<key>_…`` and its migrations live in its own ``piccolo_migrations/``;
+- every table of patient data has a ``dossier`` foreign key that cascades (the portal refuses
+  to start otherwise), any other is marked `holds_no_patient_data`;
 - every route it registers carries one of the core's guards from `portal.access`.
 """
 
@@ -24,6 +26,7 @@ from uuid import UUID
 import pluggy
 from litestar.types import ControllerRouterHandler
 from piccolo.conf.apps import AppConfig
+from piccolo.table import Table
 
 if TYPE_CHECKING:
     from portal.access.view import DossierView
@@ -32,6 +35,18 @@ PROJECT_NAME = "carnet"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+#: The attribute `holds_no_patient_data` sets on a table.
+NO_PATIENT_DATA = "carnet_holds_no_patient_data"
+
+
+def holds_no_patient_data(table: type[Table]) -> type[Table]:
+    """Mark a plugin's table as holding nothing about any patient (a reference list, a
+    setting): the only kind of plugin table without a ``dossier`` foreign key that cascades.
+    A class decorator."""
+    setattr(table, NO_PATIENT_DATA, True)
+    return table
 
 
 @dataclass(frozen=True)

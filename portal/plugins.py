@@ -4,7 +4,11 @@ Built-in plugins are listed in `BUILTIN_PLUGINS`; third-party packages declare a
 in the ``carnet`` group (``[project.entry-points.carnet] my_section = "my_package.plugin"``).
 Any of them can be switched off with ``CARNET_DISABLED_PLUGINS``. Loading fails loudly, naming
 the plugin, when a plugin cannot be imported, implements a hook that does not exist
-(``check_pending``) or breaks a convention of the contract.
+(``check_pending``) or breaks a convention of the contract: among them, a table that could keep
+a patient's data after their dossier is purged.
+
+Every hook is called through pluggy (``manager.hook.<name>`` or a subset of it): each
+implementation gets only the arguments it names, and hook wrappers and pluggy's tracing apply.
 """
 
 from __future__ import annotations
@@ -22,10 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 from litestar import Router
+from piccolo.columns import OnDelete
+from piccolo.columns.reference import LazyTableReference
 from piccolo.conf.apps import AppConfig
+from piccolo.table import Table
 
 from portal import hookspecs
-from portal.hookspecs import Card, DemoData, EmergencyItem, Section
+from portal.dossiers.tables import Dossier
+from portal.hookspecs import NO_PATIENT_DATA, Card, DemoData, EmergencyItem, Section
 
 if TYPE_CHECKING:
     from portal.access.view import DossierView
@@ -86,8 +94,7 @@ class Plugins:
 
     def _collect_sections(self) -> list[Section]:
         sections = []
-        for plugin, section in self._answers("register_section"):
-            key = self.manager.get_name(plugin)
+        for key, section in self._answers("register_section"):
             if not isinstance(section, Section):
                 raise PluginError(f"Plugin {key!r}: register_section must return a Section.")
             if section.key != key:
@@ -100,8 +107,7 @@ class Plugins:
 
     def _collect_piccolo_apps(self) -> list[AppConfig]:
         apps = []
-        for plugin, app_config in self._answers("register_piccolo_app"):
-            key = self.manager.get_name(plugin)
+        for key, app_config in self._answers("register_piccolo_app"):
             if app_config.app_name != key:
                 raise PluginError(
                     f"Plugin {key!r}: its Piccolo app must be named {key!r}, "
@@ -112,14 +118,15 @@ class Plugins:
                     f"Plugin {key!r}: its Piccolo app must list 'portal.piccolo_app' in "
                     "migration_dependencies, so that its migrations run after the core's."
                 )
+            for table in app_config.table_classes:
+                _check_purged_with_its_dossier(key, table)
             apps.append(app_config)
         return apps
 
     def routers(self) -> list[Router]:
         """One router per plugin, so every handler knows (in ``opt["plugin"]``) whose it is."""
         routers = []
-        for plugin, handlers in self._answers("register_routes"):
-            key = self.manager.get_name(plugin)
+        for key, handlers in self._answers("register_routes"):
             routers.append(Router(path="/", route_handlers=list(handlers), opt={"plugin": key}))
         return routers
 
@@ -142,35 +149,40 @@ class Plugins:
         return list(items or [])
 
     async def add_demo_data(self, demo: DemoData) -> None:
-        for implementation in self.manager.hook.demo_data.get_hookimpls():
-            await _awaited(implementation.function(demo=demo))
+        await _settled(self.manager.hook.demo_data(demo=demo))
 
     async def send_reminders(self, now: datetime) -> int:
         """Every plugin's due reminders; how many were sent."""
-        sent = 0
-        for implementation in self.manager.hook.send_reminders.get_hookimpls():
-            sent += await _awaited(implementation.function(now=now)) or 0
-        return sent
+        return sum(sent or 0 for sent in await _settled(self.manager.hook.send_reminders(now=now)))
 
     async def _answer_of(self, key: str, hook_name: str, kind, **arguments) -> Any:
         """Plugin ``key``'s answer to one of the hooks about a dossier (None if it has none),
         awaited when it is a coroutine, checked to be a ``kind``."""
-        for implementation in getattr(self.manager.hook, hook_name).get_hookimpls():
-            if implementation.plugin_name == key:
-                answer = await _awaited(implementation.function(**arguments))
-                if answer is not None and not isinstance(answer, kind):
-                    raise PluginError(f"Plugin {key!r}: {hook_name} returned {answer!r}.")
-                return answer
-        return None
+        answers = await _settled(self._hook_of(key, hook_name)(**arguments))
+        answer = answers[0] if answers else None
+        if answer is not None and not isinstance(answer, kind):
+            raise PluginError(f"Plugin {key!r}: {hook_name} returned {answer!r}.")
+        return answer
 
-    def _answers(self, hook_name: str) -> list[tuple[object, object]]:
-        """Call one hook on every plugin, keeping who answered what (``None`` means nothing)."""
+    def _answers(self, hook_name: str) -> list[tuple[str, object]]:
+        """Call one hook of every plugin, keeping who answered what (``None`` means nothing)."""
         answers = []
-        for implementation in getattr(self.manager.hook, hook_name).get_hookimpls():
-            answer = implementation.function()
-            if answer is not None:
-                answers.append((implementation.plugin, answer))
+        for key, _plugin in self.manager.list_name_plugin():
+            for answer in self._hook_of(key, hook_name)():
+                answers.append((key, answer))
         return answers
+
+    def _hook_of(self, key: str, hook_name: str) -> pluggy.HookCaller:
+        """The hook as pluggy calls it on plugin ``key`` alone: the other plugins that answer it
+        are left out, every hook wrapper stays (a plugin may wrap a hook it does not answer)."""
+        hook = getattr(self.manager.hook, hook_name)
+        others = {
+            implementation.plugin
+            for implementation in hook.get_hookimpls()
+            if implementation.plugin_name != key
+            and not (implementation.hookwrapper or implementation.wrapper)
+        }
+        return self.manager.subset_hook_caller(hook_name, remove_plugins=others)
 
 
 def load_plugins(disabled: Iterable[str] = ()) -> Plugins:
@@ -239,8 +251,41 @@ def _register(manager, key: str, plugin: object, source: str, version: str) -> P
     return PluginInfo(key, source, version, hooks, Path(module_file).parent)
 
 
-async def _awaited(answer: Any) -> Any:
-    return await answer if inspect.isawaitable(answer) else answer
+def _check_purged_with_its_dossier(key: str, table: type[Table]) -> None:
+    """A plugin's table either hangs from the dossier, its rows deleted with it (the patient's
+    deletion request, the end of the archive), or is marked as holding no patient data."""
+    if getattr(table, NO_PATIENT_DATA, False):
+        return
+    for column in table._meta.foreign_key_columns:
+        meta = column._foreign_key_meta
+        if _is_the_dossier(meta.references) and meta.on_delete == OnDelete.cascade:
+            return
+    name = table._meta.tablename
+    raise PluginError(
+        f"Plugin {key!r}: the rows of its table {name!r} would outlive a purged dossier. Give "
+        f"{table.__name__} a column `dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, "
+        "index=True)` (Dossier from portal.dossiers.tables) and a migration; or, if it holds "
+        "nothing about any patient, mark it with @holds_no_patient_data (from portal)."
+    )
+
+
+def _is_the_dossier(references: type[Table] | LazyTableReference) -> bool:
+    if isinstance(references, LazyTableReference):
+        return references.table_class_name == Dossier.__name__ and (
+            references.app_name == "portal" or references.module_path == Dossier.__module__
+        )
+    return references is Dossier
+
+
+async def _settled(answers: list[Any]) -> list[Any]:
+    """The hook's answers, each awaited in turn when an ``async def`` gave it; if one fails,
+    those not reached are closed (never run)."""
+    try:
+        return [await answer if inspect.isawaitable(answer) else answer for answer in answers]
+    finally:
+        for answer in answers:
+            if inspect.iscoroutine(answer):
+                answer.close()  # nothing for one already awaited
 
 
 def _app_name(dependency: str) -> str:

@@ -23,7 +23,7 @@ from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import MediaType, RequestEncodingType, ScopeType
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
@@ -427,6 +427,16 @@ def is_htmx(request: Request) -> bool:
     """An htmx request for a fragment of a page (a boosted link or form wants the whole page)."""
     headers = request.headers
     return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+
+
+def page_or_fragment(
+    request: Request, page: str, fragment: str, context: dict[str, Any], status_code: int = 200
+) -> Template:
+    """The answer of a route whose page htmx also asks for in part: ``fragment`` (a partial,
+    ``_name.html``, that ``page`` includes) for an htmx request, ``page`` for any other."""
+    return Template(
+        fragment if is_htmx(request) else page, context=context, status_code=status_code
+    )
 
 
 def template_globals(settings: Settings) -> dict[str, Any]:

@@ -48,11 +48,16 @@ def test_the_wheel_carries_everything_the_portal_reads(wheel):
         "portal/locale/fr/LC_MESSAGES/messages.mo",
         "portal/piccolo_migrations/__init__.py",
         "plugins/__init__.py",
+        # What `carnet plugin new` writes a package from.
+        "portal/scaffold/package/__package__/plugin.py.tmpl",
+        "portal/scaffold/package/__package__/piccolo_migrations/__migration__.py.tmpl",
     ):
         assert needed in names, needed
     assert not [name for name in names if name.startswith("tests/")]
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
-    assert "carnet = portal.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    declared = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "carnet = portal.cli:main" in declared
+    assert "[pytest11]\ncarnet = portal.testing" in declared  # the test kit, for plugins' tests
 
 
 def test_the_installed_portal_runs_outside_the_repository(wheel, tmp_path):

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import inspect
 import re
+from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from piccolo.apps.migrations.commands.new import AutoMigrationManager
 
-from portal import hookspecs
+from portal import clock, hookspecs
 from portal.access import is_core_guard
 from portal.access.matrix import load_matrix
 from portal.app import create_app, route_handlers
-from portal.plugins import BUILTIN_PLUGINS, Plugins, load_plugins
+from portal.dossiers.lifecycle import MAINTENANCE, Reason, purge
+from portal.dossiers.summary import remind_outdated
+from portal.dossiers.tables import Dossier
+from portal.notifications.tables import Notification
+from portal.plugins import Plugins, load_plugins
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).parent.parent
@@ -26,7 +32,8 @@ HOOKS = sorted(
     for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
     if hasattr(function, "carnet_spec")
 )
-EVERY_PLUGIN = [*BUILTIN_PLUGINS, "sleep_diary"]
+#: The plugins the portal loads here (the built-in ones, and any installed) and the example.
+EVERY_PLUGIN = sorted({*load_plugins().infos, "sleep_diary"})
 
 
 @pytest.fixture
@@ -103,3 +110,46 @@ def test_every_hook_has_a_docstring_and_types():
         function = getattr(hookspecs, name)
         assert function.__doc__, name
         assert "return" in function.__annotations__, name
+
+
+# --- a plugin's rows go with their dossier ----------------------------------------------------
+
+
+async def rows_about(plugins: Plugins, dossier: UUID) -> dict[str, int]:
+    """How many rows of each plugin table name ``dossier`` (every table that may hold patient
+    data has a foreign key to it: the portal refuses to start otherwise)."""
+    counts = {}
+    for app_config in plugins.piccolo_apps:
+        for table in app_config.table_classes:
+            for column in table._meta.foreign_key_columns:
+                if column._foreign_key_meta.resolved_references is Dossier:
+                    counts[table._meta.tablename] = await table.count().where(column == dossier)
+    return counts
+
+
+async def notifications_about(dossier: UUID) -> int:
+    return await Notification.count().where(
+        (Notification.dossier == dossier) | Notification.link.like(f"%{dossier}%")
+    )
+
+
+async def test_purging_a_dossier_leaves_no_row_of_any_plugin_nor_any_notification(
+    installed_third_party_plugin, carnet
+):
+    plugins, camille = carnet.app.state.plugins, carnet.dossiers["camille"]
+    # Two years on, every reminder of the core and of the sections is due.
+    later = clock.now() + timedelta(days=730)
+    await remind_outdated(later)
+    await plugins.send_reminders(later)
+    before = await rows_about(plugins, camille)
+    assert set(before) >= {
+        f"{key}_{name}" for key, name in [("vaccination", "record"), ("sleep_diary", "night")]
+    }
+    assert sum(before.values()) > 0
+    assert await notifications_about(camille) > 0
+
+    await purge(camille, MAINTENANCE, Reason.REQUEST)
+
+    assert await rows_about(plugins, camille) == dict.fromkeys(before, 0)
+    assert await notifications_about(camille) == 0
+    assert await Dossier.exists().where(Dossier.id == carnet.dossiers["leo"])  # the others stay

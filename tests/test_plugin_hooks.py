@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import pluggy
 from litestar.testing import AsyncTestClient
 
-from portal import Card, EmergencyItem, Section, hookimpl
+from portal import Card, DemoData, EmergencyItem, Section, hookimpl, hookspecs
 from portal.app import create_app
 from portal.cli import upgrade_database
 from portal.demo import load_demo
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
+from portal.plugins import Plugins
 from tests.audit.test_audit_cli import carnet, use_database
 from tests.conftest import TEST_HOST, make_settings, plugins_with
 
@@ -152,3 +155,83 @@ async def test_hook_send_reminders(database, monkeypatch, capsys):
     )
     assert await carnet(database, "reminders") == 0
     assert "Sent 2 reminders." in capsys.readouterr().out
+
+
+# --- every hook goes through pluggy ---------------------------------------------------------
+
+
+class _Terse:
+    """A section whose hooks take fewer arguments than the hooks offer, as pluggy allows."""
+
+    @hookimpl
+    def register_section(self):
+        return Section(key="terse", title="Terse")
+
+    @hookimpl
+    def dossier_card(self):
+        return Card("terse/card.html")
+
+    @hookimpl
+    def print_section(self):
+        return Card("terse/print.html")
+
+    @hookimpl
+    def emergency_items(self):
+        return [EmergencyItem("line", "Line", "value")]
+
+    @hookimpl
+    def demo_data(self):
+        return None
+
+    @hookimpl
+    def send_reminders(self):
+        return 1
+
+
+def only(**extra: object) -> Plugins:
+    """Plugins with none but the test-only ones given, as ``key=plugin object``."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    for key, plugin in extra.items():
+        manager.register(plugin, name=key)
+    return Plugins(manager, [])
+
+
+async def test_an_implementation_may_take_only_some_of_the_arguments():
+    plugins = only(terse=_Terse())
+    view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
+    assert await plugins.card("terse", view) == Card("terse/card.html")
+    assert await plugins.print_section("terse", view) == Card("terse/print.html")
+    assert await plugins.emergency_items("terse", view) == [EmergencyItem("line", "Line", "value")]
+    await plugins.add_demo_data(DemoData(dossiers={}, accounts={}))
+    assert await plugins.send_reminders(datetime(2026, 3, 2, tzinfo=UTC)) == 1
+
+
+class _Framing:
+    """Another plugin's wrapper around every section's card: it sees each call and changes
+    each answer."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl(wrapper=True)
+    def dossier_card(self, view):
+        self.seen.append(view.patient["first_name"])
+        answers = yield
+        return [Card(card.template, {**card.context, "framed": True}) for card in answers]
+
+
+async def test_wrappers_and_tracing_apply_to_every_hook_call():
+    framing = _Framing()
+    plugins = only(terse=_Terse(), framing=framing)
+    traced = []
+    undo = plugins.manager.add_hookcall_monitoring(
+        lambda name, implementations, kwargs: traced.append(name), lambda *answer: None
+    )
+    view = SimpleNamespace(id="d", patient={"first_name": "Alice"})
+    try:
+        assert await plugins.card("terse", view) == Card("terse/card.html", {"framed": True})
+    finally:
+        undo()
+    assert framing.seen == ["Alice"]
+    assert traced == ["dossier_card"]

@@ -172,3 +172,70 @@ def test_an_unguarded_route_stops_the_portal(tmp_path, install_distribution):
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3")
     with pytest.raises(PluginError, match="'open_door' registers the route /open without a guard"):
         create_app(settings)
+
+
+TABLE_PLUGIN = """
+    from piccolo.columns import ForeignKey, OnDelete, Varchar
+    from piccolo.columns.reference import LazyTableReference
+    from piccolo.conf.apps import AppConfig
+    from piccolo.table import Table
+    from portal import hookimpl, holds_no_patient_data
+    from portal.dossiers.tables import Dossier
+
+    {table}
+
+    APP_CONFIG = AppConfig(
+        app_name="notes",
+        migrations_folder_path="/tmp",
+        table_classes=[Note],
+        migration_dependencies=["portal.piccolo_app"],
+    )
+
+    @hookimpl
+    def register_piccolo_app():
+        return APP_CONFIG
+"""
+
+
+def _notes_plugin(install_distribution, table: str) -> None:
+    source = TABLE_PLUGIN.replace("{table}", table.strip().replace("\n", "\n    "))
+    install_distribution("carnet-notes", {"notes": "notes_plugin"}, {"notes_plugin": source})
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        # No dossier at all: the notes would outlive the patient's deletion request.
+        'class Note(Table, tablename="notes_note"):\n    text = Varchar()',
+        # The dossier, but its rows stay when it goes.
+        'class Note(Table, tablename="notes_note"):\n'
+        "    dossier = ForeignKey(Dossier, on_delete=OnDelete.set_null)",
+    ],
+)
+def test_a_table_that_would_outlive_its_dossier_stops_the_portal(install_distribution, table):
+    _notes_plugin(install_distribution, table)
+    with pytest.raises(PluginError) as refusal:
+        load_plugins()
+    message = str(refusal.value)
+    assert "'notes'" in message
+    assert "'notes_note'" in message
+    assert "dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)" in message
+    assert "@holds_no_patient_data" in message
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        'class Note(Table, tablename="notes_note"):\n'
+        "    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)",
+        'class Note(Table, tablename="notes_note"):\n'
+        '    dossier = ForeignKey(LazyTableReference("Dossier", app_name="portal"), '
+        "on_delete=OnDelete.cascade)",
+        '@holds_no_patient_data\nclass Note(Table, tablename="notes_note"):\n    text = Varchar()',
+    ],
+)
+def test_a_table_purged_with_its_dossier_or_holding_no_patient_data_loads(
+    install_distribution, table
+):
+    _notes_plugin(install_distribution, table)
+    assert "notes" in [app.app_name for app in load_plugins().piccolo_apps]

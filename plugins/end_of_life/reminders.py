@@ -100,6 +100,7 @@ async def _remind(dossier_id: UUID, now: datetime, cutoff: datetime) -> int:
             account_id,
             REVIEW_WISHES,
             link=f"/dossiers/{dossier_id}/end_of_life",
+            dossier=dossier_id,
             patient=patient.name,
             date=clock.day(since),
         )

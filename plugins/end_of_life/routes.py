@@ -8,6 +8,7 @@ refused, with the refusal in the dossier's access history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from plugins.end_of_life.wishes import CATEGORY, Typed
 from portal import db
 from portal.access import signed_in
 from portal.access.policy import Item
-from portal.access.view import DossierView, build_view
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.pdf import render_pdf
@@ -46,29 +47,47 @@ def _link(view: DossierView, rest: str = "") -> str:
 
 def _on_behalf(view: DossierView) -> bool:
     """A legal representative, not the patient, is writing."""
-    return view.for_patient_side and view.actor.account_id != view.facts.patient_account
+    return view.opened.reason == "representative"
 
 
-def _adult(view: DossierView) -> bool:
-    return wishes.is_adult(view.patient.get("birth_date"), view.now.date())
+async def _opened(request: Request, dossier_id: UUID) -> DossierView:
+    """The dossier, for someone who stands in it; what they read or write here is decided,
+    and traced, on the section's category or on the wishes themselves."""
+    return await open_dossier(request, dossier_id, target_type="section", target_id=KEY)
 
 
-async def _reading(request: Request, dossier_id: UUID, target: str = KEY) -> DossierView:
+async def _reading(request: Request, dossier_id: UUID) -> DossierView:
     """The dossier for a reader of the section's category, the reading traced."""
-    view = await build_view(request, dossier_id, Action.VIEW, CATEGORY)
-    await view.require(Action.VIEW, CATEGORY, target_type="section", target_id=target)
+    view = await _opened(request, dossier_id)
+    await view.require(Action.VIEW, CATEGORY, target_type="section", target_id=KEY)
     return view
 
 
-async def _writing(request: Request, dossier_id: UUID, item: Item) -> DossierView:
-    """The dossier for the patient's side opening one of its forms; anyone else is refused
-    as if they had sent it (403 or 404, traced), since they would be."""
-    view = await build_view(request, dossier_id, Action.VIEW, CATEGORY)
-    mine = Item(item.category, item.type, author=view.actor.account_id)
-    if not view.may(Action.CREATE, item=mine):
+async def _writing(
+    request: Request, dossier_id: UUID, written_by: Callable[[UUID], Item]
+) -> DossierView:
+    """The dossier for the patient's side opening one of its forms (``written_by``: the
+    wishes it writes, by their author); anyone else is refused as if they had sent it (403 or
+    404, traced), since they would be. A refusal the policy explains (a minor's record) is
+    shown on the form, once sent."""
+    view = await _opened(request, dossier_id)
+    mine = written_by(view.actor.account_id)
+    writing = view.decide(Action.CREATE, item=mine)
+    if not (writing.allowed or writing.message):
         await view.require(Action.CREATE, item=mine, target_type="section", target_id=KEY)
     await view.require(Action.VIEW, CATEGORY, target_type="section", target_id=KEY)
     return view
+
+
+async def _refused_on_form(view: DossierView, item: Item, typed: Typed, field: str) -> bool:
+    """Whether the policy refuses ``item`` with words for the person (advance directives are
+    written from 18): then the refusal is traced and shown next to ``field`` of the form."""
+    writing = view.decide(Action.CREATE, item=item)
+    if writing.allowed or not writing.message:
+        return False
+    await view.trace(Action.CREATE, writing, "section", KEY)
+    typed.errors[field] = writing.message
+    return True
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -82,7 +101,7 @@ async def wishes_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
     async with db.current().engine.transaction():
         latest = await wishes.latest_directives(view.id)
         person = await wishes.latest_trusted_person(view.id)
-    writes = view.may(Action.CREATE, item=wishes.directives_item(view.actor.account_id))
+    writing = view.decide(Action.CREATE, item=wishes.directives_item(view.actor.account_id))
     return Template(
         "end_of_life/wishes.html",
         context={
@@ -90,8 +109,9 @@ async def wishes_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
             "latest": latest,
             "directives": wishes.valid(latest),
             "person": wishes.designated(person),
-            "writes": writes,
-            "adult": _adult(view),
+            "writes": writing.allowed,
+            # Why the patient's side may not write here (a minor's record), if it may not.
+            "refused_to": writing.message,
             **wishes.vocabulary(),
         },
     )
@@ -115,7 +135,7 @@ async def revisions_page(request: Request, dossier_id: FromPath[UUID]) -> Templa
 
 @get(f"{BASE}/directives", guards=[signed_in])
 async def directives_form(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await _writing(request, dossier_id, wishes.directives_item(None))
+    view = await _writing(request, dossier_id, wishes.directives_item)
     latest = wishes.valid(await wishes.latest_directives(view.id))
     return _directives_page(view, _as_typed(latest))
 
@@ -149,7 +169,6 @@ def _directives_page(
             "values": values,
             "errors": errors or {},
             "on_behalf": _on_behalf(view),
-            "adult": _adult(view),
             **wishes.vocabulary(),
         },
         status_code=400 if errors else 200,
@@ -161,16 +180,13 @@ async def save_directives(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
     """A new revision of the directives: the previous ones are kept, this one counts."""
-    view = await build_view(request, dossier_id, Action.CREATE, CATEGORY)
+    view = await _opened(request, dossier_id)
     typed = wishes.read_directives(data, on_behalf=_on_behalf(view))
+    item = wishes.directives_item(view.actor.account_id)
+    if await _refused_on_form(view, item, typed, "kind"):
+        return _directives_page(view, typed.values, typed.errors)
     try:
-        async with view.acting(
-            Action.CREATE,
-            item=wishes.directives_item(view.actor.account_id),
-            target_type="section",
-            target_id=KEY,
-        ):
-            _refuse_for_a_minor(view, typed, "kind")
+        async with view.acting(Action.CREATE, item=item, target_type="section", target_id=KEY):
             if typed.errors:
                 raise Invalid  # allowed, but nothing to save: nothing happened, no trace
             if not await wishes.add_directives(
@@ -194,18 +210,10 @@ async def save_directives(
     return see_other(_link(view))
 
 
-def _refuse_for_a_minor(view: DossierView, typed: Typed, field: str) -> None:
-    if not _adult(view):
-        typed.errors[field] = _(
-            "Advance directives and the trusted person are for adults: they can be written "
-            "from the age of 18."
-        )
-
-
 @post(f"{BASE}/directives/revoke", guards=[signed_in])
 async def revoke_directives(request: Request, dossier_id: FromPath[UUID]) -> Redirect:
     """The patient revokes their directives: the revisions stay in the history, none counts."""
-    view = await build_view(request, dossier_id, Action.UPDATE, CATEGORY)
+    view = await _opened(request, dossier_id)
     latest = await wishes.latest_directives(view.id)
     current = wishes.valid(latest)
     author = current["author"] if current else view.actor.account_id
@@ -233,7 +241,7 @@ async def revoke_directives(request: Request, dossier_id: FromPath[UUID]) -> Red
 
 @get(f"{BASE}/trusted_person", guards=[signed_in])
 async def trusted_person_form(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await _writing(request, dossier_id, wishes.trusted_person_item(None))
+    view = await _writing(request, dossier_id, wishes.trusted_person_item)
     person = wishes.designated(await wishes.latest_trusted_person(view.id)) or {}
     values = {name: str(person.get(name) or "") for name in wishes.TRUSTED_PERSON_FIELDS}
     if person.get("accepted_on"):
@@ -252,7 +260,6 @@ def _trusted_person_page(
             "values": values,
             "errors": errors or {},
             "on_behalf": _on_behalf(view),
-            "adult": _adult(view),
         },
         status_code=400 if errors else 200,
     )
@@ -262,16 +269,13 @@ def _trusted_person_page(
 async def save_trusted_person(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
-    view = await build_view(request, dossier_id, Action.CREATE, CATEGORY)
+    view = await _opened(request, dossier_id)
     typed = wishes.read_trusted_person(data, on_behalf=_on_behalf(view), today=view.now.date())
+    item = wishes.trusted_person_item(view.actor.account_id)
+    if await _refused_on_form(view, item, typed, "name"):
+        return _trusted_person_page(view, typed.values, typed.errors)
     try:
-        async with view.acting(
-            Action.CREATE,
-            item=wishes.trusted_person_item(view.actor.account_id),
-            target_type="section",
-            target_id=KEY,
-        ):
-            _refuse_for_a_minor(view, typed, "name")
+        async with view.acting(Action.CREATE, item=item, target_type="section", target_id=KEY):
             if typed.errors:
                 raise Invalid
             if not await wishes.add_trusted_person(
@@ -301,7 +305,7 @@ async def save_trusted_person(
 @post(f"{BASE}/trusted_person/remove", guards=[signed_in])
 async def remove_trusted_person(request: Request, dossier_id: FromPath[UUID]) -> Redirect:
     """The patient no longer has a trusted person; the designations stay in the history."""
-    view = await build_view(request, dossier_id, Action.UPDATE, CATEGORY)
+    view = await _opened(request, dossier_id)
     current = wishes.designated(await wishes.latest_trusted_person(view.id))
     author = current["author"] if current else view.actor.account_id
     removal = {
@@ -339,7 +343,10 @@ async def remove_trusted_person(request: Request, dossier_id: FromPath[UUID]) ->
 async def directives_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
     """The directives ready to print and sign (the questions left blank to fill in by hand
     when none are written here)."""
-    view = await build_view(request, dossier_id, Action.PRINT)
+    template = "end_of_life/directives_pdf.html"
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, target_type="pdf", target_id=template
+    )
 
     async def gather() -> dict[str, Any]:
         latest = wishes.valid(await wishes.latest_directives(view.id))
@@ -349,7 +356,7 @@ async def directives_pdf(request: Request, dossier_id: FromPath[UUID]) -> Respon
     return await render_pdf(
         request,
         view,
-        "end_of_life/directives_pdf.html",
+        template,
         gather,
         title=_("advance directives"),
         category=CATEGORY,
@@ -359,7 +366,10 @@ async def directives_pdf(request: Request, dossier_id: FromPath[UUID]) -> Respon
 @get(f"{BASE}/trusted_person.pdf", guards=[signed_in])
 async def trusted_person_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
     """The designation of the trusted person, to be signed by the patient and the person."""
-    view = await build_view(request, dossier_id, Action.PRINT)
+    template = "end_of_life/trusted_person_pdf.html"
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, target_type="pdf", target_id=template
+    )
 
     async def gather() -> dict[str, Any]:
         return {"person": wishes.designated(await wishes.latest_trusted_person(view.id))}
@@ -367,7 +377,7 @@ async def trusted_person_pdf(request: Request, dossier_id: FromPath[UUID]) -> Re
     return await render_pdf(
         request,
         view,
-        "end_of_life/trusted_person_pdf.html",
+        template,
         gather,
         title=_("trusted person"),
         category=CATEGORY,

@@ -110,17 +110,6 @@ def trusted_person_item(author: UUID | None) -> Item:
     return Item(CATEGORY, TRUSTED_PERSON_TYPE, author=author)
 
 
-def is_adult(birth_date: date | None, today: date) -> bool:
-    """Whether the law lets the person write directives and name a trusted person (at 18)."""
-    if birth_date is None:
-        return True
-    return (
-        today.year
-        - birth_date.year
-        - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    ) >= 18
-
-
 # --- the forms ------------------------------------------------------------------------------
 
 

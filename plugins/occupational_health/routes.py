@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from plugins.occupational_health import records
 from portal import gettext_lazy
 from portal.access import signed_in
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.pdf import render_pdf
@@ -58,9 +58,8 @@ async def _page(view: DossierView, status: int = 200, **extra: Any) -> Template:
 
 @get("/dossiers/{dossier_id:uuid}/occupational_health", guards=[signed_in])
 async def record_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await open_dossier(
-        request, dossier_id, Action.VIEW, CATEGORY, target_type="occupational_health"
-    )
+    view = await open_dossier(request, dossier_id, target_type="occupational_health")
+    await view.require(Action.VIEW, CATEGORY, target_type="occupational_health")
     return await _page(view)
 
 
@@ -73,7 +72,7 @@ async def _add(request: Request, dossier_id: UUID, form: str, data: dict) -> Tem
     # Each form's fields carry its prefix ("visit_kind"), so that the page's ids stay unique.
     prefix = f"{target_type}_"
     data = {name.removeprefix(prefix): value for name, value in data.items()}
-    view = await build_view(request, dossier_id, Action.CREATE, CATEGORY)
+    view = await open_dossier(request, dossier_id, Action.CREATE, CATEGORY, target_type=target_type)
     try:
         # Decided (a refusal traced and raised), checked and saved in one write transaction:
         # the same form sent twice is recorded once.
@@ -122,7 +121,10 @@ async def add_incident(
 @get("/dossiers/{dossier_id:uuid}/occupational_health/attestation.pdf", guards=[signed_in])
 async def attestation(request: Request, dossier_id: FromPath[UUID]) -> Response:
     """The attestation d'exposition: the worker's exposures, with the follow-ups due."""
-    view = await build_view(request, dossier_id, Action.PRINT, CATEGORY)
+    template = "occupational_health/attestation.html"
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, CATEGORY, target_type="pdf", target_id=template
+    )
 
     async def gather() -> dict[str, Any]:
         record = await records.record_of(view)
@@ -135,7 +137,7 @@ async def attestation(request: Request, dossier_id: FromPath[UUID]) -> Response:
     return await render_pdf(
         request,
         view,
-        "occupational_health/attestation.html",
+        template,
         gather,
         title=_("Exposure record"),
         category=CATEGORY,

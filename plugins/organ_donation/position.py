@@ -1,5 +1,6 @@
-"""A position on organ donation: what it may say, how it reads in one line, who may record it,
-and its history (every version kept; the current one is not superseded).
+"""A position on organ donation: what it may say, how it reads in one line, and its history
+(every version kept; the current one is not superseded). Who may record it (the patient from
+13, their representatives before) is the access policy's rule (`portal.access.policy`).
 
 In France everyone is presumed a donor (Code de la santé publique, L1232-1); a refusal counts
 when it is registered in the Registre national des refus (from 13), written, dated and signed
@@ -17,13 +18,11 @@ from uuid import UUID
 from plugins.organ_donation.tables import Position, Step
 from portal import clock
 from portal import gettext_lazy as _
+from portal.access.policy import ORGAN_DONATION
 from portal.web import typed_date
 
 #: The access category of the section (ACCESS.md).
-CATEGORY = "don_organes"
-#: From this age the person records their own position (and may register a refusal);
-#: before, their legal representatives record it.
-OWN_POSITION_AGE = 13
+CATEGORY = ORGAN_DONATION
 MESSAGE_MAX = 2000
 HISTORY_SHOWN = 10
 
@@ -99,39 +98,6 @@ def line(row: dict[str, Any]) -> str:
     if purposes:
         return str(_("Partial refusal: for %(purposes)s (%(date)s)") % names)
     return str(_("Partial refusal: %(removals)s (%(date)s)") % names)
-
-
-def age_on(birth_date: date | None, day: date) -> int | None:
-    if birth_date is None:
-        return None
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
-def recording_refused(view) -> str:
-    """Why the person of ``view``, on the patient's side, may not record the position ("" when
-    they may): from 13 it is the patient's own to record, before it is their representatives'.
-    Professionals are refused by the access policy, not here."""
-    if not view.for_patient_side:
-        return ""
-    age = age_on(view.patient.get("birth_date"), view.now.date())
-    if age is None:
-        return ""
-    if age < OWN_POSITION_AGE and view.opened.reason == "patient":
-        return str(
-            _(
-                "You are under 13: your position on organ donation is recorded by your legal "
-                "representatives. Talk about it with them."
-            )
-        )
-    if age >= OWN_POSITION_AGE and view.opened.reason == "representative":
-        return str(
-            _(
-                "From the age of 13, the position on organ donation is %(name)s’s own: they "
-                "record it themselves, with their own account."
-            )
-            % {"name": view.patient["first_name"]}
-        )
-    return ""
 
 
 # --- the form --------------------------------------------------------------------------------

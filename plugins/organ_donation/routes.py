@@ -14,18 +14,14 @@ from litestar.response import Redirect, Template
 from plugins.organ_donation import position
 from plugins.organ_donation.position import CATEGORY
 from portal.access import signed_in
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.pdf import render_pdf
-from portal.web import flash, is_htmx, see_other, typed_date
+from portal.web import flash, is_htmx, page_or_fragment, see_other, typed_date
 
 Form = URLEncodedBody[dict[str, Any]]
 PAGE = "/dossiers/{dossier_id:uuid}/organ_donation"
-
-
-class NotTheirs(Exception):
-    """The patient's side may write, but the law gives this position to someone else."""
 
 
 class Invalid(Exception):
@@ -47,7 +43,7 @@ async def _page(
     """The page (for htmx, the panel) as the position is now; ``values``: the form as typed."""
     today = view.now.date()
     current = await position.current(view.id)
-    refused_to = position.recording_refused(view)
+    recording = view.decide(Action.CREATE, CATEGORY)
     context = {
         "view": view,
         "position": current,
@@ -55,8 +51,9 @@ async def _page(
         "refusal": position.is_refusal(current),
         "steps": await position.steps(current["id"]) if current else [],
         "history": [{**row, "line": position.line(row)} for row in await position.history(view.id)],
-        "editable": view.may(Action.CREATE, CATEGORY) and not refused_to,
-        "refused_to": refused_to,
+        "editable": recording.allowed,
+        # Why the patient's side may not record it (their age says who does), if it may not.
+        "refused_to": recording.message,
         "values": values or position.as_typed(current, today),
         "errors": {},
         "step_errors": {},
@@ -70,8 +67,9 @@ async def _page(
         "today": today.isoformat(),
         **extra,
     }
-    template = "organ_donation/_panel.html" if is_htmx(request) else "organ_donation/page.html"
-    return Template(template, context=context, status_code=status)
+    return page_or_fragment(
+        request, "organ_donation/page.html", "organ_donation/_panel.html", context, status
+    )
 
 
 async def _done(request: Request, view: DossierView, message: str) -> Template | Redirect:
@@ -83,9 +81,8 @@ async def _done(request: Request, view: DossierView, message: str) -> Template |
 
 @get(PAGE, guards=[signed_in])
 async def organ_donation_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await open_dossier(
-        request, dossier_id, Action.VIEW, CATEGORY, target_type="organ_donation"
-    )
+    view = await open_dossier(request, dossier_id, target_type="organ_donation")
+    await view.require(Action.VIEW, CATEGORY, target_type="organ_donation")
     return await _page(request, view)
 
 
@@ -93,18 +90,15 @@ async def organ_donation_page(request: Request, dossier_id: FromPath[UUID]) -> T
 async def record_position(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
-    view = await build_view(request, dossier_id, Action.CREATE, CATEGORY)
-    birth_date = view.patient.get("birth_date") if view.patient else None
-    answers = position.read_form(data, view.now.date(), birth_date)
+    view = await open_dossier(
+        request, dossier_id, Action.CREATE, CATEGORY, target_type="organ_donation"
+    )
+    answers = position.read_form(data, view.now.date(), view.patient["birth_date"])
     try:
         async with view.acting(Action.CREATE, CATEGORY, target_type="organ_donation"):
-            if position.recording_refused(view):
-                raise NotTheirs
             if answers.errors:
                 raise Invalid  # decided and allowed, but nothing to save: no trace either
             changed = await position.record(view, answers.columns)
-    except NotTheirs:
-        return await _page(request, view, status=403)
     except Invalid:
         return await _page(request, view, values=answers.values, errors=answers.errors, status=400)
     return await _done(
@@ -118,7 +112,9 @@ async def record_position(
 async def record_step(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
-    view = await build_view(request, dossier_id, Action.CREATE, CATEGORY)
+    view = await open_dossier(
+        request, dossier_id, Action.CREATE, CATEGORY, target_type="organ_donation_step"
+    )
     values = {"way": str(data.get("way", "")), "done_on": str(data.get("done_on", "")).strip()}
     errors = {}
     if values["way"] not in position.WAYS:
@@ -128,8 +124,6 @@ async def record_step(
         errors["done_on"] = _("Give a date that is not in the future, e.g. 14/03/2026.")
     try:
         async with view.acting(Action.CREATE, CATEGORY, target_type="organ_donation_step"):
-            if position.recording_refused(view):
-                raise NotTheirs
             current = await position.current(view.id)
             if not position.is_refusal(current):
                 errors = {
@@ -138,8 +132,6 @@ async def record_step(
             if errors:
                 raise Invalid
             added = await position.add_step(view, current["id"], values["way"], done_on)
-    except NotTheirs:
-        return await _page(request, view, status=403)
     except Invalid:
         return await _page(request, view, step_values=values, step_errors=errors, status=400)
     return await _done(
@@ -150,7 +142,9 @@ async def record_step(
 
 
 async def _pdf(request: Request, dossier_id: UUID, template: str, title: str) -> Response:
-    view = await build_view(request, dossier_id, Action.PRINT, CATEGORY)
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, CATEGORY, target_type="pdf", target_id=template
+    )
 
     async def gather() -> dict[str, Any]:
         current = await position.current(view.id)

@@ -19,7 +19,7 @@ from plugins.vaccination.reference import VACCINES
 from plugins.vaccination.tables import Vaccination
 from portal import clock
 from portal import gettext_lazy as _
-from portal.access.policy import Item
+from portal.access.policy import Act, Item
 from portal.access.view import DossierView
 from portal.audit import Action
 from portal.i18n import gettext
@@ -309,7 +309,7 @@ async def confirm(view: DossierView, declared: dict[str, Any]) -> UUID:
     longer reads "declared by the patient"."""
     record_id = uuid4()
     item = Item(CATEGORY, author=view.actor.account_id)
-    async with view.acting(Action.CREATE, CATEGORY, item, **target(declared["id"])):
+    async with view.acting(Act.CONFIRM, CATEGORY, item, **target(declared["id"])):
         await _supersede(view, declared)
         copied = {
             name: declared[name]

@@ -73,6 +73,7 @@ async def _remind(dossier_id: UUID, now: datetime, today) -> int:
                     account_id,
                     VACCINE_DUE,
                     link=f"/dossiers/{dossier_id}/vaccination",
+                    dossier=dossier_id,
                     patient=patient.name,
                     vaccine=due.rule.label_text["fr"],
                     date=clock.day(due.due_on),

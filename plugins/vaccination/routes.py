@@ -2,8 +2,8 @@
 correct a record), the inline check of that form, a professional's confirmation of what the
 patient copied, and the attestation de vaccination as a PDF.
 
-Each route opens the dossier through the core (`build_view` / `open_dossier`): the policy
-decides, and every decision is traced. Without JavaScript the forms post and redirect; with
+Each route opens the dossier through the core (`open_dossier`): the policy decides, and every
+decision is traced. Without JavaScript the forms post and redirect; with
 htmx the fields are checked as they are typed (``/check``).
 """
 
@@ -21,7 +21,8 @@ from plugins.vaccination import records, schedule
 from plugins.vaccination.records import CATEGORY, Form
 from plugins.vaccination.reference import SOURCE, VACCINES
 from portal.access import signed_in
-from portal.access.view import DossierView, build_view, open_dossier, refusal
+from portal.access.policy import Act
+from portal.access.view import DossierView, open_dossier, refusal
 from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.pdf import render_pdf
@@ -35,14 +36,10 @@ def page_of(view: DossierView) -> str:
     return f"/dossiers/{view.id}/vaccination"
 
 
-async def opened_for(request: Request, dossier_id: UUID, action: Action) -> DossierView:
+async def opened_for(request: Request, dossier_id: UUID, action: Action | Act) -> DossierView:
     """The dossier, if the asker may do ``action`` on its vaccinations; a refusal is traced
     (a non-vaccinator trying to record gets a 403 that the patient sees in the history)."""
-    view = await build_view(request, dossier_id, action, CATEGORY)
-    if not view.opened.allowed:
-        await view.trace(action, view.opened, "vaccination")
-        raise refusal(view.opened)
-    return view
+    return await open_dossier(request, dossier_id, action, CATEGORY, target_type="vaccination")
 
 
 def due_on(view: DossierView, rows: list[dict[str, Any]]) -> list[schedule.Due]:
@@ -88,15 +85,14 @@ async def _page(
     context = await page_context(view)
     for row in context["records"]:
         row["may_correct"] = view.may(Action.UPDATE, item=records.item_of(row))
-    may_write = view.may(Action.CREATE, CATEGORY)
     return Template(
         "vaccination/page.html",
         context={
             **context,
             **form_context(view),
             "view": view,
-            "may_write": may_write,
-            "may_confirm": may_write and not view.for_patient_side,
+            "may_write": view.may(Action.CREATE, CATEGORY),
+            "may_confirm": view.may(Act.CONFIRM, CATEGORY),
             "editing": editing,
             "history": await records.history(view.id, editing["lineage"]) if editing else [],
             "values": form.values if form else records.blank_values(editing),
@@ -128,7 +124,8 @@ async def section_page(
     request: Request, dossier_id: FromPath[UUID], edit: FromQuery[UUID | None] = None
 ) -> Template:
     """The vaccination record; with ``edit``, the form to correct one record, with its history."""
-    view = await open_dossier(request, dossier_id, Action.VIEW, CATEGORY, "vaccination")
+    view = await opened_for(request, dossier_id, Action.VIEW)
+    await view.require(Action.VIEW, CATEGORY, target_type="vaccination")
     editing = None
     if edit is not None:
         editing = await records.current_version(view.id, edit)
@@ -195,11 +192,11 @@ async def correct(
 @post("/dossiers/{dossier_id:uuid}/vaccination/confirm", guards=[signed_in])
 async def confirm(request: Request, dossier_id: FromPath[UUID], data: FormData) -> Redirect:
     """A professional confirms a vaccination the patient copied from a paper carnet."""
-    view = await opened_for(request, dossier_id, Action.CREATE)
+    view = await opened_for(request, dossier_id, Act.CONFIRM)
     declared = await records.current_version(view.id, data.get("record"))
     if declared is None:
         raise NotFoundException()
-    if view.for_patient_side or not declared["declared_by_patient"]:
+    if not declared["declared_by_patient"]:
         flash(
             request,
             _("Only a professional confirms a vaccination declared by the patient."),
@@ -241,7 +238,10 @@ async def check(request: Request, dossier_id: FromPath[UUID], data: FormData) ->
 @get("/dossiers/{dossier_id:uuid}/vaccination/attestation.pdf", guards=[signed_in])
 async def attestation(request: Request, dossier_id: FromPath[UUID]) -> Response:
     """The attestation de vaccination: every vaccine with its date, lot and vaccinator."""
-    view = await build_view(request, dossier_id, Action.PRINT, CATEGORY)
+    template = "vaccination/attestation.html"
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, CATEGORY, target_type="pdf", target_id=template
+    )
 
     async def gather() -> dict[str, Any]:
         rows = await records.current(view.id)
@@ -251,7 +251,7 @@ async def attestation(request: Request, dossier_id: FromPath[UUID]) -> Response:
     return await render_pdf(
         request,
         view,
-        "vaccination/attestation.html",
+        template,
         gather,
         title=_("vaccination certificate"),
         category=CATEGORY,

@@ -27,7 +27,7 @@ from portal.access.tables import (
     Joined,
     SectionConsent,
 )
-from portal.access.view import DossierView, build_view
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers.tables import Document, Dossier
 from portal.i18n import gettext as _
@@ -260,7 +260,7 @@ async def set_masked(view: DossierView, document_id: UUID, masked: bool) -> dict
 async def declare_consent(request: Request, dossier_id: UUID) -> DossierView:
     """A professional declares, at a consultation, that the patient consents to their access.
     The patient is told when the professional first opens the dossier."""
-    view = await build_view(request, dossier_id, Action.CONSENT)
+    view = await open_dossier(request, dossier_id, Action.CONSENT, target_type="care_circle")
     async with view.acting(
         Action.CONSENT, target_type="care_circle", target_id=str(view.actor.account_id)
     ):
@@ -303,7 +303,7 @@ async def start_emergency(
     session; the patient's side and the médecin traitant are told. ``detail`` is the written
     reason or the call reference, checked by the caller."""
     action = Action.EMERGENCY_ACCESS if mode == GrantMode.EMERGENCY else Action.SAMU_ACCESS
-    view = await build_view(request, dossier_id, action)
+    view = await open_dossier(request, dossier_id, action, detail=detail)
     session = sessions.current(request)
     async with view.acting(action, target_type="dossier", detail=detail):
         token = await sessions.replace(session, Stage.SIGNED_IN, request, emergency=True)
@@ -346,6 +346,7 @@ async def _tell_of_emergency(view: DossierView, mode: GrantMode, detail: str) ->
             account_id,
             kind,
             link=f"/dossiers/{view.id}/history",
+            dossier=view.id,
             who=view.trace_actor.name,
             patient=patient,
             date=clock.day_and_time(view.now),

@@ -94,6 +94,8 @@ async def dossier_facts(
         refuses_emergency_access=row["refuses_emergency_access"],
         refuses_samu_access=row["refuses_samu_access"],
         unannounced=frozenset(account for account, _ in people["unannounced"]),
+        birth_date=row["birth_date"],
+        first_name=row["first_name"],
         grant=Grant(GrantMode(grant["mode"]), grant["detail"], grant["expires_at"])
         if grant
         else None,

@@ -7,10 +7,16 @@ policy of ACCESS.md is in this file:
 The patient's side (the patient, and the legal representatives of a minor or protected adult)
   reads every category of the dossier, and the access history; manages the care circle, the
   blocks, the masks and the opt-outs; closes, reopens and deletes the dossier; adds documents
-  to the categories marked ``by_patient``.
+  to the categories marked ``by_patient``; reports a line of the medical summary as wrong
+  (`Act.FLAG`).
   Except: a document a professional hides from the patient until it is announced (for them
   and their representatives), and a document hidden from the representatives (for them).
   A closed dossier can still be read by them, not written to.
+  The position on organ donation is the patient's own to record from 13, their
+  representatives' before (``don_organes``); end-of-life wishes are written from 18
+  (``directives``).
+  They never decide who sees a document (`Act.HIDE`) nor confirm what they copied
+  themselves (`Act.CONFIRM`).
 A professional acts only
   - on an open dossier,
   - when the patient has not blocked them (a block beats every other grant),
@@ -22,7 +28,10 @@ A professional acts only
     masked unless they wrote it or are the médecin traitant (masks hold in emergencies);
   - writing the categories the matrix gives their profession (the médecin traitant alone
     writes the medical summary), never during an emergency or SAMU access, and changing only
-    what they wrote.
+    what they wrote;
+  - hiding a document they add or wrote from the patient until it is announced, or from the
+    representatives, and showing it again (`Act.HIDE`); confirming a record the patient
+    copied (`Act.CONFIRM`), as they would add it; never reporting a summary line (`Act.FLAG`).
 A consent scoped to a section (`BY_SCOPED_CONSENT`) is the patient's, given to one named
   professional of a profession the policy names for that section, and revocable at any time:
   it lets them see who the patient is, and read and write that section's category, nothing
@@ -52,10 +61,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID
 
+from portal import clock
 from portal.access.matrix import Matrix
 from portal.access.tables import GrantMode, Joined
 from portal.audit import Action, Mode, Purpose
@@ -80,6 +91,36 @@ OCCUPATIONAL_HEALTH = "sante_travail"
 BY_SCOPED_CONSENT: Mapping[str, frozenset[str]] = MappingProxyType(
     {OCCUPATIONAL_HEALTH: frozenset({"medecin_du_travail", "infirmier_sante_travail"})}
 )
+
+#: The position on organ donation: the patient records it from `OWN_POSITION_AGE`, their
+#: legal representatives before (Code de la santé publique, L1232-1 and R1232-6).
+ORGAN_DONATION = "don_organes"
+OWN_POSITION_AGE = 13
+#: Advance directives and the trusted person: written from `ADULT_AGE` (L1111-6, L1111-11).
+END_OF_LIFE = "directives"
+ADULT_AGE = 18
+
+
+class Act(StrEnum):
+    """What a person does in a dossier besides reading and writing a category, each with a
+    rule of its own; traced as the write it is (`traced_as`)."""
+
+    #: Keep a document from the patient until it is announced, or from the representatives;
+    #: announce it, or show it to them.
+    HIDE = "hide"
+    #: Confirm a record the patient copied themselves (a vaccination from a paper carnet).
+    CONFIRM = "confirm"
+    #: Report a line of the medical summary as wrong.
+    FLAG = "flag"
+
+
+_TRACED_AS = {Act.HIDE: Action.UPDATE, Act.CONFIRM: Action.CREATE, Act.FLAG: Action.CREATE}
+
+
+def traced_as(action: Action | Act) -> Action:
+    """The action the audit trail records for ``action``."""
+    return _TRACED_AS.get(action, action)
+
 
 READS = frozenset({Action.VIEW, Action.DOWNLOAD, Action.PRINT, Action.EXPORT})
 WRITES = frozenset({Action.CREATE, Action.UPDATE})
@@ -142,6 +183,9 @@ class DossierFacts:
     #: Professionals who joined on a consent declared at a consultation and have not used
     #: the dossier since: the patient is told at their first use (not a matter of rights).
     unannounced: frozenset[UUID] = frozenset()
+    #: The patient's date of birth (some rights come with age), and first name (to say so).
+    birth_date: date | None = None
+    first_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,22 +227,22 @@ def refused(reason: str, status: int = 404, message: str = "") -> Decision:
 def decide(
     actor: Actor,
     dossier: DossierFacts,
-    action: Action,
+    action: Action | Act,
     category: str | None = None,
     item: Item | None = None,
     *,
     matrix: Matrix,
     now: datetime,
 ) -> Decision:
-    """May ``actor`` do ``action`` on ``dossier`` (on the whole of it when ``category`` and
-    ``item`` are None, on a category, or on one item of it)?"""
+    """May ``actor`` do ``action`` (an `Action` or an `Act`) on ``dossier`` (on the whole of it
+    when ``category`` and ``item`` are None, on a category, or on one item of it)?"""
     decision = _decide_for_person(actor, dossier, action, category, item, matrix, now)
     reach = actor.reach
     if reach is None or not decision.allowed:
         return decision
     if reach.dossier is not None and reach.dossier != dossier.id:
         return refused("outside the application's patient")
-    if action not in reach.actions:
+    if traced_as(action) not in reach.actions:
         return refused(
             "outside the application's scopes",
             403,
@@ -210,7 +254,7 @@ def decide(
 def _decide_for_person(
     actor: Actor,
     dossier: DossierFacts,
-    action: Action,
+    action: Action | Act,
     category: str | None,
     item: Item | None,
     matrix: Matrix,
@@ -272,7 +316,7 @@ def patient_side_accounts(dossier: DossierFacts) -> frozenset[UUID]:
 def _for_patient_side(
     side: str,
     dossier: DossierFacts,
-    action: Action,
+    action: Action | Act,
     category: str | None,
     item: Item | None,
     matrix: Matrix,
@@ -285,15 +329,65 @@ def _for_patient_side(
     allowed = Decision(True, side, Purpose.PATRQT)
     if action in READS or action in PATIENT_CONTROLS:
         return allowed
-    if action in WRITES:
+    if action == Act.HIDE:
+        return refused(
+            "a professional decides who sees a document",
+            403,
+            _("Only the professional who wrote it can do this."),
+        )
+    if action == Act.CONFIRM:
+        return refused(
+            "a professional confirms what the patient copied",
+            403,
+            _("Only a professional confirms a vaccination declared by the patient."),
+        )
+    if action in WRITES or action == Act.FLAG:
         if dossier.status != DossierStatus.OPEN:
             return refused("dossier closed", 403)
+        if action == Act.FLAG:
+            return allowed
         if category is None or not matrix.by_patient(category):
             return refused("written by professionals only", 403)
         if item is not None and item.author not in patient_side_accounts(dossier):
             return refused("only the author changes a document", 403)
-        return allowed
+        return _by_age(side, dossier, category, now) or allowed
     return refused("not an action on a dossier", 403)
+
+
+def _by_age(side: str, dossier: DossierFacts, category: str, now: datetime) -> Decision | None:
+    """The refusal of a write the patient's age does not allow on this side, if any."""
+    if dossier.birth_date is None or category not in (ORGAN_DONATION, END_OF_LIFE):
+        return None
+    age = clock.age_on(dossier.birth_date, now.date())
+    if category == END_OF_LIFE and age < ADULT_AGE:
+        return refused(
+            "end-of-life wishes are written from 18",
+            403,
+            _(
+                "Advance directives and the trusted person are for adults: they can be "
+                "written from the age of 18."
+            ),
+        )
+    if category == ORGAN_DONATION and age < OWN_POSITION_AGE and side == "patient":
+        return refused(
+            "under 13, the representatives record the position",
+            403,
+            _(
+                "You are under 13: your position on organ donation is recorded by your legal "
+                "representatives. Talk about it with them."
+            ),
+        )
+    if category == ORGAN_DONATION and age >= OWN_POSITION_AGE and side == "representative":
+        return refused(
+            "from 13, the position is the patient's own",
+            403,
+            _(
+                "From the age of 13, the position on organ donation is %(name)s’s own: they "
+                "record it themselves, with their own account."
+            )
+            % {"name": dossier.first_name},
+        )
+    return None
 
 
 def _standing(actor: Actor, dossier: DossierFacts, matrix: Matrix, now: datetime) -> Decision:
@@ -354,7 +448,7 @@ def _may_use_samu(actor: Actor, dossier: DossierFacts) -> Decision:
 def _for_professional(
     actor: Actor,
     dossier: DossierFacts,
-    action: Action,
+    action: Action | Act,
     category: str | None,
     document_type: str,
     item: Item | None,
@@ -376,6 +470,13 @@ def _for_professional(
     standing = _standing(actor, dossier, matrix, now)
     if not standing.allowed:
         return standing
+    if action == Act.FLAG:
+        return refused("the patient's side reports summary lines", 403)
+    if action == Act.HIDE and item is None:
+        return standing  # they may choose whom a document they add is hidden from
+    if action in (Act.HIDE, Act.CONFIRM):
+        # Hiding what one wrote is changing it; confirming a copy is adding one's own record.
+        action = Action.UPDATE if action == Act.HIDE else Action.CREATE
     if item is not None and action not in READS:
         # A document one may not read does not exist for one, whatever one wants to do to it.
         seen = _for_professional(

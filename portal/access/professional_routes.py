@@ -21,8 +21,7 @@ from portal import clock
 from portal.access import controls, role_in
 from portal.access.facts import active_grants, patients_of
 from portal.access.tables import GrantMode
-from portal.access.view import build_view
-from portal.audit import Action
+from portal.access.view import may_open
 from portal.dossiers.tables import Dossier
 from portal.i18n import gettext as _
 from portal.identity.numbers import InvalidNumber, format_nir, validate_nir
@@ -94,10 +93,7 @@ async def lookup(request: Request, data: Form) -> Template:
             request, str(data.get("nir", "")), 400, errors={"nir": str(error)}
         )
     dossier_id = await _dossier_for(nir)
-    opened = None
-    if dossier_id is not None:
-        view = await build_view(request, dossier_id, Action.VIEW)
-        opened = dossier_id if view.opened.allowed else None
+    opened = dossier_id if dossier_id and await may_open(request, dossier_id) else None
     return await _lookup_page(request, format_nir(nir), found={"dossier": opened, "nir": nir})
 
 

@@ -24,12 +24,12 @@ from portal.access import controls, signed_in
 from portal.access.controls import ControlError
 from portal.access.policy import ABOUT_ACCESS, BY_SCOPED_CONSENT
 from portal.access.tables import Joined
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.i18n import gettext as _
 from portal.i18n import gettext_lazy
 from portal.identity.tables import Professional, Role
-from portal.web import flash, is_htmx, see_other
+from portal.web import flash, is_htmx, page_or_fragment, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 DIRECTORY_LIMIT = 20
@@ -42,6 +42,7 @@ class Change:
     action: Action
     apply: Callable[[DossierView, UUID], Awaitable[dict]]
     done: str  # what happened, with %(name)s
+    target_type: str  # as `apply` traces it
 
 
 CHANGES = {
@@ -49,6 +50,7 @@ CHANGES = {
         Action.RIGHTS_CHANGE,
         controls.remove_from_circle,
         gettext_lazy("%(name)s no longer has access to the record."),
+        "care_circle",
     ),
     "block": Change(
         Action.BLOCK,
@@ -56,9 +58,13 @@ CHANGES = {
         gettext_lazy(
             "%(name)s is blocked: they can no longer open the record, even in an emergency."
         ),
+        "professional",
     ),
     "unblock": Change(
-        Action.UNBLOCK, controls.unblock, gettext_lazy("%(name)s is no longer blocked.")
+        Action.UNBLOCK,
+        controls.unblock,
+        gettext_lazy("%(name)s is no longer blocked."),
+        "professional",
     ),
 }
 
@@ -118,13 +124,25 @@ async def _panel_context(request: Request, view: DossierView) -> dict[str, Any]:
 
 
 async def _page(request: Request, dossier_id: UUID, status: int = 200, **extra: Any) -> Template:
-    """The page (or, for htmx, the panel) as the rights are now."""
-    view = await build_view(request, dossier_id, Action.VIEW, ABOUT_ACCESS)
-    if not view.opened.allowed:  # only reached after an allowed change; never show otherwise
-        raise NotFoundException()
-    template = "access/_panel.html" if is_htmx(request) else "access/circle.html"
-    return Template(
-        template, context={**await _panel_context(request, view), **extra}, status_code=status
+    """The page (or, for htmx, the panel) as the rights are now, after a change."""
+    view = await open_dossier(
+        request, dossier_id, Action.VIEW, ABOUT_ACCESS, target_type="care_circle"
+    )
+    context = {**await _panel_context(request, view), **extra}
+    return page_or_fragment(request, "access/circle.html", "access/_panel.html", context, status)
+
+
+async def _changing(
+    request: Request,
+    dossier_id: UUID,
+    target_type: str,
+    target: object = None,
+    action: Action = Action.RIGHTS_CHANGE,
+) -> DossierView:
+    """The dossier, for a change of rights: a refusal is traced as the change would trace it
+    (`controls`)."""
+    return await open_dossier(
+        request, dossier_id, action, target_type=target_type, target_id=str(target or "")[:64]
     )
 
 
@@ -141,9 +159,10 @@ async def _failed(request: Request, dossier_id: UUID, error: ControlError) -> Te
 
 @get("/dossiers/{dossier_id:uuid}/access", guards=[signed_in])
 async def access_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "care_circle")
-    template = "access/_panel.html" if is_htmx(request) else "access/circle.html"
-    return Template(template, context=await _panel_context(request, view))
+    view = await open_dossier(request, dossier_id, target_type="care_circle")
+    await view.require(Action.VIEW, ABOUT_ACCESS, target_type="care_circle")
+    context = await _panel_context(request, view)
+    return page_or_fragment(request, "access/circle.html", "access/_panel.html", context)
 
 
 @get("/dossiers/{dossier_id:uuid}/access/directory", guards=[signed_in])
@@ -151,7 +170,8 @@ async def directory(
     request: Request, dossier_id: FromPath[UUID], q: FromQuery[str] = ""
 ) -> Template:
     """Professionals by name or RPPS number, to add, designate or block."""
-    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "directory")
+    view = await open_dossier(request, dossier_id, target_type="directory")
+    await view.require(Action.VIEW, ABOUT_ACCESS, target_type="directory")
     query = q.strip()
     error = ""
     results = []
@@ -180,13 +200,14 @@ async def directory(
         "results": results,
         "error": error,
     }
-    template = "access/_directory.html" if is_htmx(request) else "access/circle.html"
-    return Template(template, context=context, status_code=400 if error else 200)
+    return page_or_fragment(
+        request, "access/circle.html", "access/_directory.html", context, 400 if error else 200
+    )
 
 
 @post("/dossiers/{dossier_id:uuid}/access/circle", guards=[signed_in])
 async def add(request: Request, dossier_id: FromPath[UUID], data: Form) -> Template | Redirect:
-    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    view = await _changing(request, dossier_id, "care_circle", data.get("professional"))
     try:
         person = await controls.add_to_circle(view, data.get("professional"))
     except ControlError as error:
@@ -202,7 +223,7 @@ async def give_section(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
     """Open one section of the record (``category``) to one professional, and nothing else."""
-    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    view = await _changing(request, dossier_id, "section_consent", data.get("professional"))
     category = data.get("category")
     try:
         person = await controls.give_section_consent(view, data.get("professional"), category)
@@ -224,7 +245,7 @@ async def revoke_section(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
     """Withdraw a consent given for one section: refused from the professional's next click."""
-    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    view = await _changing(request, dossier_id, "section_consent", data.get("professional"))
     category = data.get("category")
     try:
         person = await controls.revoke_section_consent(view, data.get("professional"), category)
@@ -246,7 +267,7 @@ async def designate(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
     """Designate the médecin traitant (``professional``), or nobody (an empty value)."""
-    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    view = await _changing(request, dossier_id, "medecin_traitant", data.get("professional"))
     try:
         person = await controls.designate_medecin_traitant(view, data.get("professional"))
     except ControlError as error:
@@ -262,7 +283,7 @@ async def designate(
 
 @post("/dossiers/{dossier_id:uuid}/access/opt-outs", guards=[signed_in])
 async def opt_outs(request: Request, dossier_id: FromPath[UUID], data: Form) -> Template | Redirect:
-    view = await build_view(request, dossier_id, Action.RIGHTS_CHANGE)
+    view = await _changing(request, dossier_id, "emergency_settings")
     await controls.set_opt_outs(
         view,
         emergency=data.get("refuses_emergency_access") == "on",
@@ -281,13 +302,14 @@ async def confirm(
     """What removing, blocking or unblocking will do, before it is done."""
     if change not in CHANGES:
         raise NotFoundException()
-    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "care_circle")
+    view = await open_dossier(request, dossier_id, target_type="care_circle")
+    await view.require(Action.VIEW, ABOUT_ACCESS, target_type="care_circle")
     try:
         person = await controls.professional(account_id)
     except ControlError:
         raise NotFoundException() from None
-    template = "access/_confirm.html" if is_htmx(request) else "access/confirm.html"
-    return Template(template, context={"view": view, "person": person, "change": change})
+    context = {"view": view, "person": person, "change": change}
+    return page_or_fragment(request, "access/confirm.html", "access/_confirm.html", context)
 
 
 @post(
@@ -299,7 +321,9 @@ async def change_access(
 ) -> Template | Redirect:
     if change not in CHANGES:
         raise NotFoundException()
-    view = await build_view(request, dossier_id, CHANGES[change].action)
+    view = await _changing(
+        request, dossier_id, CHANGES[change].target_type, account_id, CHANGES[change].action
+    )
     try:
         person = await CHANGES[change].apply(view, account_id)
     except ControlError as error:

@@ -1,7 +1,8 @@
 """How every route gets a dossier: `open_dossier` returns a `DossierView`, the dossier as the
-asking person may see it. Each decision it takes is traced in the audit trail, allowed or
-refused, and a refusal answers 404 (the dossier or document does not exist for the asker) or
-403 (inside a dossier they may open). Core pages and plugins only ever receive a view.
+asking person may see it. Each decision taken through the view is traced in the audit trail,
+allowed or refused, and a refusal answers 404 (the dossier or document does not exist for the
+asker) or 403 (inside a dossier they may open). Core pages and plugins only ever receive a
+view.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from portal.access.matrix import Matrix
 from portal.access.policy import (
     READS,
     WRITES,
+    Act,
     Actor,
     Decision,
     DossierFacts,
@@ -34,6 +36,7 @@ from portal.access.policy import (
     Item,
     decide,
     patient_side_accounts,
+    traced_as,
 )
 from portal.access.tables import CircleMember
 from portal.audit import Action, Outcome, Purpose
@@ -84,13 +87,15 @@ class DossierView:
         return self.facts.grant if self.opened.mode != audit.Mode.NORMAL else None
 
     def decide(
-        self, action: Action, category: str | None = None, item: Item | None = None
+        self, action: Action | Act, category: str | None = None, item: Item | None = None
     ) -> Decision:
         return decide(
             self.actor, self.facts, action, category, item, matrix=self.matrix, now=self.now
         )
 
-    def may(self, action: Action, category: str | None = None, item: Item | None = None) -> bool:
+    def may(
+        self, action: Action | Act, category: str | None = None, item: Item | None = None
+    ) -> bool:
         return self.decide(action, category, item).allowed
 
     def readable_categories(self) -> list[str]:
@@ -101,7 +106,7 @@ class DossierView:
 
     async def trace(
         self,
-        action: Action,
+        action: Action | Act,
         decision: Decision,
         target_type: str,
         target_id: str = "",
@@ -113,7 +118,7 @@ class DossierView:
             grant = self.facts.grant
             detail = grant.detail if grant and decision.mode != audit.Mode.NORMAL else ""
         await audit.record(
-            action,
+            traced_as(action),
             self.trace_actor,
             dossier_id=self.id,
             outcome=Outcome.ALLOWED if decision.allowed else Outcome.REFUSED,
@@ -129,7 +134,7 @@ class DossierView:
     @asynccontextmanager
     async def acting(
         self,
-        action: Action,
+        action: Action | Act,
         category: str | None = None,
         item: Item | None = None,
         *,
@@ -152,15 +157,15 @@ class DossierView:
                 await _first_access(self)
             yield decision
 
-    def _first_access_due(self, action: Action) -> bool:
+    def _first_access_due(self, action: Action | Act) -> bool:
         """The asker joined the circle on a consent declared at a consultation, and is about
         to use the dossier for the first time since: the patient is told (`_first_access`)."""
-        used = action in READS or action in WRITES
+        used = traced_as(action) in READS | WRITES
         return used and self.actor.account_id in self.facts.unannounced
 
     async def require(
         self,
-        action: Action,
+        action: Action | Act,
         category: str | None = None,
         item: Item | None = None,
         *,
@@ -272,8 +277,48 @@ def refusal(decision: Decision) -> Exception:
     return NotFoundException()
 
 
-async def build_view(
-    request: Request, dossier_id: UUID, action: Action, category: str | None = None
+async def open_dossier(
+    request: Request,
+    dossier_id: UUID,
+    action: Action | Act = Action.VIEW,
+    category: str | None = None,
+    item: Item | None = None,
+    *,
+    target_type: str = "dossier",
+    target_id: str = "",
+    detail: str | None = None,
+) -> DossierView:
+    """The dossier as the person behind ``request`` may see it, if they may do ``action`` (on
+    ``category`` or ``item`` of it): the one way a route gets a dossier.
+
+    A refusal is traced here, as an attempt at ``action`` on the target (with ``detail``, the
+    reason or call reference given for an emergency or SAMU access), and answered 404 / 403.
+    What the route then does is traced where it does it: `DossierView.require` before it
+    reads, `DossierView.acting` around a change, `portal.pdf.render_pdf` for a print.
+    """
+    view = await _view(request, dossier_id, action, category, item)
+    if not view.opened.allowed:
+        await view.trace(action, view.opened, target_type, target_id, detail)
+        raise refusal(view.opened)
+    return view
+
+
+async def may_open(request: Request, dossier_id: UUID) -> bool:
+    """Whether `open_dossier` would open the dossier to the person behind ``request``, nothing
+    traced: for a search that answers the same whether the dossier is absent or closed to
+    them."""
+    try:
+        return (await _view(request, dossier_id, Action.VIEW)).opened.allowed
+    except NotFoundException:
+        return False
+
+
+async def _view(
+    request: Request,
+    dossier_id: UUID,
+    action: Action | Act,
+    category: str | None = None,
+    item: Item | None = None,
 ) -> DossierView:
     """The view of the dossier for the signed-in person, with the decision on ``action``
     (allowed or not, nothing traced yet); 404 when there is no such dossier."""
@@ -296,7 +341,7 @@ async def build_view(
         session.last_name, session.via,
     )  # fmt: skip
     matrix = request.app.state.matrix
-    decision = decide(actor, facts, action, category, matrix=matrix, now=now)
+    decision = decide(actor, facts, action, category, item, matrix=matrix, now=now)
     return DossierView(
         facts=facts,
         actor=actor,
@@ -307,21 +352,6 @@ async def build_view(
         trace_actor=trace_actor,
         client_address=abuse.client_address(request, request.app.state.settings.trusted_proxies),
     )
-
-
-async def open_dossier(
-    request: Request,
-    dossier_id: UUID,
-    action: Action = Action.VIEW,
-    category: str | None = None,
-    target_type: str = "dossier",
-) -> DossierView:
-    """The dossier as the signed-in person may see it, if they may do ``action`` on it (on
-    ``category`` of it); every answer is traced. Call it at the start of every route that
-    touches a dossier."""
-    view = await build_view(request, dossier_id, action, category)
-    await view.require(action, category, target_type=target_type)
-    return view
 
 
 async def _first_access(view: DossierView) -> None:
@@ -343,6 +373,7 @@ async def _first_access(view: DossierView) -> None:
             account_id,
             notices.FIRST_ACCESS,
             link=f"/dossiers/{view.id}/access",
+            dossier=view.id,
             who=view.trace_actor.name,
             patient=f"{view.patient['first_name']} {view.patient['last_name']}",
             date=clock.day_and_time(view.now),

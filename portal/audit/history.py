@@ -146,6 +146,7 @@ async def history(
     facts = await open_dossier(
         request, dossier_id, Action.VIEW, ABOUT_ACCESS, target_type="history"
     )
+    await facts.require(Action.VIEW, ABOUT_ACCESS, target_type="history")
     filters, error = _filters(professional, mode, start, end)
     page = max(page, 1)
     base = AuditEvent.select().where(AuditEvent.chain == chain_of(facts.id))
@@ -180,6 +181,7 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
     facts = await open_dossier(
         request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
     )
+    await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
     rows = (
         await AuditEvent.select()
         .where(AuditEvent.chain == chain_of(facts.id))
@@ -209,6 +211,7 @@ async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redir
     facts = await open_dossier(
         request, dossier_id, Action.VERIFY, ABOUT_ACCESS, target_type="history"
     )
+    await facts.require(Action.VERIFY, ABOUT_ACCESS, target_type="history")
     report = await verify(signing.installed(), dossier_id=facts.id)
     if report.intact:
         flash(

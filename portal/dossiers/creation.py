@@ -37,12 +37,13 @@ from litestar.response import Redirect, Template
 from portal import audit, clock, db
 from portal.access import public, role_in, signed_in
 from portal.access.facts import patient_side
+from portal.access.policy import ADULT_AGE, may_create
 from portal.access.policy import Actor as PolicyActor
-from portal.access.policy import may_create
 from portal.access.tables import CircleMember, Joined
 from portal.audit import Action, Outcome, Purpose
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
+from portal.clock import age_on
 from portal.dossiers.lifecycle import MAINTENANCE, Reason, purge
 from portal.dossiers.tables import Dossier, Representative
 from portal.i18n import gettext as _
@@ -60,7 +61,6 @@ Form = URLEncodedBody[dict[str, Any]]
 #: An activation code sent by message is used at once; one printed on a sheet travels home.
 SENT_CODE_LIFETIME = timedelta(days=2)
 SHEET_CODE_LIFETIME = timedelta(days=30)
-ADULT_AGE = 18
 EARLIEST_BIRTH = date(1900, 1, 1)
 PATIENT_FIELDS = ("nir", "first_name", "last_name", "birth_date", "email", "phone")
 REPRESENTATIVE_FIELDS = ("rep_email", "rep_first_name", "rep_last_name")
@@ -141,14 +141,6 @@ class Opened:
     activations: tuple[Activation, ...] = ()
     #: Opened long ago for a minor, now given to its patient (`hand_over`).
     handed_over: bool = False
-
-
-def age_on(birth_date: date, today: date) -> int:
-    return (
-        today.year
-        - birth_date.year
-        - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    )
 
 
 def parse_birth_date(value: str, today: date) -> tuple[date | None, str]:
@@ -427,6 +419,7 @@ async def _tell_opened(
             told,
             DOSSIER_OPENED,
             link=f"/dossiers/{dossier_id}",
+            dossier=dossier_id,
             patient=patient_name,
             date=clock.day(clock.now()),
             who=creator.name,
@@ -524,6 +517,7 @@ async def hand_over(
         await notify(
             representative["account"],
             DOSSIER_HANDED_OVER,
+            dossier=dossier["id"],
             patient=name,
             date=clock.day(now),
             who=creator.name,

@@ -33,14 +33,13 @@ from portal import clock
 from portal.access import signed_in
 from portal.access.controls import ControlError
 from portal.access.facts import LISTED, item_of
-from portal.access.policy import Item, patient_side_accounts
-from portal.access.view import DossierView, build_view, refusal
+from portal.access.policy import Act, Item, patient_side_accounts
+from portal.access.view import DossierView, open_dossier, refusal
 from portal.audit import Action
 from portal.dossiers.tables import Document
 from portal.dossiers.vocabulary import TYPE_LABELS
 from portal.i18n import gettext as _
 from portal.i18n import gettext_lazy
-from portal.identity.tables import PROFESSIONAL_ROLES
 from portal.notifications import NotificationKind, declare, notify
 from portal.web import flash, see_other, typed_date
 
@@ -129,15 +128,6 @@ class Resubmitted(Exception):
 
 def page_of(view: DossierView, document_id: UUID) -> str:
     return f"/dossiers/{view.id}/documents/{document_id}"
-
-
-async def opened(request: Request, dossier_id: UUID) -> DossierView:
-    """The dossier, if the asker may see it at all; a refusal is traced and raised."""
-    view = await build_view(request, dossier_id, Action.VIEW)
-    if not view.opened.allowed:
-        await view.trace(Action.VIEW, view.opened, "dossier")
-        raise refusal(view.opened)
-    return view
 
 
 async def document_row(view: DossierView, document_id: UUID, *, with_file: bool = False) -> dict:
@@ -233,11 +223,6 @@ def _types(view: DossierView, categories: list[str]) -> dict[str, list[tuple[str
     return types
 
 
-def may_hide(view: DossierView) -> bool:
-    """Only a professional hides a document (from the patient, from the representatives)."""
-    return not view.for_patient_side and view.actor.role in PROFESSIONAL_ROLES
-
-
 def _form_page(
     view: DossierView,
     values: dict[str, Any],
@@ -262,7 +247,7 @@ def _form_page(
             "types": _types(view, categories),
             "replacing": replacing,
             "action": action,
-            "may_hide": may_hide(view) and not replacing,
+            "may_hide": view.may(Act.HIDE) and not replacing,
             "latest_date": (view.now + FURTHEST_TIMEZONE).date().isoformat(),
             "max_megabytes": MAX_FILE_SIZE // (1024 * 1024),
             "max_days": MAX_HIDDEN_DAYS,
@@ -406,7 +391,7 @@ async def read_form(
 
     hidden_until = None
     hidden_from_representatives = False
-    if may_hide(view) and not replacing:
+    if view.may(Act.HIDE) and not replacing:
         if values["hide_from_patient"]:
             try:
                 days = int(values["hidden_days"].strip())
@@ -560,6 +545,7 @@ async def _tell_of_deposit(
                 account_id,
                 NEW_DOCUMENT,
                 link=page_of(view, document_id),
+                dossier=view.id,
                 who=view.trace_actor.name,
                 patient=_patient_name(view),
                 date=clock.day(view.now),
@@ -569,6 +555,7 @@ async def _tell_of_deposit(
                 account_id,
                 DOCUMENT_AWAITS,
                 link=f"/dossiers/{view.id}",
+                dossier=view.id,
                 who=view.trace_actor.name,
                 patient=_patient_name(view),
                 date=clock.day(view.now),
@@ -650,7 +637,7 @@ async def deposit_form(
     request: Request, dossier_id: FromPath[UUID], replaces: FromQuery[UUID | None] = None
 ) -> Template:
     """The form to add a document or, with ``replaces``, a new version of one."""
-    view = await opened(request, dossier_id)
+    view = await open_dossier(request, dossier_id)
     values = {**_values({}), "submission": str(uuid4()), "hidden_days": str(DEFAULT_HIDDEN_DAYS)}
     if replaces is None:
         await _may_write_somewhere(view)
@@ -672,7 +659,7 @@ async def deposit_form(
     request_max_body_size=MAX_REQUEST_SIZE,
 )
 async def deposit(request: Request, dossier_id: FromPath[UUID]) -> Template | Redirect:
-    view = await opened(request, dossier_id)
+    view = await open_dossier(request, dossier_id)
     await _may_write_somewhere(view)
     form = await request.form()
     existing = await submitted(view, _submission(_text(form, "submission")))
@@ -689,7 +676,7 @@ async def deposit(request: Request, dossier_id: FromPath[UUID]) -> Template | Re
 async def new_version(
     request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
 ) -> Template | Redirect:
-    view = await opened(request, dossier_id)
+    view = await open_dossier(request, dossier_id)
     current = await _replaceable(view, document_id)
     form = await request.form()
     existing = await submitted(view, _submission(_text(form, "submission")))
@@ -711,7 +698,7 @@ async def download(
     request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
 ) -> Response:
     """The document's file (or, for a document without one, its text) as an attachment."""
-    view = await opened(request, dossier_id)
+    view = await open_dossier(request, dossier_id)
     document, _current, _versions = await read_document(
         view, document_id, Action.DOWNLOAD, with_file=True
     )
@@ -754,18 +741,13 @@ async def _change(
 ) -> Redirect:
     """The author's changes to who sees a document: announce it to the patient now, or show
     it to the representatives (for good)."""
-    view = await opened(request, dossier_id)
+    view = await open_dossier(request, dossier_id)
     document = await current_version(view, document_id)
     lineage = document["lineage"] or document["id"]
     try:
         async with view.acting(
-            Action.UPDATE,
-            item=item_of(document),
-            target_type="document",
-            target_id=str(document["id"]),
+            Act.HIDE, item=item_of(document), target_type="document", target_id=str(document["id"])
         ):
-            if view.for_patient_side:
-                raise ControlError(_("Only the professional who wrote it can do this."))
             in_lineage = ((Document.lineage == lineage) | (Document.id == lineage)) & (
                 Document.dossier == view.id
             )
@@ -800,6 +782,7 @@ async def _tell_of_release(view: DossierView, document: dict) -> None:
             account_id,
             DOCUMENT_RELEASED,
             link=page_of(view, document["id"]),
+            dossier=view.id,
             who=view.trace_actor.name,
             patient=_patient_name(view),
             date=clock.day(view.now),

@@ -20,6 +20,7 @@ from litestar.response import Template
 
 from portal.access import signed_in
 from portal.access.view import DossierView, open_dossier
+from portal.audit import Action
 from portal.dossiers.tables import Document
 from portal.i18n import gettext as _
 
@@ -99,6 +100,7 @@ async def documents(
 ) -> Template:
     """The timeline of the dossier's documents, and the search in it."""
     view = await open_dossier(request, dossier_id, target_type="documents")
+    await view.require(Action.VIEW, target_type="documents")
     errors: dict[str, str] = {}
     readable = view.readable_categories()
     if category and category not in readable:

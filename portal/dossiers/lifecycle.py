@@ -8,8 +8,8 @@ archives closed ten years ago (and, through `creation`, the online registrations
 activated whose codes expired).
 
 Purging deletes the dossier with everything that hangs from it (documents, summary, care
-circle, plugin rows: their foreign keys cascade), its patient, the patient's account unless it
-still represents someone, the notifications that point to it, and its audit chain. The trail
+circle, plugin rows, the notifications about it: their foreign keys cascade), its patient, the
+patient's account unless it still represents someone, and its audit chain. The trail
 keeps a tombstone: one event of the system chain saying which dossier was purged, when, why
 and how many events its chain held, with the hash of the last one.
 """
@@ -28,7 +28,7 @@ from portal import audit, clock, db
 from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.tables import EmergencyGrant
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.audit.tables import AuditCheckpoint, AuditEvent, AuditPurge
 from portal.audit.trail import chain_of
@@ -37,7 +37,6 @@ from portal.i18n import gettext as _
 from portal.identity import passwords, sessions
 from portal.identity.routes import limit_attempts
 from portal.identity.tables import Account, Patient, Role
-from portal.notifications.tables import Notification
 from portal.web import flash, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -84,7 +83,6 @@ async def purge(dossier_id: UUID, actor: audit.Actor, reason: str) -> None:
         await AuditCheckpoint.delete().where(AuditCheckpoint.chain == chain)
         await AuditEvent.delete().where(AuditEvent.chain == chain)
         await AuditPurge.delete().where(AuditPurge.chain == chain)
-        await Notification.delete().where(Notification.link.like(f"/dossiers/{dossier_id}%"))
         await Dossier.delete().where(Dossier.id == dossier_id)
         await Patient.delete().where(Patient.id == dossier["patient"])
         if dossier["account"] is not None:
@@ -147,7 +145,8 @@ async def _page(
 
 @get("/dossiers/{dossier_id:uuid}/closing", guards=[signed_in])
 async def closing_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await open_dossier(request, dossier_id, Action.VIEW, ABOUT_ACCESS, "closing")
+    view = await open_dossier(request, dossier_id, target_type="closing")
+    await view.require(Action.VIEW, ABOUT_ACCESS, target_type="closing")
     return await _page(view)
 
 
@@ -155,8 +154,10 @@ async def _change_status(
     request: Request, dossier_id: UUID, action: Action, status: DossierStatus
 ) -> bool:
     """Close or reopen; False when it already was (a form sent twice, or an old page)."""
-    view = await build_view(request, dossier_id, action, ABOUT_ACCESS)
-    if view.opened.allowed and view.facts.status == status:
+    view = await open_dossier(
+        request, dossier_id, action, ABOUT_ACCESS, target_type="dossier", target_id=str(dossier_id)
+    )
+    if view.facts.status == status:
         return False
     closing = status == DossierStatus.CLOSED
     async with view.acting(action, ABOUT_ACCESS, target_type="dossier", target_id=str(dossier_id)):
@@ -193,7 +194,8 @@ async def reopen(request: Request, dossier_id: FromPath[UUID]) -> Redirect:
 async def delete(request: Request, dossier_id: FromPath[UUID], data: Form) -> Template | Redirect:
     """Delete a closed dossier for good, once the person has typed their password."""
     await limit_attempts(request, "delete-dossier")
-    view = await open_dossier(request, dossier_id, Action.PURGE, ABOUT_ACCESS, "dossier")
+    view = await open_dossier(request, dossier_id, Action.PURGE, ABOUT_ACCESS)
+    await view.require(Action.PURGE, ABOUT_ACCESS, target_type="dossier")
     if view.facts.status != DossierStatus.CLOSED:
         problem = _("Close the record before asking for its deletion.")
         return await _page(view, status=400, problem=problem)

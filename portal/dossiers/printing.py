@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from portal import db
 from portal.access import signed_in
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers.routes import readable_sections
 from portal.dossiers.summary import SECTIONS, SUMMARY_ITEM, allergy_text, current, lines_of
@@ -70,12 +70,19 @@ async def export_pdf(
 
 
 async def _export(request: Request, dossier_id: UUID, prepared: str = "") -> Response:
-    view = await build_view(request, dossier_id, Action.PRINT)
+    view = await _printing(request, dossier_id)
     await view.require(Action.PRINT, target_type="pdf", target_id=EXPORT)
     content = await _take_prepared(view, prepared) if prepared else None
     if content is None:
         content = await rendered(request, view, EXPORT, _export_context(request, view))
     return attachment(filename_for(view, _("record")), content)
+
+
+async def _printing(request: Request, dossier_id: UUID) -> DossierView:
+    """The dossier, for someone who may print it: a refusal is traced as one of the download."""
+    return await open_dossier(
+        request, dossier_id, Action.PRINT, target_type="pdf", target_id=EXPORT
+    )
 
 
 @get("/dossiers/{dossier_id:uuid}/prepare-export.pdf", guards=[signed_in])
@@ -85,9 +92,7 @@ async def prepare_export(request: Request, dossier_id: FromPath[UUID]) -> Respon
     this is the export itself."""
     if not is_htmx(request):
         return await _export(request, dossier_id)
-    view = await build_view(request, dossier_id, Action.PRINT)
-    if not view.opened.allowed:  # traced and refused, as for the download itself
-        await view.require(Action.PRINT, target_type="pdf", target_id=EXPORT)
+    view = await _printing(request, dossier_id)
     content = await rendered(request, view, EXPORT, _export_context(request, view))
     token = secrets.token_urlsafe(32)
     async with db.current().write_transaction():
@@ -220,7 +225,8 @@ async def _summary_lines(view: DossierView) -> list[Line]:
 @get("/dossiers/{dossier_id:uuid}/emergency-card", guards=[signed_in])
 async def emergency_card(request: Request, dossier_id: FromPath[UUID]) -> Template:
     """The card's lines, with, for the patient's side, the choice of those that show."""
-    view = await open_dossier(request, dossier_id, Action.VIEW, target_type="emergency_card")
+    view = await open_dossier(request, dossier_id, target_type="emergency_card")
+    await view.require(Action.VIEW, target_type="emergency_card")
     return Template(
         "dossiers/emergency_card.html",
         context={"view": view, "lines": await emergency_lines(request, view)},
@@ -229,12 +235,10 @@ async def emergency_card(request: Request, dossier_id: FromPath[UUID]) -> Templa
 
 @post("/dossiers/{dossier_id:uuid}/emergency-card", guards=[signed_in])
 async def choose_lines(request: Request, dossier_id: FromPath[UUID], data: Form) -> Redirect:
-    view = await build_view(request, dossier_id, Action.UPDATE, PROFILE)
-    keys = (
-        {line.key for line in await emergency_lines(request, view)}
-        if view.opened.allowed
-        else set()
+    view = await open_dossier(
+        request, dossier_id, Action.UPDATE, PROFILE, target_type="emergency_card"
     )
+    keys = {line.key for line in await emergency_lines(request, view)}
     shown = data.get("shown", [])
     shown = {shown} if isinstance(shown, str) else set(shown)
     async with view.acting(Action.UPDATE, PROFILE, target_type="emergency_card"):
@@ -253,7 +257,10 @@ async def choose_lines(request: Request, dossier_id: FromPath[UUID], data: Form)
 
 @get("/dossiers/{dossier_id:uuid}/emergency-card.pdf", guards=[signed_in])
 async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
-    view = await build_view(request, dossier_id, Action.PRINT)
+    template = "pdf/emergency_card.html"
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, target_type="pdf", target_id=template
+    )
 
     async def gather() -> dict[str, Any]:
         lines = [line for line in await emergency_lines(request, view) if line.shown]
@@ -262,7 +269,7 @@ async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Re
     return await render_pdf(
         request,
         view,
-        "pdf/emergency_card.html",
+        template,
         gather,
         title=_("emergency-card"),
     )

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from portal.access import signed_in
 from portal.access.policy import PERSONAL_NOTES
-from portal.access.view import DossierView, build_view, open_dossier
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers.tables import BloodGroup, EmergencyContact, PatientProfile
 from portal.i18n import gettext as _
@@ -152,7 +152,8 @@ async def _page(
 
 @get("/dossiers/{dossier_id:uuid}/profile", guards=[signed_in])
 async def profile_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
-    view = await open_dossier(request, dossier_id, Action.VIEW, CATEGORY, target_type="profile")
+    view = await open_dossier(request, dossier_id, target_type="profile")
+    await view.require(Action.VIEW, CATEGORY, target_type="profile")
     return await _page(request, view)
 
 
@@ -160,7 +161,7 @@ async def profile_page(request: Request, dossier_id: FromPath[UUID]) -> Template
 async def save_profile(
     request: Request, dossier_id: FromPath[UUID], data: Form
 ) -> Template | Redirect:
-    view = await build_view(request, dossier_id, Action.UPDATE, CATEGORY)
+    view = await open_dossier(request, dossier_id, Action.UPDATE, CATEGORY, target_type="profile")
     answers = read_form(data)
     try:
         async with view.acting(Action.UPDATE, CATEGORY, target_type="profile"):

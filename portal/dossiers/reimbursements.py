@@ -18,6 +18,7 @@ care (the format is in docs/reimbursements.md), and each good line becomes a doc
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -33,13 +34,13 @@ from uuid import UUID, uuid4, uuid5
 from babel.numbers import format_decimal
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.response import Template
 
 from portal import clock, db, i18n
 from portal.access import role_in
 from portal.access.policy import patient_side_accounts
-from portal.access.view import DossierView, build_view
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers.documents import (
     FURTHEST_TIMEZONE,
@@ -343,15 +344,17 @@ class Importer:
         return self.report
 
     async def _load(self, nir: str) -> None:
-        """The dossier of ``nir`` and its view, once per import."""
+        """The dossier of ``nir`` and its view, once per import: none when the import may not
+        add to it (a closed dossier: the attempt is traced)."""
         if nir in self.dossiers:
             return
         row = await Dossier.select(Dossier.id).where(Dossier.patient.nir == nir).first()
         self.dossiers[nir] = row["id"] if row else None
         if row and row["id"] not in self.views:
-            self.views[row["id"]] = await build_view(
-                self.request, row["id"], Action.CREATE, CATEGORY
-            )
+            with contextlib.suppress(NotFoundException, PermissionDeniedException):
+                self.views[row["id"]] = await open_dossier(
+                    self.request, row["id"], Action.CREATE, CATEGORY, target_type="document"
+                )
 
     async def _batch(self, lines: list[tuple[int, Care]]) -> None:
         batch = Batch()
@@ -372,10 +375,8 @@ class Importer:
             # The same line added at the same moment by another import: the unique
             # submission lets one through.
             [(_number, care)] = lines
-            dossier_id = self.dossiers.get(care.nir)
-            if dossier_id is None or not await _is_imported(
-                self.views[dossier_id], care.submission
-            ):
+            view = self.views.get(self.dossiers.get(care.nir))
+            if view is None or not await _is_imported(view, care.submission):
                 raise
             self.report.already += 1
             return
@@ -389,12 +390,8 @@ class Importer:
         the document to add, in ``batch``, unless it is there already; the problems of the
         line when it cannot be added."""
         dossier_id = self.dossiers[care.nir]
-        if dossier_id is None:
-            return no_record()
-        view = self.views[dossier_id]
-        decision = view.decide(Action.CREATE, CATEGORY)
-        if not decision.allowed:  # a closed dossier: the attempt is traced
-            await view.trace(Action.CREATE, decision, "document")
+        view = self.views.get(dossier_id)
+        if view is None:  # no dossier, or one it may not add to
             return no_record()
         if care.submission in batch.present:
             batch.report.already += 1
@@ -421,6 +418,7 @@ class Importer:
                 account_id,
                 NEW_DOCUMENT,
                 link=f"/dossiers/{view.id}/documents?category={CATEGORY}",
+                dossier=view.id,
                 who=AUTHOR_NAME,
                 patient=patient,
                 date=clock.day(view.now),

@@ -17,12 +17,13 @@ from portal import db
 from portal.access import signed_in
 from portal.access.controls import ControlError, set_masked
 from portal.access.facts import item_of
-from portal.access.view import DossierView, TracedTemplate, build_view
+from portal.access.policy import Act
+from portal.access.view import DossierView, TracedTemplate, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents, profile, summary
 from portal.hookspecs import Card, Section
 from portal.i18n import gettext as _
-from portal.web import flash, is_htmx, see_other
+from portal.web import flash, page_or_fragment, see_other
 
 #: How many documents the overview shows; the timeline has them all.
 LATEST = 5
@@ -32,7 +33,7 @@ LATEST = 5
 async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
     """Who the patient is, the summary with its alerts, the latest documents and the
     sections' cards. The page opened most: read and rendered while its trace is committed."""
-    view = await build_view(request, dossier_id, Action.VIEW)
+    view = await open_dossier(request, dossier_id)
     trace = await view.require_before_answer(Action.VIEW, target_type="dossier")
     reads_summary = view.may(Action.VIEW, item=summary.SUMMARY_ITEM)
     documents = await view.documents()
@@ -59,12 +60,14 @@ async def section_cards(request: Request, dossier_id: FromPath[UUID]) -> Templat
     as `section_card` does; the sections the asker may not read are left out, as on the
     overview."""
     plugins = request.app.state.plugins
-    view = await build_view(request, dossier_id, Action.VIEW)
+    # A stranger is refused as `section_card` refuses the first section, and so is whoever
+    # may read none of them (403 / 404, traced).
+    first = next(iter(plugins.sections), None)
+    view = await open_dossier(
+        request, dossier_id, target_type="section", target_id=first.key[:64] if first else ""
+    )
     sections = readable_sections(view, plugins.sections)
     if not sections:
-        # Nothing here for the asker (a stranger among them): refused and traced as
-        # `section_card` refuses the first section, 403 / 404.
-        first = next(iter(plugins.sections), None)
         if first is not None:
             await view.require(
                 Action.VIEW,
@@ -85,9 +88,11 @@ async def section_cards(request: Request, dossier_id: FromPath[UUID]) -> Templat
             )
     async with db.current().engine.transaction():
         cards = [(section, await plugins.card(section.key, view)) for section in sections]
-    return Template(
-        "dossiers/_cards.html" if is_htmx(request) else "dossiers/cards.html",
-        context={
+    return page_or_fragment(
+        request,
+        "dossiers/cards.html",
+        "dossiers/_cards.html",
+        {
             "view": view,
             "cards": [
                 (section, _card_body(request, view, section, card)) for section, card in cards
@@ -105,19 +110,19 @@ async def section_card(
     traced."""
     plugins = request.app.state.plugins
     section = plugins.section(section_key)
-    view = await build_view(request, dossier_id, Action.VIEW)
+    view = await open_dossier(
+        request, dossier_id, target_type="section", target_id=section_key[:64]
+    )
     category = _readable_category(view, section) if section else None
     await view.require(Action.VIEW, category, target_type="section", target_id=section_key[:64])
     if section is None:
         raise NotFoundException()
     card = await plugins.card(section_key, view)
-    return Template(
-        "dossiers/_card.html" if is_htmx(request) else "dossiers/card.html",
-        context={
-            "view": view,
-            "section": section,
-            "body": _card_body(request, view, section, card),
-        },
+    return page_or_fragment(
+        request,
+        "dossiers/card.html",
+        "dossiers/_card.html",
+        {"view": view, "section": section, "body": _card_body(request, view, section, card)},
     )
 
 
@@ -151,7 +156,9 @@ def readable_sections(view: DossierView, sections: list[Section]) -> list[Sectio
 async def document_page(
     request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
 ) -> Template:
-    view = await build_view(request, dossier_id, Action.VIEW)
+    view = await open_dossier(
+        request, dossier_id, target_type="document", target_id=str(document_id)
+    )
     document, current, versions = await documents.read_document(view, document_id)
     is_current = document["id"] == current["id"]
     may_update = is_current and view.may(Action.UPDATE, item=item_of(document))
@@ -165,13 +172,16 @@ async def document_page(
             "hidden": current["hidden_until"] is not None and current["hidden_until"] > view.now,
             "may_mask": is_current and view.may(Action.MASK, item=item_of(document)),
             "may_update": may_update,
-            "may_hide": may_update and documents.may_hide(view),
+            "may_hide": is_current and view.may(Act.HIDE, item=item_of(document)),
         },
     )
 
 
 async def _mask(request: Request, dossier_id: UUID, document_id: UUID, masked: bool) -> Redirect:
-    view = await build_view(request, dossier_id, Action.MASK if masked else Action.UNMASK)
+    action = Action.MASK if masked else Action.UNMASK
+    view = await open_dossier(
+        request, dossier_id, action, target_type="document", target_id=str(document_id)
+    )
     # A mask covers every version: it is set on the current one, which they are seen as.
     document_id = (await documents.current_version(view, document_id))["id"]
     try:

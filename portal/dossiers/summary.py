@@ -11,13 +11,12 @@ whose profession reads summaries.
   The form carries the number of the version it was based on: when another version was saved
   since, it is refused (409) and the typed text is shown back with the section as it is now.
 - The patient's side flags a line it says is wrong; the médecin traitant is told, sees the
-  open flags on the summary and marks each one handled. Adding a flag is the patient adding
-  to their own record: the policy decides it as a creation in the ``patient`` category (the
-  one the patient's side writes), so professionals cannot, nor anyone on a closed dossier.
+  open flags on the summary and marks each one handled. The policy decides who flags
+  (`Act.FLAG`: the patient's side, on an open dossier).
 - `remind_outdated()` tells each médecin traitant of the summaries over a year old.
 
-Who may do what is decided by `portal.access.policy` (`SUMMARY`), never here; each decision
-is traced, and each page that shows the summary traces one read.
+Who may do what is decided by `portal.access.policy` (`SUMMARY`, `Act.FLAG`), never here;
+each decision is traced, and each page that shows the summary traces one read.
 """
 
 from __future__ import annotations
@@ -37,8 +36,8 @@ from litestar.response import Redirect, Template
 
 from portal import clock, db
 from portal.access import signed_in
-from portal.access.policy import SUMMARY, Item
-from portal.access.view import DossierView, build_view
+from portal.access.policy import SUMMARY, Act, Item
+from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers.tables import Dossier, DossierStatus, SummaryFlag, SummaryVersion
 from portal.i18n import gettext as _
@@ -96,8 +95,7 @@ SEVERITIES = {
 }
 #: What the policy decides on: the summary, written by no author but the médecin traitant.
 SUMMARY_ITEM = Item(*SUMMARY, author=None)
-#: Adding a flag: the patient's side adds to its own record (see the module's docstring).
-FLAG_CATEGORY = "patient"
+PDF_TEMPLATE = "pdf/summary.html"
 
 SUMMARY_FLAG = declare(
     NotificationKind(
@@ -354,6 +352,12 @@ def _may_write(view: DossierView, summary: dict[str, Any] | None) -> bool:
     return view.may(Action.UPDATE if summary else Action.CREATE, item=SUMMARY_ITEM)
 
 
+async def _opened(request: Request, dossier_id: UUID, target_id: str = "") -> DossierView:
+    """The dossier, for someone who stands in it; a stranger's refusal is traced as a refused
+    reading of the summary."""
+    return await open_dossier(request, dossier_id, target_type="summary", target_id=target_id)
+
+
 async def _read(view: DossierView, target_id: str = "") -> None:
     """Decide and trace one read of the summary (403 / 404 when refused)."""
     await view.require(Action.VIEW, item=SUMMARY_ITEM, target_type="summary", target_id=target_id)
@@ -391,7 +395,7 @@ async def _context(view: DossierView, **extra: Any) -> dict[str, Any]:
         "content": content,
         "lines": {section.key: lines_of(section, content[section.key]) for section in SECTIONS},
         "may_write": may_write,
-        "may_flag": summary is not None and view.may(Action.CREATE, FLAG_CATEGORY),
+        "may_flag": summary is not None and view.may(Act.FLAG),
         "outdated": is_outdated(summary, view.now),
         "flags": flags,
         "flagged": {(flag["section"], flag["line"]) for flag in flags},
@@ -405,7 +409,7 @@ async def _context(view: DossierView, **extra: Any) -> dict[str, Any]:
 @get("/dossiers/{dossier_id:uuid}/summary", guards=[signed_in])
 async def summary_page(request: Request, dossier_id: FromPath[UUID]) -> Template:
     """The whole summary, its version, and for the médecin traitant how to change it."""
-    view = await build_view(request, dossier_id, Action.VIEW)
+    view = await _opened(request, dossier_id)
     await _read(view)
     return Template("dossiers/summary.html", context=await _context(view))
 
@@ -413,7 +417,9 @@ async def summary_page(request: Request, dossier_id: FromPath[UUID]) -> Template
 @get("/dossiers/{dossier_id:uuid}/summary.pdf", guards=[signed_in])
 async def summary_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
     """The summary alone, ready to hand to a specialist."""
-    view = await build_view(request, dossier_id, Action.PRINT)
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, target_type="pdf", target_id=PDF_TEMPLATE
+    )
 
     async def gather() -> dict[str, Any]:
         summary = await current(view.id)
@@ -422,7 +428,7 @@ async def summary_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
         return {"summary": summary, "sections": SECTIONS, "lines": lines}
 
     return await render_pdf(
-        request, view, "pdf/summary.html", gather, title=_("summary"), item=SUMMARY_ITEM
+        request, view, PDF_TEMPLATE, gather, title=_("summary"), item=SUMMARY_ITEM
     )
 
 
@@ -482,7 +488,7 @@ async def section_page(
 ) -> Template:
     """One section: its form for the médecin traitant, as it reads for everyone else."""
     chosen = section_of(section)
-    view = await build_view(request, dossier_id, Action.VIEW)
+    view = await _opened(request, dossier_id, chosen.key)
     await _read(view, chosen.key)
     context = await _context(view)
     editing = context["may_write"]
@@ -500,7 +506,7 @@ async def save_section(
 ) -> Template | Redirect:
     """Save a new version with this section replaced (the others copied as they are)."""
     chosen = section_of(section)
-    view = await build_view(request, dossier_id, Action.VIEW)
+    view = await _opened(request, dossier_id, chosen.key)
     latest = await current(dossier_id)
     action = Action.UPDATE if latest else Action.CREATE
     if not view.may(action, item=SUMMARY_ITEM):
@@ -568,7 +574,7 @@ async def versions_page(
     request: Request, dossier_id: FromPath[UUID], page: FromQuery[int] = 1
 ) -> Template:
     """Every version, newest first, with what each one changed."""
-    view = await build_view(request, dossier_id, Action.VIEW)
+    view = await _opened(request, dossier_id, "versions")
     await _read(view, "versions")
     page = max(page, 1)
     # One more than shown: the version before the oldest one of the page.
@@ -604,12 +610,10 @@ async def flag_line(
 ) -> Template | Redirect:
     """The patient's side reports a line of the summary as wrong; the médecin traitant is
     told."""
-    view = await build_view(request, dossier_id, Action.VIEW)
     flag_id = uuid4()
-    if not view.may(Action.CREATE, FLAG_CATEGORY):
-        await view.require(
-            Action.CREATE, FLAG_CATEGORY, target_type="summary_flag", target_id=str(flag_id)
-        )  # refused: traced, then answered 403 / 404
+    view = await open_dossier(
+        request, dossier_id, Act.FLAG, target_type="summary_flag", target_id=str(flag_id)
+    )
     key = form_text(data, "section")
     line = form_text(data, "line").strip()
     note = form_text(data, "note").strip()
@@ -628,9 +632,7 @@ async def flag_line(
         await _read(view)
         context = await _context(view, problem=problem)
         return Template("dossiers/summary.html", context=context, status_code=status)
-    async with view.acting(
-        Action.CREATE, FLAG_CATEGORY, target_type="summary_flag", target_id=str(flag_id)
-    ):
+    async with view.acting(Act.FLAG, target_type="summary_flag", target_id=str(flag_id)):
         await SummaryFlag.insert(
             SummaryFlag(
                 id=flag_id,
@@ -649,6 +651,7 @@ async def flag_line(
                 traitant,
                 SUMMARY_FLAG,
                 link=f"/dossiers/{dossier_id}/summary",
+                dossier=dossier_id,
                 who=view.trace_actor.name,
                 patient=f"{view.patient['first_name']} {view.patient['last_name']}",
             )
@@ -675,10 +678,9 @@ async def resolve_flag(
     request: Request, dossier_id: FromPath[UUID], flag_id: FromPath[UUID]
 ) -> Redirect:
     """The médecin traitant marks a reported line handled."""
-    view = await build_view(request, dossier_id, Action.VIEW)
-    async with view.acting(
-        Action.UPDATE, item=SUMMARY_ITEM, target_type="summary_flag", target_id=str(flag_id)
-    ):
+    target = {"target_type": "summary_flag", "target_id": str(flag_id)}
+    view = await open_dossier(request, dossier_id, Action.UPDATE, item=SUMMARY_ITEM, **target)
+    async with view.acting(Action.UPDATE, item=SUMMARY_ITEM, **target):
         found = await SummaryFlag.exists().where(
             SummaryFlag.id == flag_id, SummaryFlag.dossier == dossier_id
         )
@@ -736,6 +738,7 @@ async def remind_outdated(now: datetime) -> int:
                 dossier["medecin_traitant"],
                 SUMMARY_OUTDATED,
                 link=link,
+                dossier=dossier_id,
                 patient=f"{dossier['first_name']} {dossier['last_name']}",
                 date=clock.day(latest["created_at"]),
             )

@@ -64,13 +64,29 @@ def install(channel: Channel, language: str) -> None:
     _channel, _language = channel, language
 
 
-async def notify(account_id: UUID, kind: NotificationKind, link: str = "", **params: Any) -> None:
-    """Store a notification for the account and, if it wants them, send it as a message."""
+async def notify(
+    account_id: UUID,
+    kind: NotificationKind,
+    link: str = "",
+    *,
+    dossier: UUID | None = None,
+    **params: Any,
+) -> None:
+    """Store a notification for the account and, if it wants them, send it as a message.
+    ``dossier``: the dossier it is about, if any; the notification is deleted with it."""
     if kind.key not in KINDS:
         raise LookupError(f"Declare the notification kind {kind.key!r} before using it.")
+    if dossier is None and link.startswith("/dossiers/"):
+        # Its words name the patient: it must go when the dossier is purged.
+        raise ValueError(f"A notification linking to {link} must name its dossier.")
     await Notification.insert(
         Notification(
-            account=account_id, kind=kind.key, params=params, link=link, created_at=clock.now()
+            account=account_id,
+            kind=kind.key,
+            params=params,
+            link=link,
+            dossier=dossier,
+            created_at=clock.now(),
         )
     )
     await Account.update({Account.unread_notifications: Account.unread_notifications + 1}).where(

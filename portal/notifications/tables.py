@@ -1,6 +1,7 @@
 from piccolo.columns import JSON, UUID, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
 
 
@@ -17,13 +18,15 @@ class OutboxMessage(Table, tablename="outbox_message"):
 class Notification(Table, tablename="notification"):
     """Something a person should know: shown in their notification centre, and sent through
     the messaging channel when they asked for it. Stored as a kind and its parameters, so it
-    is shown in the language of whoever reads it."""
+    is shown in the language of whoever reads it. One about a dossier names it, and goes with
+    it when it is purged."""
 
     id = UUID(primary_key=True)
     account = ForeignKey(Account, on_delete=OnDelete.cascade, index=True)
     kind = Varchar(length=40)
     params = JSON(default="{}")
     link = Varchar(length=300, default="")
+    dossier = ForeignKey(Dossier, null=True, default=None, on_delete=OnDelete.cascade, index=True)
     created_at = Timestamptz()
     read_at = Timestamptz(null=True, default=None)
 

@@ -19,7 +19,6 @@ from tests.identity.conftest import (  # noqa: F401
     clock,
     database_url,
     log_in,
-    migrated_template,
     new_browser,
     outbox,
     portal,

@@ -18,15 +18,19 @@ from hypothesis import strategies as st
 from portal.access.matrix import DEFAULT_MATRIX, load_matrix
 from portal.access.policy import (
     ABOUT_ACCESS,
+    END_OF_LIFE,
+    ORGAN_DONATION,
     PATIENT_CONTROLS,
     READS,
     SUMMARY,
     WRITES,
+    Act,
     Actor,
     DossierFacts,
     Grant,
     Item,
     decide,
+    traced_as,
 )
 from portal.access.tables import GrantMode, Joined
 from portal.audit import Action, Mode, Purpose
@@ -597,6 +601,98 @@ def test_an_unknown_category_is_refused_to_everyone():
         for action in ALL_ACTIONS:
             assert not ask(actor, facts, action, "astrologie").allowed, (actor, action)
             assert not ask(actor, facts, action, item=Item("astrologie")).allowed
+
+
+# --- the acts the policy names, and the rights that come with age ----------------------------
+
+#: The sections whose rules depend on the patient's age, written by the patient's side.
+BY_AGE = load_matrix(
+    plugin_categories=(
+        Category(ORGAN_DONATION, read=("medecin",), by_patient=True),
+        Category(END_OF_LIFE, read=("medecin", "infirmier"), by_patient=True),
+        replace(SECTIONS[0], by_patient=True),  # vaccination, copied from a paper carnet too
+    )
+)
+
+
+def aged(years: int, **facts) -> DossierFacts:
+    """The dossier of a patient ``years`` old today, named Léa."""
+    return dossier(birth_date=NOW.date().replace(year=NOW.year - years), first_name="Léa", **facts)
+
+
+def test_a_professional_hides_a_document_they_add_or_wrote_and_the_patients_side_never_does():
+    author, colleague = professional(), professional(account=OTHER)
+    report = Item("compte_rendu", author=PRO)
+    assert ask(author, in_circle(author), Act.HIDE).allowed  # what they are adding
+    assert ask(author, in_circle(author), Act.HIDE, item=report).allowed
+    refused = ask(colleague, in_circle(colleague), Act.HIDE, item=report)
+    assert (refused.allowed, refused.status) == (False, 403)
+    for side in (the_patient, the_parent):
+        own = Item("patient", author=side.account_id)
+        refused = ask(side, dossier(), Act.HIDE, item=own)
+        assert (refused.allowed, refused.status) == (False, 403)
+        assert refused.message
+        assert not ask(side, dossier(), Act.HIDE).allowed
+    assert not ask(insurer, dossier(), Act.HIDE).allowed
+    assert traced_as(Act.HIDE) == Action.UPDATE
+
+
+def test_a_professional_confirms_what_the_patient_copied_as_they_would_add_it():
+    def confirms(actor: Actor, facts: DossierFacts):
+        mine = Item("vaccination", author=actor.account_id)
+        return ask(actor, facts, Act.CONFIRM, "vaccination", mine, matrix=BY_AGE)
+
+    pharmacist, dentist = professional("pharmacien"), professional("chirurgien_dentiste")
+    assert confirms(pharmacist, in_circle(pharmacist)).allowed
+    assert not confirms(dentist, in_circle(dentist)).allowed
+    assert not confirms(professional("medecin"), dossier(grant=grant())).allowed  # emergency
+    for side in (the_patient, the_parent):
+        refused = confirms(side, dossier())
+        assert (refused.allowed, refused.status) == (False, 403)
+        assert refused.message
+        assert ask(side, dossier(), Action.CREATE, "vaccination", matrix=BY_AGE).allowed
+    assert traced_as(Act.CONFIRM) == Action.CREATE
+
+
+def test_the_patients_side_alone_flags_a_summary_line_of_an_open_dossier():
+    for side in (the_patient, the_parent):
+        assert ask(side, dossier(), Act.FLAG).allowed
+        closed = ask(side, dossier(status=DossierStatus.CLOSED), Act.FLAG)
+        assert (closed.allowed, closed.status) == (False, 403)
+    doctor = professional()
+    for actor, facts in ((traitant, dossier()), (doctor, in_circle(doctor))):
+        refused = ask(actor, facts, Act.FLAG)
+        assert (refused.allowed, refused.status) == (False, 403)
+    assert ask(doctor, dossier(), Act.FLAG).status == 404  # a stranger
+    assert traced_as(Act.FLAG) == Action.CREATE
+
+
+@pytest.mark.parametrize(
+    ("years", "actor", "allowed"),
+    [(12, the_patient, False), (12, the_parent, True), (13, the_patient, True),
+     (13, the_parent, False), (40, the_patient, True)],
+)  # fmt: skip
+def test_the_position_on_organ_donation_is_the_patients_own_from_13(years, actor, allowed):
+    for action in WRITES:
+        decision = ask(actor, aged(years), action, ORGAN_DONATION, matrix=BY_AGE)
+        assert decision.allowed is allowed, action
+        if not allowed:
+            assert decision.status == 403
+            assert decision.message
+    assert ask(actor, aged(years), Action.VIEW, ORGAN_DONATION, matrix=BY_AGE).allowed
+    if years == 13 and actor == the_parent:
+        assert "Léa" in ask(actor, aged(13), Action.CREATE, ORGAN_DONATION, matrix=BY_AGE).message
+
+
+@pytest.mark.parametrize("actor", [the_patient, the_parent], ids=["patient", "representative"])
+def test_end_of_life_wishes_are_written_from_18(actor):
+    minor = ask(actor, aged(17), Action.CREATE, END_OF_LIFE, matrix=BY_AGE)
+    assert (minor.allowed, minor.status) == (False, 403)
+    assert "18" in minor.message
+    assert ask(actor, aged(17), Action.VIEW, END_OF_LIFE, matrix=BY_AGE).allowed
+    assert ask(actor, aged(18), Action.CREATE, END_OF_LIFE, matrix=BY_AGE).allowed
+    # Without a date of birth, nothing is refused for the age.
+    assert ask(actor, dossier(), Action.CREATE, END_OF_LIFE, matrix=BY_AGE).allowed
 
 
 # --- whatever else is true ------------------------------------------------------------------

@@ -23,7 +23,6 @@ async def drop_append_only_triggers(database: Database) -> None:
 from tests.identity.conftest import (  # noqa: E402, F401
     clock,
     database_url,
-    migrated_template,
     new_browser,
     outbox,
     portal,

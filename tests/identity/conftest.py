@@ -4,7 +4,8 @@ that fill in the real forms, people to log in as, and the development outbox.
 - ``clock``: `portal.clock.now` frozen at a fixed instant; ``clock.advance(minutes=31)``
   moves it. TOTP codes, idle timeouts, locks and expiring links all read this clock.
 - ``database_url``: as tests/conftest.py's (a fresh database for each test, once on SQLite
-  and once on PostgreSQL) but already migrated, copied from a template made once.
+  and once on PostgreSQL) but already migrated, copied from a template made once
+  (``carnet_templates``, from the test kit `portal.testing`).
 - ``start_portal(**CARNET_settings)``: a running portal (lifespan started) on the test's
   database; call it twice for two app instances, as two worker processes would be.
   ``portal`` is one started with the default test settings. Argon2 is cheap in them unless
@@ -27,22 +28,18 @@ on SQLite as on PostgreSQL, without crossing event loops.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import shutil
 import socket
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from uuid import UUID
 
-import asyncpg
 import httpx
 import pyotp
 import pytest
@@ -51,17 +48,16 @@ from litestar import Litestar
 
 from portal import clock as portal_clock
 from portal.app import create_app
-from portal.cli import upgrade_database
 from portal.identity import passwords, second_factor
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.numbers import luhn_check_digit, nir_key
 from portal.identity.tables import Role, SecondFactor
 from portal.notifications.tables import OutboxMessage
+from portal.plugins import load_plugins
+from portal.testing import copy_database
 from tests.conftest import (
     ENGINES,
-    POSTGRES_URL,
     TEST_HOST,
-    create_postgres_database,
     drop_postgres_database,
     make_settings,
     running,
@@ -116,54 +112,21 @@ def frozen_clock() -> FrozenClock:
 # --- databases ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory) -> Iterator[Callable[[str], Awaitable[str]]]:
-    """``await migrated_template(engine)``: a database with every migration applied, made
-    once per test session and engine, for `database_url` to copy."""
-    made: dict[str, str] = {}
-    folder = tmp_path_factory.mktemp("template")
-
-    async def template(engine: str) -> str:
-        if engine not in made:
-            if engine == "sqlite":
-                url = f"sqlite:///{folder}/carnet.sqlite3"
-            else:
-                url = await create_postgres_database()
-            await upgrade_database(make_settings(folder, url))
-            made[engine] = url
-        return made[engine]
-
-    yield template
-    if "postgres" in made:
-        asyncio.run(drop_postgres_database(made["postgres"]))
-
-
 @pytest.fixture(params=ENGINES)
-async def database_url(request, tmp_path, migrated_template) -> AsyncIterator[str]:
-    """As the suite's `database_url` (a fresh database per test, on SQLite and PostgreSQL),
-    but with the migrations already applied: a copy of a template made once per engine,
-    which saves a tenth of a second per test, hundreds of times."""
-    template = await migrated_template(request.param)
-    if request.param == "sqlite":
-        source = Path(urlsplit(template).path)
-        for suffix in ("", "-wal", "-shm"):  # the journal too, should it hold anything
-            if source.with_name(source.name + suffix).exists():
-                shutil.copy(source.with_name(source.name + suffix), tmp_path / (DB_FILE + suffix))
-        yield f"sqlite:///{tmp_path}/{DB_FILE}"
-        return
-    name = f"carnet_test_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await connection.execute(
-            f'CREATE DATABASE "{name}" TEMPLATE "{urlsplit(template).path.lstrip("/")}"'
-        )
-    finally:
-        await connection.close()
-    url = urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
+async def database_url(request, tmp_path, carnet_templates) -> AsyncIterator[str]:
+    """As the suite's `database_url` (a fresh database for each test, on SQLite and PostgreSQL),
+    but with the migrations of the core and of the installed plugins already applied: a copy
+    of a template made once per engine (`portal.testing`), which saves a tenth of a second per
+    test, hundreds of times."""
+    if "installed_third_party_plugin" in request.fixturenames:
+        request.getfixturevalue("installed_third_party_plugin")  # its tables too, then
+    template = await carnet_templates.get(request.param, load_plugins(), demo=False)
+    url = await copy_database(template, tmp_path)
     try:
         yield url
     finally:
-        await drop_postgres_database(url)
+        if request.param == "postgres":
+            await drop_postgres_database(url)
 
 
 # --- portals --------------------------------------------------------------------------------

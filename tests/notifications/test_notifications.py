@@ -3,15 +3,18 @@ shown in the reader's language, counted in every page's navigation."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import date
+from uuid import UUID, uuid4
 
 import pytest
 
-from portal import i18n
+from portal import clock, i18n
+from portal.dossiers.tables import Dossier
 from portal.i18n import gettext_lazy
 from portal.identity.accounts import NewAccount, create_account
 from portal.identity.numbers import nir_key
-from portal.identity.tables import Account, Role
+from portal.identity.tables import Account, Patient, Role
 from portal.notifications import service
 from portal.notifications.messaging import Message, MessageNotSent, OutboxChannel
 from portal.notifications.service import NotificationKind, declare, notify
@@ -112,3 +115,41 @@ async def test_mark_all_read_clears_the_count(person):
     account = await Account.select(Account.unread_notifications).where(Account.id == person).first()
     assert account["unread_notifications"] == 0
     assert all(row["read_at"] for row in await service.latest(person))
+
+
+async def dossier_of_person(person) -> UUID:
+    patient = await Patient.select(Patient.id).where(Patient.account == person).first()
+    now = clock.now()
+    dossier = Dossier(
+        patient=patient["id"], created_at=now, created_through="online", consent_at=now
+    )
+    await dossier.save()
+    return dossier.id
+
+
+async def test_a_notification_about_a_dossier_goes_with_it(person):
+    dossier = await dossier_of_person(person)
+    await notify(person, NEWS, link=f"/dossiers/{dossier}/summary", dossier=dossier, name="M")
+    await notify(person, NEWS, link="/account", name="Marie")
+    with pytest.raises(ValueError, match="must name its dossier"):
+        await notify(person, NEWS, link=f"/dossiers/{dossier}", name="Marie")
+    await Dossier.delete().where(Dossier.id == dossier)
+    assert [row["link"] for row in await Notification.select()] == ["/account"]
+
+
+async def test_the_upgrade_gives_the_earlier_notifications_their_dossier(person, database):
+    """The migration that adds the column fills it from each notification's link."""
+    dossier = await dossier_of_person(person)
+    links = [f"/dossiers/{dossier}/history", f"/dossiers/{uuid4()}", "/account", ""]
+    await Notification.insert(
+        *(
+            Notification(account=person, kind=NEWS.key, link=link, created_at=clock.now())
+            for link in links
+        )
+    )
+    migration = importlib.import_module(
+        "portal.piccolo_migrations.portal_2026_12_07t02_49_01_000000"
+    )
+    await migration.name_their_dossiers()
+    named = {row["link"]: row["dossier"] for row in await Notification.select()}
+    assert named == dict.fromkeys(links) | {links[0]: dossier}

@@ -27,7 +27,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody
 
 from portal.access import bearer_token
-from portal.access.view import build_view, open_dossier
+from portal.access.view import open_dossier
 from portal.audit import Action
 from portal.dossiers import documents
 from portal.identity.tables import Professional
@@ -41,7 +41,6 @@ from tests.identity.conftest import (  # noqa: F401
     clock,
     database_url,
     log_in,
-    migrated_template,
     new_browser,
     new_patient,
     new_professional,
@@ -67,7 +66,8 @@ SOFTWARE = {"opt": {COOKIELESS: True}, "exception_handlers": {HTTPException: bea
     **SOFTWARE,
 )
 async def list_documents(request: Request, dossier_id: FromPath[UUID]) -> list[str]:
-    view = await open_dossier(request, dossier_id, Action.VIEW, target_type="documents")
+    view = await open_dossier(request, dossier_id, target_type="documents")
+    await view.require(Action.VIEW, target_type="documents")
     return [row["title"] for row in await view.documents()]
 
 
@@ -82,7 +82,7 @@ async def deposit_document(
     """A deposit: the author named in the request (a backend service), the document stored by
     the portal's own deposit (decided and traced in one transaction)."""
     await bearer.acting_professional(request, data.get("author", ""))
-    view = await build_view(request, dossier_id, Action.CREATE, data["category"])
+    view = await open_dossier(request, dossier_id, Action.CREATE, data["category"])
     entry = documents.Entry(
         category=data["category"],
         type="",

@@ -1,1 +1,0 @@
-"""Sleep diary: an example third-party Carnet section."""
