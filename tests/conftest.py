@@ -41,6 +41,9 @@ from portal.settings import Settings
 POSTGRES_URL = os.environ.get("CARNET_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 THIRD_PARTY = Path(__file__).parent / "third_party"
+#: For a test whose subject does not depend on the database engine (what a PDF or a page shows):
+#: it runs on SQLite alone, where the database tests run on both engines.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 TEST_HOST = "testserver.local"
 
 

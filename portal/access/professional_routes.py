@@ -1,14 +1,17 @@
-"""The professional's side: their patients, finding a patient by NIR, declaring the patient's
-consent at a consultation, and emergency or SAMU access.
+"""The professional's side: their patients (found among them by name and date of birth),
+finding a patient by NIR, declaring the patient's consent at a consultation, and emergency or
+SAMU access.
 
 Looking a patient up reveals nothing about a dossier the professional may not open: whether
 there is none, or one outside their circle, or one whose patient blocked them, the answer is
-the same ("ask for consent or use emergency access"). The NIR travels in POST bodies only,
-never in a URL or a log.
+the same ("ask for consent or use emergency access"). The NIR, like a name or a date of birth
+searched for, travels in POST bodies only, never in a URL or a log.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -23,8 +26,11 @@ from portal.access.facts import active_grants, patients_of
 from portal.access.tables import GrantMode
 from portal.access.view import build_view
 from portal.audit import Action
+from portal.dossiers.creation import parse_birth_date
+from portal.dossiers.finding import folded
 from portal.dossiers.tables import Dossier
 from portal.i18n import gettext as _
+from portal.identity.accounts import NAME_LIMIT
 from portal.identity.numbers import InvalidNumber, format_nir, validate_nir
 from portal.identity.sessions import current
 from portal.identity.tables import Professional, Role
@@ -39,8 +45,28 @@ def _no_record() -> str:
     return _("No record can be opened with this number. Check it with the patient's carte Vitale.")
 
 
+@dataclass(frozen=True)
+class PatientSearch:
+    """A search among one's patients: every word of ``name`` in their names (without case or
+    accents), and their date of birth when given."""
+
+    name: str = ""
+    birth_date: date | None = None
+
+    def __call__(self, patient: dict[str, Any]) -> bool:
+        names = folded(f"{patient['first_name']} {patient['last_name']}")
+        return all(word in names for word in folded(self.name).split()) and (
+            self.birth_date is None or patient["birth_date"] == self.birth_date
+        )
+
+
 async def _lookup_page(
-    request: Request, nir: str = "", status: int = 200, page: int = 1, **extra: Any
+    request: Request,
+    nir: str = "",
+    status: int = 200,
+    page: int = 1,
+    search: PatientSearch | None = None,
+    **extra: Any,
 ) -> Template:
     session = current(request)
     profession = (
@@ -49,7 +75,9 @@ async def _lookup_page(
         .first()
     )
     emergency_professions = request.app.state.matrix.emergency_professions
-    patients = await patients_of(session.account_id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    patients = await patients_of(
+        session.account_id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, wanted=search
+    )
     return Template(
         "access/patients.html",
         context={
@@ -62,6 +90,7 @@ async def _lookup_page(
             and profession["profession"] in emergency_professions,
             "may_samu": session.role == Role.SAMU_REGULATOR,
             "nir": nir,
+            "search": search,
             "errors": {},
             "found": None,
             **extra,
@@ -83,6 +112,28 @@ def _nir(data: dict) -> str:
 async def patients(request: Request, page: FromQuery[int] = 1) -> Template:
     """The professional's home: their patients, and the search by NIR."""
     return await _lookup_page(request, page=max(page, 1))
+
+
+@post("/patients/search", guards=[professionals])
+async def search_patients(request: Request, data: Form) -> Template:
+    """Find a patient among one's own, by name and date of birth (never among everyone's)."""
+    name = " ".join(str(data.get("name", "")).split())[:NAME_LIMIT]
+    typed_birth = str(data.get("birth_date", "")).strip()
+    birth_date, problem = (
+        parse_birth_date(typed_birth, clock.now().date()) if typed_birth else (None, "")
+    )
+    errors = {}
+    if problem:
+        errors["birth_date"] = problem
+    elif not name and birth_date is None:
+        errors["name"] = _("Type a name, a date of birth, or both.")
+    if errors:
+        return await _lookup_page(
+            request, status=400, errors=errors, name=name, birth_date=typed_birth
+        )
+    shown_birth = birth_date.isoformat() if birth_date else ""  # as a date field takes it
+    search = PatientSearch(name, birth_date)
+    return await _lookup_page(request, search=search, name=name, birth_date=shown_birth)
 
 
 @post("/patients/lookup", guards=[professionals])
@@ -171,4 +222,4 @@ async def samu(request: Request, data: Form) -> Template | Redirect:
     )
 
 
-ROUTES = [patients, lookup, declare_consent, emergency, samu]
+ROUTES = [patients, search_patients, lookup, declare_consent, emergency, samu]

@@ -7,11 +7,13 @@ categories, its own opt-out)."""
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from portal.access.tables import CircleMember, EmergencyGrant, Joined
+from portal.i18n import translations
 from portal.identity.numbers import format_nir
-from portal.identity.tables import Role
+from portal.identity.tables import Patient, Role
 from portal.notifications.tables import Notification
 from tests.access.conftest import (
     add_document,
@@ -102,6 +104,52 @@ async def test_the_patients_page_lists_the_patients_one_may_open(portal, new_bro
     assert "Marchand Alice" in page
     assert "Tanguy" not in page
     assert "Vidal" not in page
+
+
+async def test_a_professional_finds_a_patient_among_their_own_by_name_and_birth_date(
+    portal, new_browser
+):
+    doctor = await new_professional()
+    martin, durand, blocked, elsewhere = [
+        await new_patient(first_name=first, last_name=last)
+        for first, last in (("Camille", "Martin"), ("Camille", "Durand"),
+                            ("Camille", "Bloquée"), ("Camille", "Martinez"))
+    ]  # fmt: skip
+    await join(await dossier_of(martin), doctor)
+    await dossier_of(durand, medecin_traitant=doctor.id)
+    await block(await dossier_of(blocked), doctor)
+    await dossier_of(elsewhere)  # not the doctor's patient: never found here
+    await Patient.update({Patient.birth_date: date(1990, 5, 3)}).where(Patient.account == durand.id)
+    browser = await signed_in_browser(new_browser, doctor)
+    await browser.get("/patients")
+
+    async def found(status: int = 200, **search: str) -> str:
+        answer = await browser.submit("/patients/search", search)
+        assert answer.status_code == status, answer.status_code
+        return answer.text
+
+    both = await found(name="camille")
+    assert "Martin Camille" in both
+    assert "Durand Camille" in both
+    assert "Martinez" not in both
+    assert "Bloquée" not in both
+    assert "Camille Martinez" not in await found(name="martinez")
+    by_name = await found(name="  MARTÍN  cam ")  # without case or accents, any order
+    assert "Martin Camille" in by_name
+    assert "Durand" not in by_name
+    for typed in ("03/05/1990", "1990-05-03"):
+        by_birth = await found(name="", birth_date=typed)
+        assert "Durand Camille" in by_birth
+        assert "Martin Camille" not in by_birth
+    assert "Martin Camille" not in await found(name="camille", birth_date="03/05/1990")
+    nobody = await found(name="zoé", birth_date="")
+    none_found = translations("fr").ngettext(
+        "%(count)s patient found among yours.", "%(count)s patients found among yours.", 0
+    )
+    assert none_found % {"count": 0} in nobody
+
+    assert fr("Type a name, a date of birth, or both.") in await found(400, name=" ", birth_date="")
+    assert "jour/mois/année" in await found(400, name="camille", birth_date="31/02/1990")
 
 
 async def test_the_patients_most_recently_entrusted_come_first(portal, new_browser, clock):
