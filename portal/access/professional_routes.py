@@ -2,9 +2,12 @@
 finding a patient by NIR, declaring the patient's consent at a consultation, and emergency or
 SAMU access.
 
-Looking a patient up reveals nothing about a dossier the professional may not open: whether
-there is none, or one outside their circle, or one whose patient blocked them, the answer is
-the same ("ask for consent or use emergency access"). The NIR, like a name or a date of birth
+Looking a patient up offers only what would work: the dossier to open, or the requests the
+policy would grant (declaring the patient's consent, emergency or SAMU access), saying why the
+others would not (the patient refused emergency access, a regulator declares no consent...).
+Whether there is no dossier, or it is closed, or its patient blocked the professional, the
+answer is the same: no record can be opened with this number. What a lookup reveals of a
+dossier is traced in it, as the request would be. The NIR, like a name or a date of birth
 searched for, travels in POST bodies only, never in a URL or a log.
 """
 
@@ -33,16 +36,18 @@ from portal.i18n import gettext as _
 from portal.identity.accounts import NAME_LIMIT
 from portal.identity.numbers import InvalidNumber, format_nir, validate_nir
 from portal.identity.sessions import current
-from portal.identity.tables import Professional, Role
+from portal.identity.tables import Role
 from portal.web import see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 professionals = role_in(Role.PROFESSIONAL, Role.SAMU_REGULATOR)
 PAGE_SIZE = 50
-
-
-def _no_record() -> str:
-    return _("No record can be opened with this number. Check it with the patient's carte Vitale.")
+#: What a professional may ask for on a dossier they cannot open yet, by its form.
+REQUESTS = {
+    "consent": Action.CONSENT,
+    "emergency": Action.EMERGENCY_ACCESS,
+    "samu": Action.SAMU_ACCESS,
+}
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,6 @@ async def _lookup_page(
     **extra: Any,
 ) -> Template:
     session = current(request)
-    profession = (
-        await Professional.select(Professional.profession)
-        .where(Professional.account == session.account_id)
-        .first()
-    )
-    emergency_professions = request.app.state.matrix.emergency_professions
     patients = await patients_of(
         session.account_id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, wanted=search
     )
@@ -85,10 +84,6 @@ async def _lookup_page(
             "page": page,
             "has_next": len(patients) > PAGE_SIZE,
             "grants": await active_grants(session.id, clock.now()),
-            "may_emergency": session.role == Role.PROFESSIONAL
-            and profession is not None
-            and profession["profession"] in emergency_professions,
-            "may_samu": session.role == Role.SAMU_REGULATOR,
             "nir": nir,
             "search": search,
             "errors": {},
@@ -97,6 +92,44 @@ async def _lookup_page(
         },
         status_code=status,
     )
+
+
+def _offered(request: Request) -> list[str]:
+    """The requests the asker's role and profession may make, whatever the dossier: consent,
+    for the professionals of care; emergency access, for the professions of the matrix's
+    list; SAMU access, for regulators."""
+    session = current(request)
+    if session.role == Role.SAMU_REGULATOR:
+        return ["samu"]
+    if session.profession in request.app.state.matrix.emergency_professions:
+        return ["consent", "emergency"]
+    return ["consent"]
+
+
+async def _found(request: Request, nir: str, *, trace: bool = True) -> dict[str, Any]:
+    """What the asker may do about the dossier of ``nir``: open it (``dossier``), or make the
+    requests ``offered`` but those ``refused`` (each with why); or nothing (``unavailable``),
+    alike whether there is no such dossier, it is closed or its patient blocked the asker.
+    The refusals are traced in the dossier (``trace``), as the requests would be."""
+    offered = _offered(request)
+    found = {"nir": nir, "dossier": None, "unavailable": False, "offered": offered, "refused": {}}
+    dossier_id = await _dossier_for(nir)
+    if dossier_id is None:
+        return {**found, "unavailable": True}
+    view = await build_view(request, dossier_id, Action.VIEW)
+    if view.opened.allowed:
+        return {**found, "dossier": dossier_id}
+    for kind in offered:
+        decision = view.decide(REQUESTS[kind])
+        if decision.allowed:
+            continue
+        if trace:
+            await view.trace(REQUESTS[kind], decision, target_type="dossier")
+        if decision.status == 404:  # closed, or blocked: as if there were no dossier
+            return {**found, "unavailable": True}
+        found["refused"][kind] = str(decision.message)
+    found["offered"] = [kind for kind in offered if kind not in found["refused"]]
+    return found
 
 
 async def _dossier_for(nir: str) -> UUID | None:
@@ -144,12 +177,7 @@ async def lookup(request: Request, data: Form) -> Template:
         return await _lookup_page(
             request, str(data.get("nir", "")), 400, errors={"nir": str(error)}
         )
-    dossier_id = await _dossier_for(nir)
-    opened = None
-    if dossier_id is not None:
-        view = await build_view(request, dossier_id, Action.VIEW)
-        opened = dossier_id if view.opened.allowed else None
-    return await _lookup_page(request, format_nir(nir), found={"dossier": opened, "nir": nir})
+    return await _lookup_page(request, format_nir(nir), found=await _found(request, nir))
 
 
 async def _ask(request: Request, data: Form, field: str, problem: str, act) -> Template | Redirect:
@@ -160,13 +188,12 @@ async def _ask(request: Request, data: Form, field: str, problem: str, act) -> T
         return await _lookup_page(
             request, str(data.get("nir", "")), 400, errors={"nir": str(error)}
         )
-    found = {"dossier": None, "nir": nir}
     if problem:
         return await _lookup_page(
             request,
             format_nir(nir),
             400,
-            found=found,
+            found=await _found(request, nir, trace=False),
             errors={field: problem},
             **{field: data.get(field, "")},
         )
@@ -174,11 +201,10 @@ async def _ask(request: Request, data: Form, field: str, problem: str, act) -> T
     try:
         if dossier_id is None:
             raise NotFoundException()
-        await act(dossier_id)
-    except NotFoundException:
-        return await _lookup_page(request, format_nir(nir), 404, found=found, refusal=_no_record())
-    except PermissionDeniedException as error:
-        return await _lookup_page(request, format_nir(nir), 403, found=found, refusal=error.detail)
+        await act(dossier_id)  # decided and traced, allowed or refused
+    except (NotFoundException, PermissionDeniedException) as refused:
+        found = await _found(request, nir, trace=False)  # says why, as the lookup does
+        return await _lookup_page(request, format_nir(nir), refused.status_code, found=found)
     return see_other(f"/dossiers/{dossier_id}")
 
 

@@ -47,6 +47,7 @@ from portal.dossiers.summary import (
 )
 from portal.dossiers.tables import EmergencyContact, PatientProfile, PreparedPdf
 from portal.i18n import gettext as _
+from portal.i18n import with_colon
 from portal.identity.tables import Account
 from portal.pdf import attachment, filename_for, render_pdf, rendered
 from portal.web import flash, is_htmx, see_other
@@ -239,7 +240,7 @@ async def _profile_lines(view: DossierView, profile: dict[str, Any]) -> list[Lin
     for contact in contacts:
         who = contact["name"] + (f" ({contact['relation']})" if contact["relation"] else "")
         key = f"core.contact.{contact['position']}"
-        lines.append(Line(key, _("To call"), f"{who} : {contact['phone']}"))
+        lines.append(Line(key, _("To call"), f"{with_colon(who)} {contact['phone']}"))
     return lines
 
 

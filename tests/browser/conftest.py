@@ -6,7 +6,7 @@ chromium per module), ``new_page`` (a page in a fresh browser context, closed af
 ``totp`` (second-factor codes for the demo accounts, see `TotpCodes`).
 
 Helpers for the tests: `record_console_errors`, `assert_no_console_errors`, `assert_layout`,
-`assert_accessible`, `translated`, `log_in` and `run_carnet`.
+`assert_accessible`, `translated`, `log_in`, `messages_to` and `run_carnet`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -148,6 +150,17 @@ def portal(tmp_path_factory) -> Iterator[Portal]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def messages_to(portal: Portal, recipient: str) -> list[str]:
+    """The bodies of the messages the portal sent to ``recipient`` (an e-mail address, or a
+    mobile in international form), newest first: the test portal keeps them in its outbox."""
+    with closing(sqlite3.connect(portal.data_dir / "carnet.sqlite3")) as database:
+        rows = database.execute(
+            "SELECT body FROM outbox_message WHERE recipient = ? ORDER BY created_at DESC",
+            (recipient,),
+        ).fetchall()
+    return [body for (body,) in rows]
 
 
 def run_carnet(portal: Portal, *arguments: str, stdin: str = "") -> str:
@@ -299,7 +312,7 @@ def log_in(page: Page, login: str, totp: TotpCodes, password: str = DEMO_PASSWOR
     """Both login steps of a demo account, in French, as a person would do them; the page
     ends on the person's home."""
     page.goto("/login")
-    page.get_by_label(translated("E-mail address"), exact=True).fill(login)
+    page.get_by_label(translated("E-mail address or mobile number"), exact=True).fill(login)
     page.get_by_label(translated("Password"), exact=True).fill(password)
     page.get_by_role("button", name=translated("Continue")).click()
     expect(page).to_have_url(re.compile(r"/login/code$"))

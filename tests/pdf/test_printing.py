@@ -95,7 +95,7 @@ async def test_each_reader_exports_what_they_may_read(portal, new_browser):
 async def test_the_emergency_card_holds_only_the_lines_the_patient_chose(portal, new_browser):
     dossier, patient, cardiologist, _person = await camille_and_her_doctors(new_browser)
     page = (await patient.get(f"/dossiers/{dossier}/emergency-card")).text
-    for line in ("A+", "Pénicilline", "Lévothyroxine", "Paul Martin (frère) : 06 12 34 56 78"):
+    for line in ("A+", "Pénicilline", "Lévothyroxine", "Paul Martin (frère)\u00a0: 06 12 34 56 78"):
         assert line in page, line
 
     whole = (await patient.get(f"/dossiers/{dossier}/emergency-card.pdf")).content
