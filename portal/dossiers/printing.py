@@ -8,7 +8,8 @@ summary alone is in `portal.dossiers.summary`). Every PDF goes through `portal.p
 - **The consultation view** (``/dossiers/{id}/consultation.pdf``), one page for a consultation:
   the identity and the médecin traitant, the allergies, long-term treatments and active
   problems of the summary, and the latest documents, as the person asking may see them.
-- **The emergency card** (``/dossiers/{id}/emergency-card``, printed wallet-sized): the
+- **The emergency card** (``/dossiers/{id}/emergency-card``, printed on one A4 sheet: its
+  lines, and the card to cut out and fold to the size of a bank card, `card_size`): the
   core's lines (blood group, allergies, long-term treatments, the people to call) and every
   readable section's (the ``emergency_items`` hook). The patient's side chooses which lines
   show; whoever opens the dossier may print it, and gets only the lines they may read among
