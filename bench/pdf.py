@@ -12,8 +12,9 @@ the load's clients. The portal is served as in production, by ``carnet serve``
 1. **Each document.** Every PDF route of the app (a GET whose path ends in ``.pdf`` and whose
    only parameter is ``{dossier_id}``: `pdf_routes`) is requested by Camille on her own
    dossier (the demo's full one) through the served portal, one request at a time: the
-   median of ``--runs`` requests, after one not counted (the very first PDF after start-up,
-   which starts a worker process, is reported on its own). The baseline is a one-page
+   median of ``--runs`` requests, after one not counted (reported on its own). The whole
+   dossier comes first: its first request is the first PDF the portal makes after its
+   start-up, held to a target of its own (`FIRST_TARGETS_MS`). The baseline is a one-page
    document of plain text (`PLAIN`) through `portal.pdf.html_to_pdf` in the same pool of
    worker processes, served the same way by a bare Litestar app (`bare_app`) in the same run.
    The peak memory is measured apart: each document's HTML, captured from the portal
@@ -26,8 +27,8 @@ the load's clients. The portal is served as in production, by ``carnet serve``
    ``--burst`` connections exporting Camille's whole dossier at the same moment, wave after
    wave for the whole measure.
 
-Targets (issue 11): whole dossier ≤ 1 s, emergency card ≤ 300 ms, the overview's p99 under
-the burst ≤ 2× its p99 without.
+Targets: whole dossier ≤ 1 s (≤ 1.5 s for the first PDF after start-up), emergency card
+≤ 300 ms, the overview's p99 under the burst ≤ 2× its p99 without.
 """
 
 from __future__ import annotations
@@ -83,8 +84,10 @@ from portal.settings import Settings  # noqa: E402
 #: The person printing: Camille, on her own dossier (the demo's full one).
 CAMILLE = DEMO_PEOPLE[0]
 DOSSIER_PARAMETER = re.compile(r"\{dossier_id(?::[^}]*)?\}")
-#: Targets, by the document's path after ``/dossiers/{dossier_id}/`` (issue 11), in ms.
+#: Targets, by the document's path after ``/dossiers/{dossier_id}/``, in ms: the median, and
+#: the first request (the first PDF after the portal's start-up, for the whole dossier).
 TARGETS_MS = {"export.pdf": 1000, "emergency-card.pdf": 300}
+FIRST_TARGETS_MS = {"export.pdf": 1500}
 #: The whole-dossier export, which the burst repeats.
 EXPORT = "export.pdf"
 BURST_TARGET = 2.0
@@ -417,6 +420,10 @@ class Document:
     def target_ms(self) -> int | None:
         return TARGETS_MS.get(self.name)
 
+    @property
+    def first_target_ms(self) -> int | None:
+        return FIRST_TARGETS_MS.get(self.name)
+
 
 @contextlib.asynccontextmanager
 async def connected(url: str) -> AsyncIterator[Database]:
@@ -446,7 +453,8 @@ async def measure(url: str, data_dir: Path, arguments: argparse.Namespace) -> No
         clients = await sign_in_clients(base_url, generated, arguments.clients)
         dossier = await dossier_of(CAMILLE.login)
         async with in_process(settings) as app:
-            templates = pdf_routes(app)
+            # The whole dossier first: the first PDF the served portal makes since its start.
+            templates = sorted(pdf_routes(app), key=lambda template: label(template) != EXPORT)
             paths = {label(template): path_for(template, dossier) for template in templates}
             captured = await capture_html(app, cookie, paths)
             profiles = []
@@ -535,6 +543,11 @@ def report(
             verdict = "met" if median <= document.target_ms else "MISSED"
             print(f"  {document.name}: {median:.0f} ms ({verdict}, target ≤ "
                   f"{document.target_ms} ms)")  # fmt: skip
+        if document.first_target_ms:
+            first = document.served.first_ms
+            verdict = "met" if first <= document.first_target_ms else "MISSED"
+            print(f"  {document.name}, the first PDF since the start-up: {first:.0f} ms "
+                  f"({verdict}, target ≤ {document.first_target_ms} ms)")  # fmt: skip
     verdict = "met" if ratio <= BURST_TARGET else "MISSED"
     print(f"  overview p99 under the burst: {before:.1f} → {during:.1f} ms, × {ratio:.2f} "
           f"({verdict}, target ≤ {BURST_TARGET}×)")  # fmt: skip

@@ -172,12 +172,13 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
 
 def create_served_app() -> Litestar:
     """The portal as ``carnet serve`` runs it in each worker process: `create_app`, whose
-    start-up ends by moving every object it made out of the garbage collector's reach. They
-    live as long as the process; left in the oldest generation, each full collection would
-    walk the whole application again (a pause of tens of milliseconds every few thousand
-    requests)."""
+    start-up also starts the PDF workers, warm, before the first request (the first PDF would
+    otherwise wait seconds for them), and ends by moving every object it made out of the
+    garbage collector's reach. They live as long as the process; left in the oldest
+    generation, each full collection would walk the whole application again (a pause of tens
+    of milliseconds every few thousand requests)."""
     app = create_app()
-    app.on_startup.append(gc.freeze)
+    app.on_startup.extend([pdf.start_workers, gc.freeze])
     return app
 
 

@@ -380,7 +380,9 @@ def user_create_command(arguments: argparse.Namespace) -> int:
         account = await Account.select().where(Account.id == account_id).first()
         if not password:
             try:
-                await send_password_link(account, settings, channel_for(settings), welcome=True)
+                await send_password_link(
+                    account, settings.base_url, channel_for(settings), welcome=True
+                )
             except MessageNotSent as problem:
                 raise CommandError(
                     f"account {account['login']} opened, but the link to choose a password "

@@ -15,6 +15,7 @@ from portal import audit, clock
 from portal.access.policy import OCCUPATIONAL_HEALTH
 from portal.access.tables import CircleMember, Joined, SectionConsent
 from portal.audit import Action, Actor, Mode, Purpose, signing
+from portal.dossiers import reimbursements
 from portal.dossiers.tables import Document, Dossier, Representative, SummaryVersion
 from portal.hookspecs import DemoData
 from portal.identity.accounts import NewAccount, create_account
@@ -365,6 +366,15 @@ async def _demo_documents(camille, jules, leo, accounts: dict[str, object]) -> N
     ):
         for item in documents:
             person = people.get(item.author)
+            if item.category == reimbursements.CATEGORY:  # named as an import names it
+                author_name, profession = reimbursements.AUTHOR_NAME, ""
+            elif person:
+                author_name, profession = (
+                    f"{person.first_name} {person.last_name}",
+                    person.profession,
+                )
+            else:
+                author_name, profession = item.author, ""
             await Document.insert(
                 Document(
                     dossier=dossier,
@@ -374,10 +384,8 @@ async def _demo_documents(camille, jules, leo, accounts: dict[str, object]) -> N
                     care_date=item.care_date,
                     created_at=now,
                     author=accounts[item.author] if person else None,
-                    author_name=f"{person.first_name} {person.last_name}"
-                    if person
-                    else item.author,
-                    author_profession=person.profession if person else "",
+                    author_name=author_name,
+                    author_profession=profession,
                     body=item.body,
                     masked=item.masked,
                     hidden_until=now + timedelta(days=item.hidden_days)

@@ -147,8 +147,9 @@ def dossier_card(view: DossierView) -> Card | Awaitable[Card | None] | None:
 @hookspec
 def print_section(view: DossierView) -> Card | Awaitable[Card | None] | None:
     """The section's part of the whole-dossier PDF, for ``view``: one of the plugin's templates
-    (``<key>/…``, an HTML fragment styled by the shared print stylesheet) and its context. Asked,
-    like the card, only when that person may read one of the section's categories."""
+    (``<key>/…``, an HTML fragment styled by the shared print stylesheet, printed under the
+    section's title, which the core writes) and its context. Asked, like the card, only when
+    that person may read one of the section's categories."""
 
 
 @hookspec

@@ -61,6 +61,13 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return translations(_language.get()).ngettext(singular, plural, count)
 
 
+def with_colon(label: str) -> str:
+    """``label`` and a colon, as the reader's language writes it: "Allergies:" in English,
+    "Allergies :" in French, with a non-breaking space that keeps the colon on the line (the
+    templates' ``colon`` filter)."""
+    return gettext("%(label)s:") % {"label": label}
+
+
 def gettext_lazy(message: str) -> LazyProxy:
     """A string translated when it is shown, in the language of whoever is reading."""
     return LazyProxy(gettext, message, enable_cache=False)

@@ -7,7 +7,9 @@ number at the bottom, DejaVu fonts embedded so that accents and symbols render w
 file is opened). The HTML is rendered here, in the reader's language, from what the route
 gathered through its `DossierView`; WeasyPrint turns it into a PDF in a worker process of a
 bounded pool, at a lower CPU priority, so that a burst of exports neither blocks the event
-loop nor slows the pages much.
+loop nor slows the pages much. Each worker warms up as it starts (WeasyPrint imported, the
+fonts loaded, one small page rendered), and the served portal starts them all before it takes
+its first request (`start_workers`), so that no one waits seconds for the first PDF.
 
 What WeasyPrint may load goes through `fetch`: the portal's own static files (by their
 ``static_url``), nothing else: no ``file://``, no network, no ``data:``, whatever a template or
@@ -49,6 +51,11 @@ WORKERS = 2
 #: How much lower the workers' CPU priority is than the pages' (Unix ``nice``).
 NICENESS = 10
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+#: What each worker renders as it starts: WeasyPrint imported, the print fonts found and loaded.
+WARM_UP = (
+    '<!doctype html><html lang="fr"><meta charset="utf-8"><style>html { font-family: '
+    '"DejaVu Sans", sans-serif; }</style><h1>Carnet</h1><p>Synthèse — <b>µg</b> œ 37,5 °C</p>'
+)
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 #: What a PDF's template gets: a mapping, or an async function gathering it.
@@ -88,12 +95,18 @@ def html_to_pdf(html: str, resources: dict[str, tuple[bytes, str]]) -> bytes:
 
 
 def _start_worker() -> None:
-    """Run at the start of each worker: pages come first, a PDF takes what CPU is left; and
-    the worker ends with the portal process, however that one ends (Linux)."""
+    """Run at the start of each worker: pages come first, a PDF takes what CPU is left; the
+    worker ends with the portal process, however that one ends (Linux); and it warms up."""
     os.nice(NICENESS)
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    html_to_pdf(WARM_UP, {})
+
+
+def _started() -> int:
+    """A task for a worker that has started (and warmed up): its process id."""
+    return os.getpid()
 
 
 def _workers() -> ProcessPoolExecutor:
@@ -109,11 +122,20 @@ def _workers() -> ProcessPoolExecutor:
     return _pool
 
 
+async def start_workers() -> None:
+    """Start every worker and wait until each has warmed up (the served portal's start-up):
+    one task each, given at once, makes the pool start them all."""
+    loop = asyncio.get_running_loop()
+    pool = _workers()
+    await asyncio.gather(*(loop.run_in_executor(pool, _started) for _ in range(WORKERS)))
+
+
 def shutdown() -> None:
-    """Stop the worker processes (at the portal's shutdown)."""
+    """Stop the worker processes (at the portal's shutdown), once the PDFs being made are:
+    the pool's own thread then ends cleanly, before the interpreter's exit would wake it."""
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool.shutdown(wait=True, cancel_futures=True)
         _pool = None
 
 

@@ -38,6 +38,7 @@ KNOWN_VARIABLES = (
     "CARNET_MESSAGING",
     "CARNET_SMTP_URL",
     "CARNET_MAIL_FROM",
+    "CARNET_SMS_URL",
     "CARNET_TRUSTED_PROXIES",
     "CARNET_AUDIT_KEY",
     "CARNET_OAUTH_KEY",
@@ -91,6 +92,9 @@ class Settings:
     secret_key_generated: bool = False
     env: str = "dev"
     base_url: str = "http://127.0.0.1:8000"
+    #: False when CARNET_BASE_URL is not set: pages then speak of the address they were
+    #: asked at (`portal.web.public_url`), which follows ``make run PORT=8080``.
+    base_url_set: bool = False
     language: str = "fr"
     data_dir: Path = Path("var")
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
@@ -102,6 +106,8 @@ class Settings:
     messaging: str = "outbox"
     smtp_url: str = field(default="", repr=False)
     mail_from: str = "Carnet <no-reply@carnet.invalid>"
+    #: The HTTP gateway that sends text messages (empty: none; the dev outbox keeps them).
+    sms_url: str = field(default="", repr=False)
     #: Addresses of the reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: frozenset[str] = frozenset()
     #: The Ed25519 seed (base64) that signs the audit checkpoints.
@@ -167,6 +173,9 @@ class Settings:
             )
         if smtp_url:
             parse_smtp_url(smtp_url)  # raises SettingsError on a bad URL
+        sms_url = environ.get("CARNET_SMS_URL", "").strip()
+        if sms_url:
+            parse_sms_url(sms_url)  # raises SettingsError on a bad URL
         proxies = frozenset(
             address.strip()
             for address in environ.get("CARNET_TRUSTED_PROXIES", "").split(",")
@@ -201,6 +210,7 @@ class Settings:
             secret_key_generated=generated,
             env=env,
             base_url=base_url,
+            base_url_set="CARNET_BASE_URL" in environ,
             language=_choice(environ, "CARNET_LANGUAGE", "fr", LANGUAGES),
             data_dir=data_dir,
             allowed_hosts=hosts,
@@ -214,6 +224,7 @@ class Settings:
             messaging=messaging,
             smtp_url=smtp_url,
             mail_from=environ.get("CARNET_MAIL_FROM", "Carnet <no-reply@carnet.invalid>"),
+            sms_url=sms_url,
             trusted_proxies=proxies,
             audit_key=audit_key or _generated_audit_key(data_dir),
             audit_key_generated=not audit_key,
@@ -272,6 +283,11 @@ class Settings:
         ):
             if provider and not provider.discovery_url.startswith("https://"):
                 raise SettingsError(f"CARNET_ENV=prod needs an https:// {prefix}_ISSUER.")
+        if self.sms_url and not parse_sms_url(self.sms_url).secure:
+            raise SettingsError(
+                "CARNET_ENV=prod refuses a CARNET_SMS_URL in plain http:// to another machine: "
+                "use https:// (plain http only to a gateway on this machine)."
+            )
 
 
 @dataclass(frozen=True)
@@ -393,6 +409,47 @@ def _openid_provider(environ: Mapping[str, str], prefix: str) -> OpenIDProviderS
     else:
         discovery_url = issuer.rstrip("/") + DISCOVERY_PATH
     return OpenIDProviderSettings(issuer, discovery_url, client_id, client_secret)
+
+
+#: A gateway on this machine may be reached in plain http, as a local SMTP relay may.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class SmsURL:
+    """The HTTP gateway of text messages: where to post, and with which Basic credentials."""
+
+    url: str  # without the credentials
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+    @property
+    def secure(self) -> bool:
+        """Encrypted, or to a gateway on this machine."""
+        parts = urlsplit(self.url)
+        return parts.scheme == "https" or parts.hostname in LOOPBACK_HOSTS
+
+
+def parse_sms_url(url: str) -> SmsURL:
+    """Understand ``https://[user:password@]host[:port]/path``; user and password are
+    percent-decoded. The messages never quote the URL itself: it may hold a password."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError("CARNET_SMS_URL has a malformed port.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            "CARNET_SMS_URL must be the http(s) address of the text message gateway, for "
+            "example https://user:password@sms.example.fr/send."
+        )
+    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc += f":{port}" if port else ""
+    return SmsURL(
+        url=parts._replace(netloc=netloc, fragment="").geturl(),
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
 
 
 def _refuse_unknown_variables(environ: Mapping[str, str]) -> None:

@@ -20,8 +20,10 @@ from jinja2 import (
     StrictUndefined,
     select_autoescape,
 )
+from markupsafe import Markup
 
 from portal import clock, i18n
+from portal.identity.numbers import readable_address
 
 
 def core_templates_dir() -> Path:
@@ -29,6 +31,12 @@ def core_templates_dir() -> Path:
     in a checkout."""
     installed = Path(__file__).parent / "templates"
     return installed if installed.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def with_colon(label: str) -> Markup:
+    """`portal.i18n.with_colon` for a page: the label escaped (unless already markup), then the
+    colon as the translation writes it after a label."""
+    return Markup.escape(label) + i18n.with_colon("")
 
 
 def create_environment(
@@ -50,7 +58,11 @@ def create_environment(
     )
     environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     environment.filters.update(
-        day=clock.day, day_and_time=clock.day_and_time, time_of_day=clock.time_of_day
+        day=clock.day,
+        day_and_time=clock.day_and_time,
+        time_of_day=clock.time_of_day,
+        address=readable_address,
+        colon=with_colon,
     )
     environment.globals.update(template_globals or {})
     return environment

@@ -310,6 +310,14 @@ def typed_date(text: str) -> date | None:
     return None
 
 
+def public_url(request: Request) -> str:
+    """The portal's address for links in messages and sheets: ``CARNET_BASE_URL`` or, when it
+    is not set, the address the request came to (``make run PORT=8080`` gives links to 8080;
+    its host is one of ``CARNET_ALLOWED_HOSTS``)."""
+    settings = request.app.state.settings
+    return settings.base_url if settings.base_url_set else str(request.base_url).rstrip("/")
+
+
 def see_other(path: str) -> Redirect:
     """The answer to a form that worked: go (with GET) to ``path``."""
     return Redirect(path, status_code=HTTP_303_SEE_OTHER)

@@ -41,6 +41,9 @@ from portal.testing import (  # noqa: F401 - the suite's helpers, from the kit p
 THIRD_PARTY = Path(__file__).parent / "third_party"
 #: The example plugins are tested on their own, as their authors would (tests/third_party).
 collect_ignore = ["third_party"]
+#: For a test whose subject does not depend on the database engine (what a PDF or a page shows):
+#: it runs on SQLite alone, where the database tests run on both engines.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(params=ENGINES)

@@ -1,13 +1,19 @@
-"""The messaging channel: the dev outbox, and e-mail through a real (local) SMTP server."""
+"""The messaging channel: the dev outbox, e-mail through a real (local) SMTP server, text
+messages through a real (local) HTTP gateway, and the portal's messenger that sends each
+message the right way: by e-mail to an address, by text message to a mobile."""
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import json
 import smtplib
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -19,14 +25,20 @@ from portal.notifications.messaging import (
     Message,
     MessageNotSent,
     OutboxChannel,
+    SmsGatewayChannel,
     SmtpChannel,
     channel_for,
 )
 from portal.notifications.tables import OutboxMessage
-from portal.settings import SettingsError, parse_smtp_url
+from portal.settings import SettingsError, parse_sms_url, parse_smtp_url
 from tests.conftest import make_settings
 
 SENDER = "Carnet <no-reply@carnet.test>"
+TEXT_MESSAGE = Message(
+    recipient="+33612345678",
+    subject="Votre code de connexion à Carnet",
+    body="Votre code de connexion est 123456. Il est valable 10 minutes.",
+)
 CODE_MESSAGE = Message(
     recipient="camille.martin@demo.carnet.fr",
     subject="Votre code de connexion à Carnet",
@@ -208,12 +220,15 @@ def test_bad_smtp_urls_are_refused_without_showing_the_password(url):
 # --- choosing the channel; the outbox ---------------------------------------------------------
 
 
-def test_the_outbox_is_the_default_channel(tmp_path):
+def test_the_outbox_is_the_default_channel_for_e_mail_and_texts(tmp_path):
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3")
-    assert isinstance(channel_for(settings), OutboxChannel)
+    channel = channel_for(settings)
+    assert isinstance(channel.email, OutboxChannel)
+    assert channel.texts is channel.email
+    assert channel.sends_texts
 
 
-def test_messaging_smtp_chooses_the_smtp_channel(tmp_path):
+def test_messaging_smtp_chooses_the_smtp_channel_and_sends_no_texts_alone(tmp_path):
     settings = make_settings(
         tmp_path,
         f"sqlite:///{tmp_path}/db.sqlite3",
@@ -222,13 +237,25 @@ def test_messaging_smtp_chooses_the_smtp_channel(tmp_path):
         CARNET_MAIL_FROM=SENDER,
     )
     channel = channel_for(settings)
-    assert isinstance(channel, SmtpChannel)
-    assert (channel.host, channel.port, channel.tls, channel.sender) == (
+    assert isinstance(channel.email, SmtpChannel)
+    assert (channel.email.host, channel.email.port, channel.email.tls, channel.email.sender) == (
         "relay.internal",
         25,
         "none",
         SENDER,
     )
+    assert not channel.sends_texts
+
+
+async def test_a_text_without_a_gateway_is_not_sent(tmp_path):
+    settings = make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path}/db.sqlite3",
+        CARNET_MESSAGING="smtp",
+        CARNET_SMTP_URL="smtp://relay.internal?tls=none",
+    )
+    with pytest.raises(MessageNotSent, match="CARNET_SMS_URL"):
+        await channel_for(settings).send(TEXT_MESSAGE)
 
 
 async def test_the_outbox_keeps_the_message(tmp_path, database_url):
@@ -240,3 +267,134 @@ async def test_the_outbox_keeps_the_message(tmp_path, database_url):
     assert stored["subject"] == CODE_MESSAGE.subject
     assert stored["body"] == CODE_MESSAGE.body
     assert stored["created_at"] is not None
+
+
+# --- the text message gateway -----------------------------------------------------------------
+
+
+@dataclass
+class Gateway:
+    """A local HTTP server standing for a text message gateway: it keeps each request and
+    answers with ``status``."""
+
+    port: int = 0
+    status: int = 200
+    requests: list[dict] = field(default_factory=list)
+
+    def url(self, credentials: str = "") -> str:
+        return f"http://{credentials}127.0.0.1:{self.port}/sms/send"
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    recorded = Gateway()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers["Content-Length"])
+            recorded.requests.append(
+                {
+                    "path": self.path,
+                    "type": self.headers["Content-Type"],
+                    "authorization": self.headers.get("Authorization", ""),
+                    "json": json.loads(self.rfile.read(length)),
+                }
+            )
+            self.send_response(recorded.status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *arguments):  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    recorded.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield recorded
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_text_message_reaches_the_gateway_with_its_credentials(gateway):
+    # The user and password are percent-encoded in the URL, and sent as Basic credentials.
+    channel = SmsGatewayChannel(gateway.url("carnet%40example.fr:p%40ss%3Aw%25rd@"))
+    await channel.send(TEXT_MESSAGE)
+    [request] = gateway.requests
+    assert request["path"] == "/sms/send"
+    assert request["type"] == "application/json"
+    assert request["json"] == {"to": "+33612345678", "text": TEXT_MESSAGE.body}
+    expected = base64.b64encode(b"carnet@example.fr:p@ss:w%rd").decode()
+    assert request["authorization"] == f"Basic {expected}"
+
+
+async def test_the_messenger_sends_texts_to_mobiles_and_mail_to_addresses(
+    tmp_path, database_url, gateway
+):
+    settings = make_settings(tmp_path, database_url, CARNET_SMS_URL=gateway.url())
+    await upgrade_database(settings)
+    channel = channel_for(settings)
+    await channel.send(TEXT_MESSAGE)
+    await channel.send(CODE_MESSAGE)
+    assert [request["json"]["to"] for request in gateway.requests] == ["+33612345678"]
+    (stored,) = await OutboxMessage.select()  # the e-mail, to the outbox (CARNET_MESSAGING)
+    assert stored["recipient"] == CODE_MESSAGE.recipient
+
+
+@pytest.mark.parametrize("status", [400, 401, 500, 503])
+async def test_a_gateway_that_refuses_raises(gateway, status):
+    gateway.status = status
+    with pytest.raises(MessageNotSent, match=str(status)) as refused:
+        await SmsGatewayChannel(gateway.url("user:hunter2@")).send(TEXT_MESSAGE)
+    assert not isinstance(refused.value, OSError)  # not taken for a database outage
+    assert "hunter2" not in str(refused.value)
+
+
+async def test_an_unreachable_gateway_raises():
+    with pytest.raises(MessageNotSent):
+        await SmsGatewayChannel(f"http://127.0.0.1:{free_port()}/send").send(TEXT_MESSAGE)
+
+
+def test_the_sms_url_s_credentials_are_read_and_kept_out_of_its_address():
+    gateway = parse_sms_url("https://carnet:s%40cret@sms.example.fr:8443/v1/send?route=fr")
+    assert (gateway.url, gateway.username, gateway.password) == (
+        "https://sms.example.fr:8443/v1/send?route=fr",
+        "carnet",
+        "s@cret",
+    )
+    assert "s@cret" not in repr(gateway)
+
+
+@pytest.mark.parametrize(
+    "url", ["sms.example.fr/send", "ftp://user:hunter2@sms.example.fr", "https://user:hunter2@"]
+)
+def test_bad_sms_urls_are_refused_without_showing_the_password(url):
+    with pytest.raises(SettingsError, match="CARNET_SMS_URL") as refused:
+        parse_sms_url(url)
+    assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://sms.example.fr/send", False),
+        ("http://127.0.0.1:9000/send", False),  # a gateway on this machine
+        ("http://sms.example.fr/send", True),
+    ],
+)
+def test_production_wants_the_sms_gateway_encrypted(tmp_path, url, refused):
+    production = {
+        "CARNET_ENV": "prod",
+        "CARNET_SECRET_KEY": "k" * 40,
+        "CARNET_BASE_URL": "https://carnet.example.fr",
+        "CARNET_AUDIT_KEY": base64.b64encode(bytes(32)).decode(),
+        "CARNET_MESSAGING": "smtp",
+        "CARNET_SMTP_URL": "smtp://relay.internal",
+        "CARNET_SMS_URL": url,
+    }
+    if refused:
+        with pytest.raises(SettingsError, match="CARNET_SMS_URL"):
+            make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3", **production)
+    else:
+        assert make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3", **production)

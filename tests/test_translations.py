@@ -146,6 +146,40 @@ def test_the_header_keeps_the_french_plural_rule():
     assert headers["Plural-Forms"] == "nplurals=2; plural=(n > 1);"
 
 
+#: French puts a space before : ; ? and !: an ordinary one lets the sign start a line of its own
+#: on a narrow phone, where a non-breaking one keeps it with its word.
+LOOSE_PUNCTUATION = re.compile(r"(?<=\S) [:;?!](?=\s|$)")
+#: A colon written by a template itself: English wants none before it, French a non-breaking
+#: one. Such labels go through the ``colon`` filter.
+TEMPLATE_COLON = re.compile(r"(\}\}|</strong>|[)\w]) : |\}\}: ")
+#: A {% trans %} block: its colons are the catalog's.
+TRANS_BLOCK = re.compile(r"\{%-? *trans\b.*?\{%-? *endtrans *-?%\}")
+
+
+def test_french_punctuation_keeps_to_its_word():
+    loose = [
+        text
+        for message in translated_messages(french())
+        for text in strings(message)
+        if LOOSE_PUNCTUATION.search(text)
+    ]
+    assert not loose, (
+        "Use a non-breaking space (U+00A0) before : ; ? and ! in these French translations:\n"
+        + listing(loose)
+    )
+
+
+def test_templates_leave_colons_to_the_language():
+    templates = [*ROOT.glob("templates/**/*.html"), *ROOT.glob("plugins/*/templates/**/*.html")]
+    written = [
+        f"{path.relative_to(ROOT)}: {line.strip()[:100]}"
+        for path in templates
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if TEMPLATE_COLON.search(TRANS_BLOCK.sub("", line))
+    ]
+    assert not written, "Write these labels with the `colon` filter:\n" + "\n".join(written)
+
+
 def placeholders(text: str) -> list[str]:
     return sorted(match.group(0) for match in PLACEHOLDER.finditer(text))
 

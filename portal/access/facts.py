@@ -3,7 +3,7 @@ rights is cached, so a change applies on the very next request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -200,11 +200,17 @@ async def dossiers_of(account_id: UUID) -> list[dict]:
     return [{**row, "own": True} for row in own] + [{**row, "own": False} for row in represented]
 
 
-async def patients_of(account_id: UUID, limit: int, offset: int = 0) -> list[dict]:
+async def patients_of(
+    account_id: UUID,
+    limit: int,
+    offset: int = 0,
+    wanted: Callable[[dict[str, Any]], bool] | None = None,
+) -> list[dict]:
     """The open dossiers a professional may open without an emergency access: as médecin
     traitant, in the care circle or by a consent scoped to a section, unless blocked. The most
     recently entrusted to them first (by when they joined the circle, were designated or were
-    given a consent), ``limit`` of them from ``offset``; each row says ``since`` when."""
+    given a consent), ``limit`` of them from ``offset``; each row says ``since`` when.
+    ``wanted``: keep only the patients it accepts (their first and last names, birth date)."""
     blocked = {
         row["dossier"]
         for row in await Block.select(Block.dossier).where(Block.professional == account_id)
@@ -224,23 +230,28 @@ async def patients_of(account_id: UUID, limit: int, offset: int = 0) -> list[dic
     ).where(Dossier.medecin_traitant == account_id, Dossier.status == DossierStatus.OPEN):
         designated = row["medecin_traitant_since"] or row["created_at"]
         since[row["id"]] = max(designated, since.get(row["id"], designated))
-    page = sorted(
+    ordered = sorted(
         (dossier for dossier in since if dossier not in blocked),
         key=lambda dossier: (since[dossier], dossier),
         reverse=True,
-    )[offset : offset + limit]
-    if not page:
+    )
+    if wanted is None:
+        ordered = ordered[offset : offset + limit]
+    if not ordered:
         return []
-    names = {
+    identities = {
         row["id"]: row
         for row in await Dossier.select(
             Dossier.id,
             Dossier.patient.first_name.as_alias("first_name"),
             Dossier.patient.last_name.as_alias("last_name"),
             Dossier.patient.birth_date.as_alias("birth_date"),
-        ).where(Dossier.id.is_in(page))
+        ).where(Dossier.id.is_in(ordered))
     }
-    return [names[dossier] | {"since": since[dossier]} for dossier in page]
+    if wanted is not None:
+        ordered = [dossier for dossier in ordered if wanted(identities[dossier])]
+        ordered = ordered[offset : offset + limit]
+    return [identities[dossier] | {"since": since[dossier]} for dossier in ordered]
 
 
 async def active_grants(session_id: UUID, now: datetime) -> list[dict]:

@@ -303,14 +303,15 @@ async def open_dossier(
     return view
 
 
-async def may_open(request: Request, dossier_id: UUID) -> bool:
-    """Whether `open_dossier` would open the dossier to the person behind ``request``, nothing
-    traced: for a search that answers the same whether the dossier is absent or closed to
-    them."""
+async def standing(request: Request, dossier_id: UUID) -> DossierView | None:
+    """The dossier as the person behind ``request`` stands to it, nothing traced, or None when
+    there is no such dossier: for the professional's look-up by NIR, which says what they may
+    ask (consent, emergency or SAMU access) and traces the refusals it shows. Every other route
+    gets a dossier from `open_dossier`."""
     try:
-        return (await _view(request, dossier_id, Action.VIEW)).opened.allowed
+        return await _view(request, dossier_id, Action.VIEW)
     except NotFoundException:
-        return False
+        return None
 
 
 async def _view(

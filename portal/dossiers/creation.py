@@ -8,7 +8,9 @@
 - **At the pharmacy, the insurer's office, or by any professional** (``/dossiers/new``): the
   patient is in front of them and agrees. The answer is the sheet to print and hand over, with
   the activation code: the only place it is ever shown (only its digest is stored). The same
-  form sent twice prints a new sheet with new codes, and opens nothing more.
+  form sent twice prints a new sheet with new codes, and opens nothing more. A patient without
+  e-mail gives their mobile number instead: it is their login, and their codes come by text
+  message (when the portal sends them: `Messenger.sends_texts`).
 - **A minor's dossier** is managed by the legal representatives: a professional or the
   insurer's agent gives the representative's e-mail address (an existing personal account is
   linked, otherwise one is opened, with its own activation code); a person already signed in
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID, uuid4
 
 from litestar import Request, Response, get, post
@@ -49,13 +52,13 @@ from portal.dossiers.tables import Dossier, Representative
 from portal.i18n import gettext as _
 from portal.i18n import gettext_lazy
 from portal.identity import abuse, accounts, second_factor, sessions
-from portal.identity.numbers import InvalidNumber, validate_nir
+from portal.identity.numbers import InvalidNumber, validate_mobile, validate_nir
 from portal.identity.routes import limit_attempts
 from portal.identity.tables import PERSON_ROLES, Account, OneTimeCode, Patient, Role
 from portal.notifications import NotificationKind, declare, notify
-from portal.notifications.messaging import Message
+from portal.notifications.messaging import Message, address_of
 from portal.pdf import attachment, to_pdf
-from portal.web import flash, see_other, typed_date
+from portal.web import flash, public_url, see_other, typed_date
 
 Form = URLEncodedBody[dict[str, Any]]
 #: An activation code sent by message is used at once; one printed on a sheet travels home.
@@ -118,6 +121,16 @@ class Application:
     submission: UUID | None = None
 
     @property
+    def login(self) -> str:
+        """The adult patient's login: their e-mail address, or their mobile without one."""
+        return self.values["email"] or self.values["phone"]
+
+    @property
+    def by_phone(self) -> bool:
+        """An adult without e-mail, whose mobile is their login."""
+        return not self.minor and not self.values["email"] and bool(self.values["phone"])
+
+    @property
     def minor(self) -> bool:
         if self.birth_date is None:
             return False
@@ -163,9 +176,12 @@ def nir_matches_birth(nir: str, birth_date: date) -> bool:
     return nir[1:3] == f"{birth_date.year % 100:02d}" and (month > 12 or month == birth_date.month)
 
 
-def read_application(data: dict[str, Any], *, with_login: bool) -> Application:
+def read_application(
+    data: dict[str, Any], *, with_login: bool, by_text: bool = False
+) -> Application:
     """Check the form. ``with_login``: the patient, if an adult, gets an account of their own
-    (always, except for a minor, who has none)."""
+    (always, except for a minor, who has none); ``by_text``: a mobile number may stand for
+    their e-mail address (the portal sends text messages)."""
     names = (*PATIENT_FIELDS, *REPRESENTATIVE_FIELDS)
     application = Application({name: str(data.get(name, "")).strip() for name in names})
     values, errors = application.values, application.errors
@@ -182,8 +198,14 @@ def read_application(data: dict[str, Any], *, with_login: bool) -> Application:
             "This date of birth does not match the social security number, whose 2nd to 5th "
             "digits are the year and month of birth: check both."
         )
-    if application.birth_date and not application.minor and with_login:
-        _check_login(values, errors, "email")
+    if values["phone"]:
+        try:
+            values["phone"] = validate_mobile(values["phone"])
+        except InvalidNumber as problem:
+            errors["phone"] = str(problem)
+    adult_login = application.birth_date and not application.minor and with_login
+    if adult_login and not (by_text and application.by_phone):
+        _check_login(values, errors, "email", by_text=by_text)
     application.consent = data.get("consent") in ("on", "yes", "true", "1")
     if not application.consent:
         errors["consent"] = _("A record is only opened with the patient's consent.")
@@ -202,9 +224,17 @@ def _check_names(values: dict[str, str], errors: dict[str, str], *names: str) ->
             errors[name] = _("At most 100 characters.")
 
 
-def _check_login(values: dict[str, str], errors: dict[str, str], name: str) -> None:
-    values[name] = accounts.normalize_login(values[name])
-    if not accounts.LOGIN_PATTERN.match(values[name]) or len(values[name]) > 254:
+def _check_login(
+    values: dict[str, str], errors: dict[str, str], name: str, *, by_text: bool = False
+) -> None:
+    """The e-mail address of field ``name``; ``by_text``: a mobile number could replace it."""
+    values[name] = values[name].strip().lower()
+    if not values[name] and by_text:
+        errors[name] = _(
+            "Give the patient's e-mail address or, if they have none, their mobile number: "
+            "their codes will then come by text message."
+        )
+    elif not accounts.LOGIN_PATTERN.match(values[name]) or len(values[name]) > 254:
         errors[name] = _("Enter an e-mail address, such as prenom.nom@exemple.fr.")
 
 
@@ -253,13 +283,13 @@ async def open_for(
         if not application.minor:
             patient_account = await _new_account(
                 Role.PATIENT,
-                values["email"],
+                application.login,
                 values["first_name"],
                 values["last_name"],
                 phone=values["phone"],
                 now=now,
             )
-            to_activate.append((patient_account, name, values["email"]))
+            to_activate.append((patient_account, name, application.login))
         patient = Patient(
             account=patient_account,
             nir=application.nir,
@@ -344,7 +374,7 @@ async def _refuse_duplicates(
         if patient:
             errors["nir"] = _already_registered(through, has_account=bool(patient[0]["account"]))
     if not application.minor:
-        await _refuse_taken_address(values["email"], errors)
+        await _refuse_taken_address(application, errors)
     if application.minor and representative is None:
         existing = (
             await Account.select(Account.role).where(Account.login == values["rep_email"]).first()
@@ -358,23 +388,31 @@ async def _refuse_duplicates(
         raise accounts.FormErrors(errors)
 
 
-async def _refuse_taken_address(login: str, errors: dict[str, str]) -> None:
-    if await Account.exists().where(Account.login == login):
+async def _refuse_taken_address(application: Application, errors: dict[str, str]) -> None:
+    if not await Account.exists().where(Account.login == application.login):
+        return
+    if application.values["email"]:
         errors["email"] = _(
             "An account already uses this e-mail address: give the patient's own address."
+        )
+    else:
+        errors["phone"] = _(
+            "An account already uses this mobile number: give the patient's own number, or "
+            "their e-mail address."
         )
 
 
 async def _new_account(
     role: Role, login: str, first_name: str, last_name: str, *, phone: str = "", now: datetime
 ) -> UUID:
-    """An account without a password yet: its owner activates it with a code."""
+    """An account without a password yet: its owner activates it with a code. ``login`` is an
+    e-mail address, or the mobile number of a patient without one."""
     account = Account(
         login=login,
         role=role,
         first_name=first_name,
         last_name=last_name,
-        email=login,
+        email="" if login == phone else login,
         phone=phone,
         created_at=now,
     )
@@ -480,13 +518,13 @@ async def hand_over(
                 "The record opened for this social security number is in another name or "
                 "date of birth: check them against the patient's identity card."
             )
-        await _refuse_taken_address(values["email"], errors)
+        await _refuse_taken_address(application, errors)
         if errors:
             raise accounts.FormErrors(errors)
         name = f"{dossier['first_name']} {dossier['last_name']}"
         account = await _new_account(
             Role.PATIENT,
-            values["email"],
+            application.login,
             dossier["first_name"],
             dossier["last_name"],
             phone=values["phone"],
@@ -512,7 +550,7 @@ async def hand_over(
             reason=HANDED_OVER,
             purpose=_purpose(through),
         )
-        activations = await _issue_codes([(account, name, values["email"])], SHEET_CODE_LIFETIME)
+        activations = await _issue_codes([(account, name, application.login)], SHEET_CODE_LIFETIME)
     for representative in representatives:
         await notify(
             representative["account"],
@@ -647,7 +685,7 @@ async def register(request: Request, data: Form) -> Template | Redirect:
         % {"address": application.values["email"]},
         "success",
     )
-    return see_other(f"/activate?login={application.values['email']}")
+    return _to_activation(application.values["email"])
 
 
 async def _send_code(request: Request, recipient: str, code: str) -> None:
@@ -660,7 +698,7 @@ async def _send_code(request: Request, recipient: str, code: str) -> None:
                 "%(link)s, then choose your password. If you did not ask for a Carnet record, "
                 "ignore this message."
             )
-            % {"code": code, "link": f"{request.app.state.settings.base_url}/activate"},
+            % {"code": code, "link": f"{public_url(request)}/activate"},
         )
     )
 
@@ -677,7 +715,9 @@ def _activate_page(login: str = "", error: str = "", status: int = 200) -> Templ
 async def _waiting_account(login: str) -> dict | None:
     """The account with this login if it still waits for its activation."""
     account = (
-        await Account.select(Account.id, Account.email, Account.password_hash, Account.disabled_at)
+        await Account.select(
+            Account.id, Account.email, Account.phone, Account.password_hash, Account.disabled_at
+        )
         .where(Account.login == accounts.normalize_login(login))
         .first()
     )
@@ -723,13 +763,18 @@ async def resend_activation(request: Request, data: Form) -> Redirect:
     account = await _waiting_account(login)
     if account is not None:
         code = await second_factor.create_activation_code(account["id"], SENT_CODE_LIFETIME)
-        await _send_code(request, account["email"], code)
+        await _send_code(request, address_of(account), code)
     flash(
         request,
         _("If an account with this address waits for its activation, a new code is on its way."),
         "success",
     )
-    return see_other(f"/activate?login={accounts.normalize_login(login)}")
+    return _to_activation(accounts.normalize_login(login))
+
+
+def _to_activation(login: str) -> Redirect:
+    """The activation page, its login filled in."""
+    return see_other(f"/activate?{urlencode({'login': login}, safe='@')}")
 
 
 # --- at the counter, or by a professional ----------------------------------------------------
@@ -757,6 +802,7 @@ def _new_page(
             "errors": application.errors if application else {},
             "submission": str(application.submission if application else uuid4()),
             "for_a_child": session.role in PERSON_ROLES,
+            "by_text": request.app.state.channel.sends_texts,
         },
         status_code=status,
     )
@@ -771,7 +817,11 @@ async def new_dossier_form(request: Request) -> Template:
 async def new_dossier(request: Request, data: Form) -> Template | Redirect:
     creator, through = await _creator(request)
     by_person = through == Through.ONLINE
-    application = read_application(data, with_login=not by_person)
+    application = read_application(data, with_login=not by_person, by_text=True)
+    if application.by_phone and not request.app.state.channel.sends_texts:
+        application.errors["email"] = _(
+            "This portal cannot send text messages: give the patient's e-mail address."
+        )
     if application.birth_date is not None and "birth_date" not in application.errors:
         decision = may_create(
             PolicyActor(creator.account_id, creator.role, creator.profession),
@@ -801,13 +851,13 @@ async def new_dossier(request: Request, data: Form) -> Template | Redirect:
     except accounts.FormErrors as problem:
         again = await _resubmitted(application, creator.account_id)
         if again is not None:
-            return _sheet(again)
+            return _sheet(request, again)
         application.errors.update(problem.errors)
         return _new_page(request, application, 400)
     if by_person:
         flash(request, _("Your child's record is open: you manage it."), "success")
         return see_other(f"/dossiers/{opened.dossier_id}")
-    return _sheet(opened)
+    return _sheet(request, opened)
 
 
 async def _resubmitted(application: Application, creator: UUID) -> Opened | None:
@@ -819,8 +869,11 @@ async def _resubmitted(application: Application, creator: UUID) -> Opened | None
     return await reissue(row["id"], creator) if row else None
 
 
-def _sheet(opened: Opened) -> Template:
-    return Template("dossiers/activation_sheet.html", context={"opened": opened})
+def _sheet(request: Request, opened: Opened) -> Template:
+    return Template(
+        "dossiers/activation_sheet.html",
+        context={"opened": opened, "base_url": public_url(request)},
+    )
 
 
 @post("/dossiers/{dossier_id:uuid}/activation-sheet.pdf", guards=[signed_in], status_code=200)
@@ -843,7 +896,9 @@ async def activation_sheet_pdf(request: Request, dossier_id: FromPath[UUID]) -> 
     )
     if opened is None:
         raise NotFoundException()
-    content = await to_pdf(request, "pdf/activation_sheet.html", {"opened": opened})
+    content = await to_pdf(
+        request, "pdf/activation_sheet.html", {"opened": opened, "base_url": public_url(request)}
+    )
     return attachment(_("activation"), content)
 
 

@@ -1,11 +1,15 @@
-"""What people print most: the whole dossier and the emergency card (the summary alone is in
-`portal.dossiers.summary`). Every PDF goes through `portal.pdf.render_pdf`.
+"""What people print most: the whole dossier, the consultation view and the emergency card (the
+summary alone is in `portal.dossiers.summary`). Every PDF goes through `portal.pdf.render_pdf`.
 
 - **The whole dossier** (``/dossiers/{id}/export.pdf``), as the person asking may see it: the
   identity, the medical summary, each section they may read (the ``print_section`` hook), and
   the list of the documents they may read — a masked document appears only to those who may
   see it, exactly as on the pages.
-- **The emergency card** (``/dossiers/{id}/emergency-card``, printed wallet-sized): the
+- **The consultation view** (``/dossiers/{id}/consultation.pdf``), one page for a consultation:
+  the identity and the médecin traitant, the allergies, long-term treatments and active
+  problems of the summary, and the latest documents, as the person asking may see them.
+- **The emergency card** (``/dossiers/{id}/emergency-card``, printed on one A4 sheet: its
+  lines, and the card to cut out and fold to the size of a bank card, `card_size`): the
   core's lines (blood group, allergies, long-term treatments, the people to call) and every
   readable section's (the ``emergency_items`` hook). The patient's side chooses which lines
   show; whoever opens the dossier may print it, and gets only the lines they may read among
@@ -15,6 +19,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,15 +36,28 @@ from portal import db
 from portal.access import signed_in
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
+from portal.dossiers.creation import age_on
 from portal.dossiers.routes import readable_sections
-from portal.dossiers.summary import SECTIONS, SUMMARY_ITEM, allergy_text, current, lines_of
+from portal.dossiers.summary import (
+    SECTION_BY_KEY,
+    SECTIONS,
+    SUMMARY_ITEM,
+    allergy_text,
+    current,
+    lines_of,
+)
 from portal.dossiers.tables import EmergencyContact, PatientProfile, PreparedPdf
 from portal.i18n import gettext as _
+from portal.i18n import with_colon
+from portal.identity.tables import Account
 from portal.pdf import attachment, filename_for, render_pdf, rendered
 from portal.web import flash, is_htmx, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 EXPORT = "pdf/dossier.html"
+#: The summary's sections the consultation view shows, and how many of the latest documents.
+CONSULTATION_SECTIONS = ("allergies", "treatments", "problems")
+CONSULTATION_DOCUMENTS = 8
 #: How long a prepared export waits for its download.
 PREPARED_FOR = timedelta(minutes=5)
 #: The category the emergency card is read and composed as: the patient's own information
@@ -121,6 +139,34 @@ def _export_context(request: Request, view: DossierView):
     return gather
 
 
+@get("/dossiers/{dossier_id:uuid}/consultation.pdf", guards=[signed_in])
+async def consultation_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """One page to have at hand in a consultation."""
+    template = "pdf/consultation.html"
+    view = await open_dossier(
+        request, dossier_id, Action.PRINT, target_type="pdf", target_id=template
+    )
+
+    async def gather() -> dict[str, Any]:
+        traitant = view.facts.medecin_traitant
+        doctor = (
+            await Account.select(Account.first_name, Account.last_name)
+            .where(Account.id == traitant)
+            .first()
+            if traitant
+            else None
+        )
+        return {
+            "age": age_on(view.patient["birth_date"], view.now.date()),
+            "medecin_traitant": doctor,
+            "summary": await _summary(view),
+            "shown_sections": [SECTION_BY_KEY[key] for key in CONSULTATION_SECTIONS],
+            "documents": (await view.documents())[:CONSULTATION_DOCUMENTS],
+        }
+
+    return await render_pdf(request, view, template, gather, title=_("consultation"))
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -140,17 +186,16 @@ async def _take_prepared(view: DossierView, token: str) -> bytes | None:
     return rows[0]["content"] if rows else None
 
 
-async def _summary(view: DossierView) -> dict[str, Any] | None:
-    """The summary's version and lines, when the person may read it."""
-    if not view.may(Action.VIEW, item=SUMMARY_ITEM):
-        return None
-    summary = await current(view.id)
-    if summary is None:
-        return None
-    lines = {
-        section.key: lines_of(section, summary["sections"][section.key]) for section in SECTIONS
-    }
-    return {"version": summary, "sections": SECTIONS, "lines": lines}
+async def _summary(view: DossierView) -> dict[str, Any]:
+    """The summary's version and lines, when the person may read it (``readable``)."""
+    readable = view.may(Action.VIEW, item=SUMMARY_ITEM)
+    summary = await current(view.id) if readable else None
+    lines = (
+        {section.key: lines_of(section, summary["sections"][section.key]) for section in SECTIONS}
+        if summary
+        else {}
+    )
+    return {"readable": readable, "version": summary, "sections": SECTIONS, "lines": lines}
 
 
 async def _printed_sections(request: Request, view: DossierView) -> list[dict[str, Any]]:
@@ -204,7 +249,7 @@ async def _profile_lines(view: DossierView, profile: dict[str, Any]) -> list[Lin
     for contact in contacts:
         who = contact["name"] + (f" ({contact['relation']})" if contact["relation"] else "")
         key = f"core.contact.{contact['position']}"
-        lines.append(Line(key, _("To call"), f"{who} : {contact['phone']}"))
+        lines.append(Line(key, _("To call"), f"{with_colon(who)} {contact['phone']}"))
     return lines
 
 
@@ -255,6 +300,27 @@ async def choose_lines(request: Request, dossier_id: FromPath[UUID], data: Form)
     return see_other(f"/dossiers/{dossier_id}/emergency-card")
 
 
+#: The type sizes of the card to cut out (print.css), largest first, each with the characters
+#: a row of the card holds and the rows its front and back hold together (measured).
+CARD_SIZES = (("large", 42, 27), ("roomy", 50, 32), ("full", 62, 36), ("dense", 74, 41))
+#: Rows taken by the card's title and the patient's name, and the space under each line.
+CARD_HEADING_ROWS = 3
+CARD_LINE_SPACING = 0.45
+
+
+def card_size(lines: list[Line]) -> str:
+    """The largest type in which the card to cut out holds all of ``lines`` (the sheet above
+    it shows them all, whatever the card holds)."""
+    for size, characters, rows in CARD_SIZES:
+        needed = CARD_HEADING_ROWS + sum(
+            math.ceil((len(line.label) + 1 + len(line.value)) / characters) + CARD_LINE_SPACING
+            for line in lines
+        )
+        if needed <= rows:
+            return size
+    return CARD_SIZES[-1][0]
+
+
 @get("/dossiers/{dossier_id:uuid}/emergency-card.pdf", guards=[signed_in])
 async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
     template = "pdf/emergency_card.html"
@@ -264,7 +330,7 @@ async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Re
 
     async def gather() -> dict[str, Any]:
         lines = [line for line in await emergency_lines(request, view) if line.shown]
-        return {"lines": lines}
+        return {"lines": lines, "card_size": card_size(lines)}
 
     return await render_pdf(
         request,
@@ -275,4 +341,11 @@ async def emergency_card_pdf(request: Request, dossier_id: FromPath[UUID]) -> Re
     )
 
 
-ROUTES = [export_pdf, prepare_export, emergency_card, choose_lines, emergency_card_pdf]
+ROUTES = [
+    export_pdf,
+    prepare_export,
+    consultation_pdf,
+    emergency_card,
+    choose_lines,
+    emergency_card_pdf,
+]

@@ -21,6 +21,7 @@ from portal.access.policy import Act
 from portal.access.view import DossierView, TracedTemplate, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents, profile, summary
+from portal.dossiers.tables import EmergencyContact
 from portal.hookspecs import Card, Section
 from portal.i18n import gettext as _
 from portal.web import flash, page_or_fragment, see_other
@@ -38,6 +39,7 @@ async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
     reads_summary = view.may(Action.VIEW, item=summary.SUMMARY_ITEM)
     documents = await view.documents()
     current_summary = await summary.current(view.id) if reads_summary else None
+    new = view.for_patient_side and not documents and current_summary is None
     return TracedTemplate(
         "dossiers/overview.html",
         trace=trace,
@@ -49,8 +51,18 @@ async def overview(request: Request, dossier_id: FromPath[UUID]) -> Template:
             "documents": documents[:LATEST],
             "total": len(documents),
             "sections": readable_sections(view, request.app.state.plugins.sections),
+            "first_steps": await _first_steps(view) if new else [],
         },
     )
+
+
+async def _first_steps(view: DossierView) -> list[str]:
+    """What the patient's side should do first in a record still empty: choose a médecin
+    traitant, name the people to call in an emergency; those not done yet."""
+    steps = [] if view.facts.medecin_traitant else ["medecin_traitant"]
+    if not await EmergencyContact.exists().where(EmergencyContact.dossier == view.id):
+        steps.append("contacts")
+    return steps
 
 
 @get("/dossiers/{dossier_id:uuid}/cards", guards=[signed_in])

@@ -58,7 +58,7 @@ MAX_LINE = 300  # characters in a line, a substance or a reaction
 MAX_LINES = 100  # lines (or allergies) in a section
 MAX_TEXT = 5000  # characters of the notes
 MAX_NOTE = 1000  # characters of the patient's note on a flag
-EXTRA_ROWS = 3  # empty allergy rows offered after the existing ones
+EXTRA_ROWS = 1  # empty allergy rows offered after the existing ones (and "Add an allergy")
 OUTDATED_AFTER = timedelta(days=365)
 REMIND_AGAIN_AFTER = timedelta(days=30)
 VERSIONS_PAGE_SIZE = 20
@@ -72,17 +72,19 @@ class Section:
     hint: Any = ""  # a lazy string, shown under the field
 
 
+#: In the order every page and PDF shows them: what a professional must know first, first
+#: (as the dossier's overview does).
 SECTIONS = (
-    Section("problems", gettext_lazy("Active problems"), hint=gettext_lazy("Those followed now.")),
-    Section("medical_history", gettext_lazy("Medical history")),
-    Section("surgical_history", gettext_lazy("Surgical history")),
-    Section("family_history", gettext_lazy("Family history")),
     Section("allergies", gettext_lazy("Allergies and intolerances"), ALLERGIES),
     Section(
         "treatments",
         gettext_lazy("Long-term treatments"),
         hint=gettext_lazy("One treatment a line, with its dose."),
     ),
+    Section("problems", gettext_lazy("Active problems"), hint=gettext_lazy("Those followed now.")),
+    Section("medical_history", gettext_lazy("Medical history")),
+    Section("surgical_history", gettext_lazy("Surgical history")),
+    Section("family_history", gettext_lazy("Family history")),
     Section("risk_factors", gettext_lazy("Risk factors")),
     Section("notes", gettext_lazy("Notes"), TEXT),
 )
@@ -181,6 +183,7 @@ class Typed:
     value: Any
     errors: dict[str, str]
     shown: Any  # the text of a textarea, or the allergy rows as typed
+    blank_rows: int = 0  # the allergy rows sent empty
 
 
 def _too_long(length: int) -> str:
@@ -237,13 +240,14 @@ def _read_allergies(data: dict[str, Any]) -> Typed:
     indices = sorted(
         {int(match.group(2)) for name in data if (match := ROW_FIELD.match(str(name)))}
     )
-    rows, value, errors = [], [], {}
+    rows, value, errors, blank_rows = [], [], {}, 0
     for index in indices[: MAX_LINES + EXTRA_ROWS]:
         row = {
             name: " ".join(form_text(data, f"{name}-{index}").split())
             for name in ("substance", "reaction", "severity")
         }
         if not any(row.values()):
+            blank_rows += 1
             continue  # an empty row: dropped
         number = len(rows)
         rows.append(row)
@@ -266,7 +270,7 @@ def _read_allergies(data: dict[str, Any]) -> Typed:
             "count": len(rows),
             "max": MAX_LINES,
         }
-    return Typed(value, errors, rows)
+    return Typed(value, errors, rows, blank_rows)
 
 
 def field_labels(section: Section, rows: int = 0) -> dict[str, str]:
@@ -433,9 +437,16 @@ async def summary_pdf(request: Request, dossier_id: FromPath[UUID]) -> Response:
 
 
 def _form_context(
-    context: dict[str, Any], section: Section, typed: Typed | None = None
+    context: dict[str, Any],
+    section: Section,
+    typed: Typed | None = None,
+    *,
+    extra_rows: int = EXTRA_ROWS,
+    focus_row: int | None = None,
 ) -> dict[str, Any]:
-    """What the section's form shows: the saved value, or what was typed."""
+    """What the section's form shows: the saved value, or what was typed; for the allergies,
+    ``extra_rows`` empty rows after them. ``focus_row``: the row (or the text) that takes the
+    focus."""
     value = context["content"][section.key]
     if typed is not None:
         shown = typed.shown
@@ -446,12 +457,13 @@ def _form_context(
     else:
         shown = value
     if section.kind == ALLERGIES:
-        shown = [*shown, *({"substance": "", "reaction": "", "severity": ""},) * EXTRA_ROWS]
+        shown = [*shown, *({"substance": "", "reaction": "", "severity": ""},) * extra_rows]
     errors = typed.errors if typed else {}
     return {
         **context,
         "section": section,
         "shown": shown,
+        "focus_row": focus_row,
         "errors": errors,
         "labels": field_labels(section, len(shown) if section.kind == ALLERGIES else 0),
         "based_on": context["summary"]["number"] if context["summary"] else 0,
@@ -473,8 +485,7 @@ def _section_answer(
     """The section (its form when ``editing``): a fragment for htmx, else a page."""
     if is_htmx(request):
         fragment = "dossiers/_summary_form.html" if editing else "dossiers/_summary_section.html"
-        # The form takes the place of the link that opened it: it takes the focus too.
-        return Template(fragment, context={**context, "inline": True}, status_code=status)
+        return Template(fragment, context=context, status_code=status)
     return Template(
         "dossiers/summary_section.html",
         context={**context, "editing": editing},
@@ -492,7 +503,11 @@ async def section_page(
     await _read(view, chosen.key)
     context = await _context(view)
     editing = context["may_write"]
-    context = _form_context(context, chosen) if editing else {**context, "section": chosen}
+    if editing:
+        # Inline, the form takes the place of the link that opened it: it takes the focus too.
+        context = _form_context(context, chosen, focus_row=0 if is_htmx(request) else None)
+    else:
+        context = {**context, "section": chosen}
     return _section_answer(request, context, editing)
 
 
@@ -514,6 +529,17 @@ async def save_section(
         await view.require(action, item=SUMMARY_ITEM, target_type="summary", target_id=chosen.key)
     typed = read_form(chosen, data)
     based_on = _number(data.get("based_on"))
+    if chosen.kind == ALLERGIES and data.get("add"):
+        # "Add an allergy": the form again, as typed, with one more empty row; nothing saved.
+        await _read(view, chosen.key)
+        context = _form_context(
+            await _context(view),
+            chosen,
+            typed,
+            extra_rows=min(typed.blank_rows + 1, MAX_LINES + EXTRA_ROWS - len(typed.shown)),
+            focus_row=len(typed.shown) + typed.blank_rows,
+        )
+        return _section_answer(request, context, editing=True)
     if typed.errors:
         await _read(view, chosen.key)
         context = _form_context(await _context(view), chosen, typed)

@@ -18,7 +18,7 @@ from portal import audit, clock, db
 from portal.audit import Action, Actor, Outcome, Purpose
 from portal.i18n import gettext as _
 from portal.identity import abuse, passwords, second_factor, sessions
-from portal.identity.numbers import InvalidNumber, validate_nir, validate_rpps
+from portal.identity.numbers import InvalidNumber, phone_number, validate_nir, validate_rpps
 from portal.identity.professions import PROFESSIONS
 from portal.identity.tables import (
     PERSON_ROLES,
@@ -29,8 +29,7 @@ from portal.identity.tables import (
     Role,
     SecondFactor,
 )
-from portal.notifications.messaging import Channel, Message
-from portal.settings import Settings
+from portal.notifications.messaging import Channel, Message, address_of
 
 LOGIN_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_LIMIT = 100
@@ -64,7 +63,9 @@ class NewAccount:
 
 
 def normalize_login(login: str) -> str:
-    return login.strip().lower()
+    """A login as stored: an e-mail address in lower case, or a mobile number (the login of a
+    patient without e-mail) in international form, however it was typed."""
+    return phone_number(login) or login.strip().lower()
 
 
 def personal_words(account: dict) -> tuple[str, ...]:
@@ -281,12 +282,11 @@ async def enable(account_id: UUID) -> None:
     await Account.update({Account.disabled_at: None}).where(Account.id == account_id)
 
 
-async def send_password_link(
-    account: dict, settings: Settings, channel: Channel, welcome: bool
-) -> None:
-    """Send a single-use link to choose a password: a new account's first one, or a reset."""
+async def send_password_link(account: dict, base_url: str, channel: Channel, welcome: bool) -> None:
+    """Send a single-use link to choose a password (a new account's first one, or a reset),
+    to the portal at ``base_url``."""
     token = await second_factor.create_reset_token(account["id"])
-    link = f"{settings.base_url}/password/reset/{token}"
+    link = f"{base_url}/password/reset/{token}"
     if welcome:
         subject = _("Your Carnet account")
         body = _(
@@ -300,5 +300,5 @@ async def send_password_link(
             "If you did not ask for it, ignore this message: your password stays the same."
         )
     await channel.send(
-        Message(recipient=account["email"], subject=subject, body=body % {"link": link})
+        Message(recipient=address_of(account), subject=subject, body=body % {"link": link})
     )

@@ -21,7 +21,7 @@ from portal.identity.professions import PROFESSIONS
 from portal.identity.routes import form_page
 from portal.identity.tables import Account, Role
 from portal.notifications.tables import OutboxMessage
-from portal.web import flash, see_other
+from portal.web import flash, public_url, see_other
 
 PAGE_SIZE = 50
 #: The accounts an administrator opens here; patients open their own, or get one with their
@@ -108,7 +108,7 @@ async def create_account(
         return _account_form(values, problem.errors, status=400)
     account = await Account.select().where(Account.id == account_id).first()
     await accounts.send_password_link(
-        account, request.app.state.settings, request.app.state.channel, welcome=True
+        account, public_url(request), request.app.state.channel, welcome=True
     )
     flash(
         request,

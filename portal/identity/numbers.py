@@ -1,9 +1,10 @@
-"""The two national numbers Carnet checks: the NIR of a patient and the RPPS of a professional.
+"""The numbers Carnet checks: the NIR of a patient and the RPPS of a professional, and the
+mobile number a patient without e-mail receives their codes at.
 
-Both carry a check key, so a mistyped digit is caught when it is typed rather than when a
-dossier cannot be found. An `InvalidNumber` says, in the reader's language, what exactly is
-wrong so that the patient or the administrator can fix it; it never repeats the whole number,
-which may end up in a log.
+The NIR and the RPPS carry a check key, so a mistyped digit is caught when it is typed rather
+than when a dossier cannot be found. An `InvalidNumber` says, in the reader's language, what
+exactly is wrong so that the patient or the administrator can fix it; it never repeats the
+whole number, which may end up in a log.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ DIGITS = frozenset("0123456789")
 NIR_SEPARATORS = re.compile(r"[\s.\-]")
 #: Corsica's departments are letters; the key is computed with these numbers in their place.
 CORSICA = {"2A": "19", "2B": "18"}
+#: What people put in a phone number: spaces, dots, dashes, parentheses.
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+#: A number in international form (E.164): a plus, then 8 to 15 digits.
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+#: France's country code, and its mobile numbers: 06 and 07, then eight digits.
+FRANCE = "+33"
+FRENCH_MOBILE = re.compile(r"\+33[67][0-9]{8}")
 #: 1 man, 2 woman; 7 and 8 are temporary numbers (NIA) given while a person born abroad is
 #: being registered, and they are used as NIR until then. The older temporary digits 3 and 4
 #: are no longer issued and are refused.
@@ -156,6 +164,40 @@ def luhn_check_digit(digits: str) -> str:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return str(-total % 10)
+
+
+def phone_number(text: str) -> str | None:
+    """``text`` in international form if it is written as a phone number (``06 12 34 56 78``,
+    ``+33 6 12 34 56 78``, ``0033…``: ``+33612345678``), None if it is not one."""
+    compact = PHONE_SEPARATORS.sub("", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    elif compact.startswith("0") and len(compact) == 10:
+        compact = FRANCE + compact[1:]
+    compact = compact.replace(FRANCE + "0", FRANCE, 1)  # +33 (0)6…
+    return compact if E164.fullmatch(compact) else None
+
+
+def validate_mobile(text: str) -> str:
+    """The mobile number, in international form, that text messages will be sent to;
+    `InvalidNumber` if ``text`` cannot be one."""
+    number = phone_number(text)
+    if number is None:
+        raise InvalidNumber(_("Give a mobile number as it is dialled, for example 06 12 34 56 78."))
+    if number.startswith(FRANCE) and not FRENCH_MOBILE.fullmatch(number):
+        raise InvalidNumber(
+            _("Text messages only reach a mobile: in France, a number starting with 06 or 07.")
+        )
+    return number
+
+
+def readable_address(address: str) -> str:
+    """Where messages go, as people read it: an e-mail address as it is, a French mobile
+    number in pairs (``06 12 34 56 78``), another number in international form."""
+    if not FRENCH_MOBILE.fullmatch(address):
+        return address
+    national = "0" + address[len(FRANCE) :]
+    return " ".join(national[i : i + 2] for i in range(0, len(national), 2))
 
 
 def _possible_month(month: int) -> bool:

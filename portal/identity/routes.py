@@ -34,7 +34,8 @@ from portal.identity.tables import (
     SecondFactor,
 )
 from portal.notifications import service as notifications
-from portal.web import flash, see_other
+from portal.notifications.messaging import address_of
+from portal.web import flash, public_url, see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 
@@ -127,7 +128,7 @@ async def start_second_step(
     the code (sent now when it goes by message) or setting up an authenticator."""
     if account["second_factor"] == SecondFactor.CODE and account["role"] in PERSON_ROLES:
         await second_factor.send_login_code(
-            account["id"], account["email"], request.app.state.channel
+            account["id"], address_of(account), request.app.state.channel
         )
         stage = Stage.SECOND_FACTOR
     else:
@@ -253,7 +254,7 @@ async def resend_code(request: Request) -> Redirect:
     account = await _account(session.account_id)
     if account["second_factor"] == SecondFactor.CODE:
         await second_factor.send_login_code(
-            account["id"], account["email"], request.app.state.channel
+            account["id"], address_of(account), request.app.state.channel
         )
         flash(request, _("A new code has been sent."), "success")
     return see_other("/login/code")
@@ -271,7 +272,9 @@ async def enrol_form(request: Request, next: FromQuery[str | None] = None) -> Te
     return form_page(
         "identity/enrol.html",
         next=local_path(next),
+        account=await _account(session.account_id),
         secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        uri=uri,
         qr_code=second_factor.qr_code_svg(uri),
         may_use_messages=session.role in PERSON_ROLES,
         error="",
@@ -308,7 +311,9 @@ async def choose_codes_by_message(request: Request) -> Redirect:
     await Account.update({Account.second_factor: SecondFactor.CODE, Account.totp_secret: ""}).where(
         Account.id == account["id"]
     )
-    await second_factor.send_login_code(account["id"], account["email"], request.app.state.channel)
+    await second_factor.send_login_code(
+        account["id"], address_of(account), request.app.state.channel
+    )
     sessions.issue_cookie(request, await sessions.replace(session, Stage.SECOND_FACTOR, request))
     return see_other("/login/code")
 
@@ -449,7 +454,7 @@ async def forgot(request: Request, data: Form) -> Redirect:
     account = await Account.select().where(Account.login == login).first()
     if account and account["disabled_at"] is None:
         await accounts.send_password_link(
-            account, request.app.state.settings, request.app.state.channel, welcome=False
+            account, public_url(request), request.app.state.channel, welcome=False
         )
     flash(
         request,
@@ -481,7 +486,10 @@ async def reset(request: Request, token: FromPath[str], data: Form) -> Template 
         return form_page("identity/password_reset.html", status=400, expired=True, errors={})
     await accounts.set_password(account_id, new)
     await sessions.end_all(account_id)
-    flash(request, _("Your password has been changed. You can log in."), "success")
+    if account["password_hash"]:
+        flash(request, _("Your password has been changed. You can log in."), "success")
+    else:  # an activation, or a welcome link: the first password
+        flash(request, _("Your password is chosen. You can now log in with it."), "success")
     return see_other("/login")
 
 

@@ -58,13 +58,15 @@ class SecondFactor(StrEnum):
 
 class Account(Table, tablename="account"):
     id = UUID(primary_key=True)
-    login = Varchar(length=254, unique=True)  # an e-mail address, lower case
+    #: An e-mail address in lower case, or the mobile number (``+33612345678``) of a patient
+    #: without e-mail.
+    login = Varchar(length=254, unique=True)
     password_hash = Text(default="")  # empty until the person sets a password
     role = Varchar(length=32, choices=Role)
     first_name = Varchar(length=100)
     last_name = Varchar(length=100)
-    email = Varchar(length=254, default="")  # where messages go
-    phone = Varchar(length=32, default="")
+    email = Varchar(length=254, default="")  # where messages go; empty: to the phone
+    phone = Varchar(length=32, default="")  # a mobile, in international form when it is a login
     second_factor = Varchar(length=8, default=SecondFactor.TOTP, choices=SecondFactor)
     totp_secret = Varchar(length=64, default="")
     totp_confirmed = Boolean(default=False)

@@ -16,7 +16,7 @@ from uuid import UUID
 from portal import clock, i18n
 from portal.i18n import gettext_lazy as _
 from portal.identity.tables import Account
-from portal.notifications.messaging import Channel, Message, MessageNotSent
+from portal.notifications.messaging import Channel, Message, MessageNotSent, address_of
 from portal.notifications.tables import Notification
 
 logger = logging.getLogger("carnet.notifications")
@@ -93,7 +93,7 @@ async def notify(
         Account.id == account_id
     )
     account = (
-        await Account.select(Account.email, Account.notify_by_message)
+        await Account.select(Account.email, Account.phone, Account.notify_by_message)
         .where(Account.id == account_id)
         .first()
     )
@@ -105,7 +105,7 @@ async def notify(
     finally:
         i18n.reset_language(token)
     try:
-        await _channel.send(Message(recipient=account["email"], subject=title, body=body))
+        await _channel.send(Message(recipient=address_of(account), subject=title, body=body))
     except MessageNotSent as problem:
         # The notification is in the centre; a message that could not leave must not undo
         # the action that caused it.

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from portal.access.tables import CircleMember
 from portal.access.view import DossierView
-from portal.dossiers.tables import Document
+from portal.dossiers.tables import Document, Dossier
 from tests.access.conftest import (
     add_document,
     dossier_of,
@@ -26,9 +26,15 @@ from tests.access.conftest import (
     signed_in_browser,
     trail,
 )
+from tests.conftest import translated
+from tests.dossiers.test_profile import GOOD
 from tests.identity.conftest import Browser, Person, new_patient, new_professional
 
 REASON = "Patiente inconsciente aux urgences, pronostic vital engagé"
+
+
+def fr(message: str) -> str:
+    return translated("fr", message)
 
 
 def page_of(dossier: UUID, document: UUID) -> str:
@@ -77,6 +83,28 @@ async def test_the_overview_lists_what_the_profession_reads_and_nothing_else(por
         page = await browser.get(page_of(dossier, document))
         assert page.status_code == 200
     assert "Texte du document imagerie" in page.text
+
+
+async def test_a_new_record_says_where_to_start_until_it_is_done(portal, new_browser):
+    patient = await new_patient()
+    doctor = await new_professional()
+    dossier = await dossier_of(patient)
+    await join(dossier, doctor)
+    browser = await signed_in_browser(new_browser, patient)
+    start = fr("This record is new: where to start")
+    overview = await listed(browser, dossier)
+    assert start in overview
+    assert fr("Choose the médecin traitant") in overview
+    assert fr("Add the people to call in an emergency") in overview
+    assert start not in await listed(await signed_in_browser(new_browser, doctor), dossier)
+
+    profile = f"/dossiers/{dossier}/profile"
+    await browser.open_and_submit(profile, profile, GOOD)
+    overview = (await browser.get(f"/dossiers/{dossier}")).text
+    assert fr("Add the people to call in an emergency") not in overview
+    assert fr("Choose the médecin traitant") in overview
+    await Dossier.update({Dossier.medecin_traitant: doctor.id}).where(Dossier.id == dossier)
+    assert start not in (await browser.get(f"/dossiers/{dossier}")).text
 
 
 async def test_the_overview_is_read_while_its_trace_is_committed_and_sent_after(

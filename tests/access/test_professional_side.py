@@ -7,11 +7,13 @@ categories, its own opt-out)."""
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from portal.access.tables import CircleMember, EmergencyGrant, Joined
+from portal.i18n import translations
 from portal.identity.numbers import format_nir
-from portal.identity.tables import Role
+from portal.identity.tables import Patient, Role
 from portal.notifications.tables import Notification
 from tests.access.conftest import (
     add_document,
@@ -39,9 +41,13 @@ REASON = "Patiente inconsciente aux urgences, pronostic vital engagé"
 CALL = "SAMU75-2026-004217"
 BANNER = 'class="emergency-banner"'
 NO_ACCESS = (
-    "You do not have access to this patient's record. Ask the patient for their consent during "
-    "the consultation; if their life is in danger and they cannot consent, use emergency access."
+    "You do not have access to this patient's record yet. Ask the patient for their consent "
+    "during the consultation."
 )
+NO_RECORD = "No record can be opened with this number. Check it with the patient's carte Vitale."
+CONSENT_FORM = 'action="/patients/consent"'
+EMERGENCY_FORM = 'action="/patients/emergency"'
+SAMU_FORM = 'action="/patients/samu"'
 
 
 def fr(message: str) -> str:
@@ -104,6 +110,52 @@ async def test_the_patients_page_lists_the_patients_one_may_open(portal, new_bro
     assert "Vidal" not in page
 
 
+async def test_a_professional_finds_a_patient_among_their_own_by_name_and_birth_date(
+    portal, new_browser
+):
+    doctor = await new_professional()
+    martin, durand, blocked, elsewhere = [
+        await new_patient(first_name=first, last_name=last)
+        for first, last in (("Camille", "Martin"), ("Camille", "Durand"),
+                            ("Camille", "Bloquée"), ("Camille", "Martinez"))
+    ]  # fmt: skip
+    await join(await dossier_of(martin), doctor)
+    await dossier_of(durand, medecin_traitant=doctor.id)
+    await block(await dossier_of(blocked), doctor)
+    await dossier_of(elsewhere)  # not the doctor's patient: never found here
+    await Patient.update({Patient.birth_date: date(1990, 5, 3)}).where(Patient.account == durand.id)
+    browser = await signed_in_browser(new_browser, doctor)
+    await browser.get("/patients")
+
+    async def found(status: int = 200, **search: str) -> str:
+        answer = await browser.submit("/patients/search", search)
+        assert answer.status_code == status, answer.status_code
+        return answer.text
+
+    both = await found(name="camille")
+    assert "Martin Camille" in both
+    assert "Durand Camille" in both
+    assert "Martinez" not in both
+    assert "Bloquée" not in both
+    assert "Camille Martinez" not in await found(name="martinez")
+    by_name = await found(name="  MARTÍN  cam ")  # without case or accents, any order
+    assert "Martin Camille" in by_name
+    assert "Durand" not in by_name
+    for typed in ("03/05/1990", "1990-05-03"):
+        by_birth = await found(name="", birth_date=typed)
+        assert "Durand Camille" in by_birth
+        assert "Martin Camille" not in by_birth
+    assert "Martin Camille" not in await found(name="camille", birth_date="03/05/1990")
+    nobody = await found(name="zoé", birth_date="")
+    none_found = translations("fr").ngettext(
+        "%(count)s patient found among yours.", "%(count)s patients found among yours.", 0
+    )
+    assert none_found % {"count": 0} in nobody
+
+    assert fr("Type a name, a date of birth, or both.") in await found(400, name=" ", birth_date="")
+    assert "jour/mois/année" in await found(400, name="camille", birth_date="31/02/1990")
+
+
 async def test_the_patients_most_recently_entrusted_come_first(portal, new_browser, clock):
     doctor = await new_professional()
     older, designated, newest = [
@@ -142,22 +194,83 @@ async def test_an_invalid_nir_is_refused_with_a_message(portal, new_browser):
     assert fr("The key does not match the number: check each digit.") in answer.text
 
 
-async def test_a_lookup_says_the_same_of_every_dossier_one_may_not_open(portal, new_browser):
+async def test_a_lookup_says_the_same_of_no_dossier_a_closed_one_and_a_blocking_one(
+    portal, new_browser
+):
     doctor = await new_professional()
-    outside = await new_patient(first_name="Zoé", last_name="Marchand")
-    await dossier_of(outside)
+    closed = await new_patient(first_name="Xavier", last_name="Ferme")
+    await dossier_of(closed, status="closed")
     blocking = await new_patient(first_name="Yves", last_name="Tanguy")
     await block(await dossier_of(blocking), doctor)
     browser = await signed_in_browser(new_browser, doctor)
 
     answers = []
-    for nir in (await nir_of(outside), await nir_of(blocking), new_nir()):
+    for nir in (await nir_of(closed), await nir_of(blocking), new_nir()):
         page = await look_up(browser, nir)
-        assert fr(NO_ACCESS) in page
+        assert fr(NO_RECORD) in page
+        assert CONSENT_FORM not in page
+        assert EMERGENCY_FORM not in page
         answers.append(without(nir, page))
     assert answers[0] == answers[1] == answers[2]
-    for name in ("Zoé", "Marchand", "Yves", "Tanguy"):
+    for name in ("Xavier", "Ferme", "Yves", "Tanguy"):
         assert name not in answers[0]
+
+
+async def test_a_lookup_offers_the_requests_that_would_work_and_says_why_not_the_others(
+    portal, new_browser
+):
+    outside = await new_patient(first_name="Zoé", last_name="Marchand")
+    await dossier_of(outside)
+    opted_out = await new_patient()
+    refusing = await dossier_of(opted_out, refuses_emergency_access=True, refuses_samu_access=True)
+    doctor = await signed_in_browser(new_browser, await new_professional())
+    page = await look_up(doctor, await nir_of(outside))
+    assert fr(NO_ACCESS) in page
+    assert CONSENT_FORM in page
+    assert EMERGENCY_FORM in page
+    assert SAMU_FORM not in page
+    assert "Zoé" not in page
+
+    dentist_person = await new_professional(profession="chirurgien_dentiste")
+    dentist = await signed_in_browser(new_browser, dentist_person)
+    page = await look_up(dentist, await nir_of(outside))
+    assert CONSENT_FORM in page
+    assert EMERGENCY_FORM not in page
+    assert fr("Emergency access is for doctors, midwives and nurses.") in page
+
+    urgentist_person = await new_professional()
+    urgentist = await signed_in_browser(new_browser, urgentist_person)
+    page = await look_up(urgentist, await nir_of(opted_out))
+    assert CONSENT_FORM in page
+    assert EMERGENCY_FORM not in page
+    refused = "This patient has refused emergency access to their record. Your request is recorded."
+    assert fr(refused) in page
+    [traced] = await refusals(refusing, urgentist_person)  # what the lookup told, traced
+    assert (traced["action"], traced["reason"]) == (
+        "emergency-access",
+        "the patient refuses emergency access",
+    )
+
+    regulator_person = await new_professional(role=Role.SAMU_REGULATOR)
+    regulator = await signed_in_browser(new_browser, regulator_person)
+    page = await look_up(regulator, await nir_of(outside))
+    assert SAMU_FORM in page
+    assert CONSENT_FORM not in page
+    assert EMERGENCY_FORM not in page
+    assert (
+        fr(
+            "As a SAMU regulator, you read a record for a regulation call only: the patient's "
+            "consent is declared by the professionals who treat them."
+        )
+        in page
+    )
+    page = await look_up(regulator, await nir_of(opted_out))
+    assert SAMU_FORM not in page
+    samu = "This patient has refused SAMU access to their record. Your request is recorded."
+    assert fr(samu) in page
+    assert [event["action"] for event in await refusals(refusing, regulator_person)] == [
+        "samu-access"
+    ]
 
 
 async def test_a_blocked_professional_is_answered_as_if_there_were_no_dossier(portal, new_browser):
@@ -173,8 +286,9 @@ async def test_a_blocked_professional_is_answered_as_if_there_were_no_dossier(po
     ):
         answers = []
         for nir in (await nir_of(blocking), new_nir()):
+            # The lookup offers no form; the request, sent all the same, is answered alike.
             await look_up(browser, nir)
-            answer = await browser.submit(action, fields)
+            answer = await post_form(browser, action, nir=nir, **fields)
             answers.append((answer.status_code, without(nir, answer.text)))
         assert answers[0] == answers[1], action
         assert answers[0][0] == 404
@@ -346,7 +460,9 @@ async def test_emergency_access_is_refused_when_the_patient_opted_out(portal, ne
     browser = await signed_in_browser(new_browser, urgentist)
     before = browser.session_cookie
 
-    answer = await open_in_emergency(browser, alice, REASON)
+    # The lookup offers no emergency form; asked for all the same, the access is refused.
+    assert EMERGENCY_FORM not in await look_up(browser, await nir_of(alice))
+    answer = await post_form(browser, "/patients/emergency", nir=await nir_of(alice), reason=REASON)
     assert answer.status_code == 403
     assert (
         fr("This patient has refused emergency access to their record. Your request is recorded.")
@@ -354,10 +470,10 @@ async def test_emergency_access_is_refused_when_the_patient_opted_out(portal, ne
     )
     assert await grants(dossier) == 0
     assert browser.session_cookie == before
-    [refusal] = await refusals(dossier, urgentist)
-    assert refusal["action"] == "emergency-access"
-    assert "refuses emergency" in refusal["reason"]
-    assert refusal["mode_detail"] == REASON
+    looked_up, asked = await refusals(dossier, urgentist)
+    assert looked_up["action"] == asked["action"] == "emergency-access"
+    assert "refuses emergency" in asked["reason"]
+    assert asked["mode_detail"] == REASON
     assert await told(alice, "emergency_access") == []
 
 
@@ -422,7 +538,8 @@ async def test_the_samu_opt_out_refuses_and_the_emergency_one_does_not(portal, n
     regulator = await new_professional(role=Role.SAMU_REGULATOR)
     browser = await signed_in_browser(new_browser, regulator)
 
-    answer = await open_for_call(browser, refusing, CALL)
+    assert SAMU_FORM not in await look_up(browser, await nir_of(refusing))
+    answer = await post_form(browser, "/patients/samu", nir=await nir_of(refusing), reference=CALL)
     assert answer.status_code == 403
     assert (
         fr("This patient has refused SAMU access to their record. Your request is recorded.")
@@ -430,8 +547,8 @@ async def test_the_samu_opt_out_refuses_and_the_emergency_one_does_not(portal, n
     )
     assert await grants(refused) == 0
     assert [event["reason"] for event in await refusals(refused, regulator)] == [
-        "the patient refuses SAMU access"
-    ]
+        "the patient refuses SAMU access"  # the lookup's
+    ] * 2  # and the request's
     assert await told(refusing, "samu_access") == []
 
     answer = await open_for_call(browser, other, CALL)

@@ -6,8 +6,8 @@ chromium per module), ``new_page`` (a page in a fresh browser context, closed af
 ``totp`` (second-factor codes for the demo accounts, see `TotpCodes`).
 
 Helpers for the tests: `record_console_errors`, `assert_no_console_errors`, `assert_layout`,
-`assert_accessible`, `translated`, `log_in`, `run_carnet`, and `serve` and `free_port` for a
-portal of a test's own.
+`assert_accessible`, `translated`, `log_in`, `messages_to`, `run_carnet`, and `serve` and
+`free_port` for a portal of a test's own.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -158,6 +159,17 @@ def portal(tmp_path_factory) -> Iterator[Portal]:
     """The portal of `serve`, with its default settings, for the whole session."""
     with serve(tmp_path_factory.mktemp("portal"), free_port()) as portal:
         yield portal
+
+
+def messages_to(portal: Portal, recipient: str) -> list[str]:
+    """The bodies of the messages the portal sent to ``recipient`` (an e-mail address, or a
+    mobile in international form), newest first: the test portal keeps them in its outbox."""
+    with closing(sqlite3.connect(portal.data_dir / "carnet.sqlite3")) as database:
+        rows = database.execute(
+            "SELECT body FROM outbox_message WHERE recipient = ? ORDER BY created_at DESC",
+            (recipient,),
+        ).fetchall()
+    return [body for (body,) in rows]
 
 
 def run_carnet(portal: Portal, *arguments: str, stdin: str = "") -> str:
@@ -309,7 +321,7 @@ def log_in(page: Page, login: str, totp: TotpCodes, password: str = DEMO_PASSWOR
     """Both login steps of a demo account, in French, as a person would do them; the page
     ends on the person's home."""
     page.goto("/login")
-    page.get_by_label(translated("E-mail address"), exact=True).fill(login)
+    page.get_by_label(translated("E-mail address or mobile number"), exact=True).fill(login)
     page.get_by_label(translated("Password"), exact=True).fill(password)
     page.get_by_role("button", name=translated("Continue")).click()
     expect(page).to_have_url(re.compile(r"/login/code$"))

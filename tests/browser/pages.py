@@ -6,7 +6,10 @@
 
 - the layout every page has (`assert_layout`), and axe-core's WCAG 2.1 AA rules with JavaScript
   on (`assert_accessible`);
-- nothing wider than the screen (the journeys run on a 360 × 640 phone): no sideways scrolling;
+- nothing wider than the screen (the journeys run on a 360 × 640 phone): no sideways scrolling,
+  and no table cut off in a box that scrolls sideways (at phone width, its rows are stacked);
+- every control a thumb must hit (field, checkbox, radio button, list, button) at least
+  24 × 24 px (WCAG 2.2, 2.5.8), whatever its label;
 - a screenshot at that size, saved for review under ``var/screenshots/`` (git-ignored);
 - the budgets of ARCHITECTURE.md, from the bytes the browser received: the page's HTML
   compressed ≤ 14 600 bytes (whether loaded as a document or, with htmx boosting a link or a
@@ -34,6 +37,19 @@ from playwright.sync_api import Page, Request, Response
 from .conftest import DEFAULT_LOCALE, REPOSITORY, assert_accessible, assert_layout
 
 PHONE = {"width": 360, "height": 640}
+#: The smallest target a thumb is given, in CSS pixels (WCAG 2.2, 2.5.8).
+TARGET_SIZE = 24
+#: The visible controls smaller than that, and the tables wider than their box.
+_SMALL_CONTROLS = """size => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')]
+  .filter(control => control.getClientRects().length)
+  .map(control => [control, control.getBoundingClientRect()])
+  .filter(([, box]) => box.width < size || box.height < size)
+  .map(([control, box]) => `${control.tagName.toLowerCase()}#${control.id || control.name}: `
+    + `${Math.round(box.width)} × ${Math.round(box.height)} px`)"""
+_CUT_TABLES = """() => [...document.querySelectorAll('table')]
+  .filter(table => table.scrollWidth > table.clientWidth + 1)
+  .map(table => `a table of ${table.scrollWidth} px in ${table.clientWidth}`)"""
 PAGE_BUDGET = 14_600
 FRAGMENT_BUDGET = 8 * 1024
 COLD_REQUEST_BUDGET = 4
@@ -189,6 +205,10 @@ class Journey:
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{label} ({page.url}) is {overflow}px wider than the screen"
+        cut = page.evaluate(_CUT_TABLES)
+        assert not cut, f"{label} ({page.url}) cuts tables off: {', '.join(cut)}"
+        small = page.evaluate(_SMALL_CONTROLS, TARGET_SIZE)
+        assert not small, f"{label} ({page.url}) has targets under 24 px: {', '.join(small)}"
         if self.javascript:
             assert_accessible(page)
 

@@ -28,7 +28,7 @@ def record_heading(page: Page) -> None:
 
 def change(page: Page, label: str, name: str, confirm: str) -> None:
     """Click a row's change on the "who has access" page, then confirm it."""
-    page.get_by_role("link", name=f"{translated(label)} : {name}").click()
+    page.get_by_role("link", name=f"{translated(label)} — {name}").click()
     page.get_by_role("button", name=translated(confirm)).click()
 
 
@@ -43,7 +43,7 @@ def test_camille_blocks_her_dentist_whose_next_click_is_refused(new_page, javasc
     camille = journey_page(new_page, javascript, "patient-blocks")
     log_in(camille, CAMILLE, totp)
     camille.get_by_role("link", name=translated("Who has access to my record")).click()
-    camille.get_by_role("link", name=f"{translated('Block')} : Claire Moreau").click()
+    camille.get_by_role("link", name=f"{translated('Block')} — Claire Moreau").click()
     expect(camille.get_by_text(re.compile("ni même en urgence"))).to_be_visible()
     checked(camille, "block-confirm")
     camille.get_by_role("button", name=translated("Yes, block")).click()
@@ -78,7 +78,7 @@ def test_the_urgentiste_opens_camilles_record_and_camille_is_told(new_page, java
     log_in(doctor, "dr.urgence@demo.carnet.fr", totp)
     checked(doctor, "patients")
     doctor.get_by_label(translated("Social security number (NIR)")).fill(CAMILLE_NIR)
-    doctor.get_by_role("button", name=translated("Find")).click()
+    doctor.get_by_role("button", name=translated("Find"), exact=True).click()
     doctor.get_by_label(
         translated("Why the patient's life is at risk and they cannot consent")
     ).fill(reason)

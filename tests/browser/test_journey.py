@@ -1,19 +1,22 @@
 """The README's "five minutes with Carnet", in a real browser, with JavaScript on and off.
 
-The GP finds Camille among her patients and by her NIR, deposits a consultation report from
-Camille's record and adds an allergy to her medical summary (inline with htmx, on a page of
+The GP finds Camille among her patients by name, and by her NIR, prints her one-page
+consultation view, deposits a consultation report from Camille's record and adds an allergy to
+her medical summary (a line of its own with "Add an allergy", inline with htmx, on a page of
 its own without JavaScript); the cardiologist of Camille's circle reads the report; Camille
-finds it by a word of its title and masks it; the cardiologist, whose page is still open,
-no longer finds it in her record, and its address answers "page not found".
+finds it by a word of its title and masks it; the cardiologist, whose page is still open, no
+longer finds it in her record, and its address answers "page not found".
 """
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from portal.demo import DEMO_PEOPLE
 from portal.i18n import translations
@@ -58,15 +61,36 @@ def status(page: Page, message: str):
 
 
 def find_camille(gp: Page, javascript: bool) -> None:
-    """From "Mes patients": Camille is listed, and found by her NIR."""
+    """From "Mes patients": Camille is listed, found among the GP's patients by her name, and
+    by her NIR."""
     expect(gp.get_by_role("heading", level=1)).to_have_text(translated("My patients"))
     listed = gp.get_by_role("link", name="Martin Camille")
     expect(listed).to_be_visible()
     checked(gp, "patients")
+    gp.get_by_label(translated("Name"), exact=True).fill("camille")
+    gp.get_by_role("button", name=translated("Search"), exact=True).click()
+    found = translations("fr").ngettext(
+        "%(count)s patient found among yours.", "%(count)s patients found among yours.", 1
+    )
+    expect(gp.get_by_role("status")).to_have_text(found % {"count": 1})
+    expect(gp.get_by_role("link", name="Martin Camille")).to_be_visible()
+    checked(gp, "patients-found")
     gp.get_by_label(translated("Social security number (NIR)")).fill(CAMILLE.nir)
-    gp.get_by_role("button", name=translated("Find")).click()
+    gp.get_by_role("button", name=translated("Find"), exact=True).click()
     gp.get_by_role("link", name=translated("Open the record")).click()
     record_heading(gp)
+
+
+def print_consultation_view(gp: Page) -> None:
+    """From Camille's record, the consultation view: one A4 page, her allergies first."""
+    with gp.expect_download() as started:
+        gp.get_by_role("link", name=translated("Consultation view (PDF, one page)")).click()
+    pdf = PdfReader(io.BytesIO(started.value.path().read_bytes()))
+    [page] = pdf.pages
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+    text = page.extract_text()
+    assert text.index("pénicilline") < text.index("Lévothyroxine")
+    record_heading(gp)  # the page stays as it was
 
 
 def deposit_report(gp: Page, run: dict, javascript: bool) -> str:
@@ -92,7 +116,8 @@ def deposit_report(gp: Page, run: dict, javascript: bool) -> str:
 
 
 def add_allergy(gp: Page, run: dict, javascript: bool) -> None:
-    """In the medical summary, the allergies section: the new one in the first empty row."""
+    """In the medical summary, the allergies section: the new one on a line of its own, added
+    with "Add an allergy"."""
     gp.get_by_role(
         "link", name=translated("Record of %(name)s") % {"name": "Camille Martin"}
     ).click()
@@ -107,15 +132,15 @@ def add_allergy(gp: Page, run: dict, javascript: bool) -> None:
     save = gp.get_by_role("button", name=translated("Save this section"))
     expect(save).to_be_visible()
     checked(gp, "summary-edit")
-    rows = gp.locator("#summary-allergies fieldset")
-    empty = next(
-        rows.nth(number)
-        for number in range(rows.count())
-        if not rows.nth(number).get_by_label(translated("Substance")).input_value()
-    )
-    empty.get_by_label(translated("Substance")).fill(run["substance"])
-    empty.get_by_label(translated("Reaction")).fill(run["reaction"])
-    empty.get_by_label(translated("Severity")).select_option(label=translated("severe"))
+    rows = gp.locator("#summary-allergies .allergy-row:not(.allergy-head)")
+    before = rows.count()
+    gp.get_by_role("button", name=translated("Add an allergy")).click()
+    expect(rows).to_have_count(before + 1)  # one more line, which takes the focus
+    added = rows.last
+    expect(added.get_by_label(translated("Substance"))).to_be_focused()
+    added.get_by_label(translated("Substance")).fill(run["substance"])
+    added.get_by_label(translated("Reaction")).fill(run["reaction"])
+    added.get_by_label(translated("Severity")).select_option(label=translated("severe"))
     save.click()
     saved = status(gp, translated("Saved: the summary is now at version %(number)s."))
     expect(saved).to_be_visible()
@@ -135,6 +160,7 @@ def test_a_report_deposited_by_the_gp_and_masked_by_camille(new_page, javascript
     log_in(gp, GP, totp)
     find_camille(gp, javascript)
     checked(gp, "record")
+    print_consultation_view(gp)
     report = deposit_report(gp, run, javascript)
     add_allergy(gp, run, javascript)
 

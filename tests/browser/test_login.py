@@ -54,7 +54,7 @@ A_DOSSIER = re.compile(r"^https?://[^/]+/dossiers/[0-9a-f-]{36}$")
 
 
 def submit_first_step(page: Page, login: str, password: str = DEMO_PASSWORD) -> None:
-    page.get_by_label(translated("E-mail address"), exact=True).fill(login)
+    page.get_by_label(translated("E-mail address or mobile number"), exact=True).fill(login)
     page.get_by_label(translated("Password"), exact=True).fill(password)
     page.get_by_role("button", name=translated("Continue")).click()
 
@@ -118,7 +118,9 @@ def test_patient_logs_in_and_out(page, javascript, totp, console_errors):
     page.goto("/account")  # the session is over on the server, not only in this page
     expect(page).to_have_url(path_is("/login"))
     assert page.url.endswith("/login?next=%2Faccount")
-    expect(page.get_by_label(translated("E-mail address"), exact=True)).to_be_visible()
+    expect(
+        page.get_by_label(translated("E-mail address or mobile number"), exact=True)
+    ).to_be_visible()
     assert_no_console_errors(console_errors)
 
 
@@ -144,7 +146,7 @@ def test_wrong_password_shows_the_generic_error_and_the_form_again(
     expect(page.get_by_role("alert")).to_have_text(translated(LOGIN_ERROR))
     expect(page).to_have_url(path_is("/login"))
     assert_layout(page)
-    login_field = page.get_by_label(translated("E-mail address"), exact=True)
+    login_field = page.get_by_label(translated("E-mail address or mobile number"), exact=True)
     expect(login_field).to_have_value(WRONG_PASSWORD)  # kept, so only the password is retyped
     expect(page.get_by_label(translated("Password"), exact=True)).to_have_value("")
     expect(page.get_by_role("button", name=translated("Continue"))).to_be_visible()

@@ -3,8 +3,10 @@
 sideways scrolling, a screenshot, the page budgets from the browser's own network events).
 
 The README's five minutes (the GP, the cardiologist, Camille masking) are in test_journey.py,
-the block and the emergency access in test_access.py; here: the patient's own journey, the
-legal representative, the insurer agent, the administrator and the pharmacist.
+the block and the emergency access in test_access.py; here: the patient's own journey (to her
+emergency card, one A4 sheet), the legal representative, the insurer agent, the administrator,
+the pharmacist, and a patient without e-mail opened at the pharmacy who logs in by text
+message on a touch-screen phone.
 
 Logins: the patient journey logs in (both steps) in each run; the other roles log in once per
 module (`signed_in`) and each run opens its pages with that session, so that no demo account
@@ -13,16 +15,18 @@ logs in more often than the second factor allows (see `TotpCodes`).
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from portal.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from portal.i18n import translations
 from portal.identity.numbers import luhn_check_digit, nir_key
 
-from .conftest import DEFAULT_LOCALE, log_in, translated
+from .conftest import DEFAULT_LOCALE, log_in, messages_to, translated
 from .pages import COLD_REQUEST_BUDGET, PHONE, SCREENSHOTS, Journey
 
 pytestmark = pytest.mark.browser
@@ -51,6 +55,15 @@ INSURER_RUNS = {
     True: {"first_name": "Maëlle", "last_name": "Rivière", "birth": "1990-05-14", "order": "101"},
     False: {"first_name": "Inès", "last_name": "Fontaine", "birth": "1990-05-03", "order": "102"},
 }
+#: The patient without e-mail each run opens at the pharmacy: their mobile is their login.
+PHONE_RUNS = {
+    True: {"first_name": "Rémi", "last_name": "Morel", "birth": "1958-03-02", "order": "201",
+           "mobile": "06 98 76 54 01"},
+    False: {"first_name": "Odile", "last_name": "Caron", "birth": "1949-11-20", "order": "202",
+            "mobile": "07 98 76 54 02"},
+}  # fmt: skip
+#: A4 in PDF points, rounded: 210 × 297 mm.
+A4 = (595, 842)
 #: The professional each run of the administrator journey opens an account for.
 ADMINISTRATOR_RUNS = {
     True: {"first_name": "Yann", "last_name": "Le Goff", "rpps": "1009876543"},
@@ -113,7 +126,7 @@ def test_the_patient_from_login_to_her_emergency_card(new_page, javascript, totp
     # Both steps of the login.
     page.goto("/login")
     journey.check("login")
-    page.get_by_label(translated("E-mail address"), exact=True).fill(CAMILLE.login)
+    page.get_by_label(translated("E-mail address or mobile number"), exact=True).fill(CAMILLE.login)
     page.get_by_label(translated("Password"), exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name=translated("Continue")).click()
     heading(page, translated("Second step: your code"))
@@ -159,7 +172,7 @@ def test_the_patient_from_login_to_her_emergency_card(new_page, javascript, totp
     page.goto(record)
     page.get_by_role("link", name=translated("Who has access to my record")).click()
     journey.check("access")
-    page.get_by_role("link", name=f"{translated('Block')} : {run['block']}").click()
+    page.get_by_role("link", name=f"{translated('Block')} — {run['block']}").click()
     yes = page.get_by_role("button", name=translated("Yes, block"))
     expect(yes).to_be_visible()
     journey.check("access-block")
@@ -184,7 +197,8 @@ def test_the_patient_from_login_to_her_emergency_card(new_page, javascript, totp
     journey.check("emergency-card")
     pdf = download_emergency_card(page)
     assert pdf.startswith(b"%PDF-"), pdf[:20]
-    assert len(pdf) > 1000
+    [sheet] = PdfReader(io.BytesIO(pdf)).pages  # one sheet, with the card to cut out
+    assert (round(float(sheet.mediabox.width)), round(float(sheet.mediabox.height))) == A4
     heading(page, translated("Emergency card"))  # the page stays as it was
 
 
@@ -463,3 +477,74 @@ def test_the_patients_record_loads_in_under_5_seconds_on_3g(browser, portal, sig
     assert timing["load"] >= 1000 * timing["bytes"] / THREE_G["downloadThroughput"], line
     assert timing["load"] < SLOW_LOAD_LIMIT, line
     assert requests <= COLD_REQUEST_BUDGET, line  # the cards included
+
+
+# --- a patient without e-mail ---------------------------------------------------------------
+
+
+def test_a_patient_without_e_mail_is_opened_at_the_pharmacy_and_logs_in_by_text(
+    new_page, javascript, signed_in, portal
+):
+    run = PHONE_RUNS[javascript]
+    name = f"{run['first_name']} {run['last_name']}"
+    international = "+33" + run["mobile"].replace(" ", "")[1:]
+    counter = phone(new_page, javascript, storage_state=signed_in(PHARMACIST))
+    pharmacy = Journey(counter, javascript, "pharmacy-phone")
+    counter.goto("/dossiers/new")
+    counter.get_by_label(translated("Social security number (NIR)")).fill(
+        a_nir(run["birth"], run["order"])
+    )
+    counter.get_by_label(translated("First name"), exact=True).fill(run["first_name"])
+    counter.get_by_label(translated("Last name"), exact=True).fill(run["last_name"])
+    counter.get_by_label(translated("Date of birth"), exact=True).fill(run["birth"])
+    counter.get_by_label(translated("Patient's mobile number"), exact=True).fill(run["mobile"])
+    counter.get_by_role("checkbox").check()
+    counter.get_by_role("button", name=translated("Open the record")).click()
+    heading(counter, translated("Your Carnet record, %(name)s") % {"name": name})
+    expect(counter.get_by_role("heading", name=translated("What happens next"))).to_be_visible()
+    expect(counter.locator("dd", has_text=run["mobile"])).to_be_visible()  # the login
+    code = counter.locator("dd.code").inner_text()
+    pharmacy.check("activation-sheet")
+
+    # At home, on a touch-screen phone: the activation, the first password, the login.
+    page = phone(new_page, javascript, has_touch=True, is_mobile=True)
+    journey = Journey(page, javascript, "patient-without-e-mail")
+    page.goto("/activate")
+    journey.check("activate")
+    activation = page.locator('form[action="/activate"]')
+    login = translated("E-mail address or mobile number")
+    activation.get_by_label(login, exact=True).fill(run["mobile"])
+    activation.get_by_label(translated("Activation code"), exact=True).fill(code)
+    page.get_by_role("button", name=translated("Continue")).click()
+    heading(page, translated("Choose a password"))
+    page.get_by_label(translated("New password"), exact=True).fill(DEMO_PASSWORD)
+    page.get_by_label(translated("New password, again"), exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=translated("Save my password")).click()
+    chosen = translated("Your password is chosen. You can now log in with it.")
+    expect(status(page, chosen)).to_be_visible()
+    page.get_by_label(login, exact=True).fill(run["mobile"])
+    page.get_by_label(translated("Password"), exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=translated("Continue")).click()
+
+    # The set-up page does not ask a phone to scan its own screen.
+    heading(page, translated("Protect your account with a second factor"))
+    link = translated("Add Carnet to my authenticator application")
+    expect(page.get_by_role("link", name=link)).to_be_visible()
+    scan = translated("In the application, add an account by scanning this code with your phone:")
+    expect(page.get_by_text(scan)).to_have_count(1)  # in the page, for a computer's screen
+    expect(page.get_by_text(scan)).to_be_hidden()
+    journey.check("enrol")
+    page.get_by_role("button", name=translated("Receive my codes by text message")).click()
+    sent = translated(
+        "We have sent a 6-digit code by text message to %(number)s. It is valid for 10 minutes."
+    ) % {"number": run["mobile"]}
+    expect(page.get_by_text(sent)).to_be_visible()
+    journey.check("code-by-text")
+    [text, *_older] = messages_to(portal, international)
+    page.get_by_label(translated("Code"), exact=True).fill(re.search(r"\b\d{6}\b", text).group())
+    page.get_by_role("button", name=translated("Log in")).click()
+    heading(page, record_of(name))
+    expect(
+        page.get_by_role("heading", name=translated("This record is new: where to start"))
+    ).to_be_visible()
+    journey.check("new-record")

@@ -42,6 +42,7 @@ from tests.identity.conftest import (
     enter_password,
     field_error,
     forms_of,
+    log_in,
     new_administrator,
     new_nir,
     new_patient,
@@ -430,6 +431,107 @@ async def test_a_pharmacist_opens_a_record_and_hands_a_sheet(portal, new_browser
 
     patient = new_browser(portal)
     assert (await activate(patient, values["email"], code)).status_code == 303
+
+
+async def test_a_patient_without_e_mail_is_opened_and_logs_in_by_text_message(
+    portal, new_browser, outbox
+):
+    pharmacist = await new_professional(last_name="Petit", profession="pharmacien")
+    counter = await signed_in_browser(new_browser, pharmacist)
+    mobile = f"06 {new_nir()[7:9]} {new_nir()[9:11]} 34 56"
+    international = "+336" + mobile[3:].replace(" ", "")
+    sheet = await open_at_counter(counter, adult(email="", phone=mobile))
+    assert sheet.status_code == 200, sheet.text
+    [code] = CODE.findall(sheet.text)
+    assert mobile in sheet.text  # the login, as the patient writes it
+    assert fr("What happens next") in sheet.text
+    account = await Account.select().where(Account.login == international).first()
+    assert (account["email"], account["phone"]) == ("", international)
+    # The patient hears of the opening by text message.
+    assert "Petit" in (await outbox.new(international))[0]["body"]
+
+    patient = new_browser(portal)
+    activated = await activate(patient, mobile.replace(" ", "."), code)  # typed any way
+    reset = urlsplit(activated.headers["location"]).path
+    chosen = await patient.open_and_submit(
+        reset, reset, {"password": PASSWORD, "confirm": PASSWORD}
+    )
+    assert chosen.headers["location"] == "/login"
+    first_password = fr("Your password is chosen. You can now log in with it.")
+    assert first_password in (await patient.get("/login")).text
+
+    first = await enter_password(patient, mobile, PASSWORD)
+    assert urlsplit(first.headers["location"]).path == "/login/enrol"
+    setup = (await patient.get("/login/enrol")).text
+    assert fr("Receive my codes by text message") in setup
+    assert mobile in setup
+    await patient.submit("/login/enrol/messages")
+    page = (await patient.get("/login/code")).text
+    sent = fr(
+        "We have sent a 6-digit code by text message to %(number)s. It is valid for 10 minutes."
+    )
+    assert sent % {"number": mobile} in page
+    landed = await enter_code(patient, await outbox.one_code(international))
+    assert landed.status_code == 303
+    assert (await patient.get("/me")).headers["location"].startswith("/dossiers/")
+
+    # The next login sends the code by text message again.
+    await patient.open_and_submit("/account", "/logout", {})
+    again = await enter_password(patient, international, PASSWORD)
+    assert urlsplit(again.headers["location"]).path == "/login/code"
+    assert (await enter_code(patient, await outbox.one_code(international))).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"email": "", "phone": ""},
+            "email",
+            "Give the patient's e-mail address or, if they have none, their mobile number: "
+            "their codes will then come by text message.",
+        ),
+        (
+            {"email": "", "phone": "01 23 45 67 89"},
+            "phone",
+            "Text messages only reach a mobile: in France, a number starting with 06 or 07.",
+        ),
+        (
+            {"email": "", "phone": "06 12"},
+            "phone",
+            "Give a mobile number as it is dialled, for example 06 12 34 56 78.",
+        ),
+    ],
+)
+async def test_a_patient_without_e_mail_needs_a_mobile_number(
+    portal, new_browser, changes, field, message
+):
+    pharmacist = await new_professional(profession="pharmacien")
+    counter = await signed_in_browser(new_browser, pharmacist)
+    before = await counts()
+    refused = await open_at_counter(counter, adult(**changes))
+    assert refused.status_code == 400
+    assert field_error(refused.text, field) == fr(message)
+    assert await counts() == before
+
+
+async def test_without_a_text_message_gateway_an_e_mail_address_is_needed(
+    start_portal, new_browser
+):
+    portal = await start_portal(
+        CARNET_MESSAGING="smtp", CARNET_SMTP_URL="smtp://127.0.0.1:9?tls=none"
+    )
+    pharmacist = await new_professional(profession="pharmacien")
+    counter = new_browser(portal)
+    await log_in(counter, pharmacist)
+    form = (await counter.get("/dossiers/new")).text
+    promise = "A patient without e-mail address logs in with it, and receives their codes by text "
+    assert fr(promise + "message.") not in form
+    refused = await open_at_counter(counter, adult(email="", phone="06 12 34 56 78"))
+    assert refused.status_code == 400
+    assert field_error(refused.text, "email") == fr(
+        "This portal cannot send text messages: give the patient's e-mail address."
+    )
 
 
 async def test_the_same_form_sent_twice_opens_one_record_and_prints_new_codes(

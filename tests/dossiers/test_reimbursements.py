@@ -134,9 +134,11 @@ def counts(page: str) -> tuple[int, int, int]:
     return tuple(found)
 
 
+#: A cell, which names its column for the phone's stacked rows.
+CELL = r"<td data-label=\"[^\"]+\""
 ROW = re.compile(
-    r"<tr>(?:<td(?: rowspan=\"\d+\")?>(\d+)</td>)?"
-    r"<td>(?:<code>(\w+)</code>)?</td><td>(.*?)</td></tr>"
+    rf"<tr>(?:{CELL}(?: rowspan=\"\d+\")?>(\d+)</td>)?"
+    rf"{CELL}>(?:<code>(\w+)</code>)?</td>{CELL}>(.*?)</td></tr>"
 )
 
 

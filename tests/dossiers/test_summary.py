@@ -28,6 +28,7 @@ from portal.notifications.tables import Notification
 from tests.access.conftest import dossier_of, join, post_form, represent, signed_in_browser, trail
 from tests.conftest import translated
 from tests.identity.conftest import Browser, Person, log_in, new_patient, new_professional
+from tests.pdf.test_render_pdf import text_of
 
 HTMX = {"HX-Request": "true"}
 PAGE_BUDGET = 14_600
@@ -151,7 +152,9 @@ async def test_sections_are_edited_inline_with_htmx(portal, new_browser):
     assert f'hx-post="{setting.section("allergies")}"' in form.text
     assert 'hx-target="#summary-allergies"' in form.text
     assert 'name="based_on" value="1"' in form.text
-    assert 'id="substance-2"' in form.text  # three empty rows to fill in
+    assert 'id="substance-0"' in form.text  # one empty line to fill in, and a button to add one
+    assert 'id="substance-1"' not in form.text
+    assert f'name="add" value="1" class="secondary">{fr("Add an allergy")}</button>' in form.text
     assert 'name="substance-0" type="text" value="" autofocus>' in form.text
     saved = await browser.submit(
         setting.section("allergies"),
@@ -176,6 +179,43 @@ async def test_sections_are_edited_inline_with_htmx(portal, new_browser):
         {"substance": "latex", "reaction": "", "severity": ""},
     ]
     assert first["sections"]["allergies"] == []  # the first version is as it was
+
+
+async def test_each_allergy_is_one_line_and_add_gives_one_more(portal, new_browser):
+    setting = await practice()
+    browser = await signed_in_browser(new_browser, setting.traitant)
+    await with_a_summary(browser, setting)
+    for headers in ({}, HTMX):
+        form = await browser.get(setting.section("allergies"), headers=headers)
+        assert 'value="pénicilline"' in form.text
+        assert 'id="substance-1"' in form.text
+        assert 'id="substance-2"' not in form.text
+        # "Add an allergy": what was typed comes back with one more empty line, focused.
+        added = await browser.submit(
+            setting.section("allergies"),
+            {"substance-0": "pénicilline", "reaction-0": "urticaire", "severity-0": "moderee",
+             "substance-1": "latex", "add": "1"},
+            headers=headers,
+        )  # fmt: skip
+        assert added.status_code == 200
+        assert 'value="latex"' in added.text
+        assert 'name="substance-2" type="text" value="" autofocus>' in added.text
+        assert 'id="substance-3"' not in added.text
+        label = fr("Allergy %(number)s, substance", number=3)
+        assert f'<label for="substance-2" class="visually-hidden">{label}</label>' in added.text
+    assert len(await versions(setting.dossier)) == 3  # nothing saved by "add"
+
+
+async def test_allergies_come_first_on_the_summary_page_and_in_its_pdf(portal, new_browser):
+    setting = await practice()
+    browser = await signed_in_browser(new_browser, setting.traitant)
+    await with_a_summary(browser, setting)
+    page = (await browser.get(setting.page)).text
+    headings = re.findall(r'<h2 id="summary-([a-z_]+)-title">', page)
+    assert headings[:3] == ["allergies", "treatments", "problems"]
+    printed = text_of((await browser.get(f"{setting.page}.pdf")).content)
+    allergies, problems = fr("Allergies and intolerances"), fr("Active problems")
+    assert printed.index(allergies) < printed.index(problems)
 
 
 async def test_every_section_can_be_written_and_notes_are_a_text(portal, new_browser):

@@ -21,6 +21,8 @@ import pytest
 from portal import cli
 from portal.app import create_app
 from portal.demo import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_TOTP_SECRET
+from portal.dossiers import reimbursements
+from portal.dossiers.tables import Document
 from portal.identity import accounts
 from portal.identity.numbers import InvalidNumber, luhn_check_digit, validate_nir
 from portal.identity.tables import Account, Patient, Professional, Role
@@ -296,6 +298,15 @@ async def test_leo_is_a_patient_without_an_account(demo_portal):
     assert leo["last_name"] == "Martin"
     assert leo["account"] is None
     assert not await Account.exists().where(Account.login.like("leo%"))
+
+
+async def test_the_demo_reimbursements_come_from_the_insurer_as_an_import_names_them(demo_portal):
+    [document] = await Document.select(Document.author_name, Document.author).where(
+        Document.category == reimbursements.CATEGORY
+    )
+    assert document["author_name"] == reimbursements.AUTHOR_NAME
+    agent = await Account.select(Account.id).where(Account.role == Role.INSURER_AGENT).first()
+    assert document["author"] == agent["id"]  # the agent stays the author account
 
 
 def snapshot() -> tuple[list, list]:

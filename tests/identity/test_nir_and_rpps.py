@@ -20,6 +20,8 @@ from portal.identity.numbers import (
 )
 from tests.conftest import translated
 
+KEY_MISMATCH = "La clé ne correspond pas au numéro\u00a0: vérifiez chaque chiffre."
+
 
 @pytest.fixture(autouse=True)
 def french() -> Iterator[None]:
@@ -88,37 +90,37 @@ def test_format_groups_the_nir_as_on_the_card():
         (
             "1 85 05 78 006 O84 91",
             "Un numéro de sécurité sociale ne contient que des chiffres (et 2A ou 2B pour la "
-            "Corse) ; retirez : O",
+            "Corse)\u00a0; retirez\u00a0: O",
         ),
         (
             "1/85/05/78/006/084/9l",
             "Un numéro de sécurité sociale ne contient que des chiffres (et 2A ou 2B pour la "
-            "Corse) ; retirez : / l",
+            "Corse)\u00a0; retirez\u00a0: / l",
         ),
         (
             "1 85 05 78 006 084",
-            "Il manque la clé de 2 chiffres à la fin : un numéro de sécurité sociale compte "
+            "Il manque la clé de 2 chiffres à la fin\u00a0: un numéro de sécurité sociale compte "
             "15 caractères.",
         ),
         (
             "1 85 05 78 006 084 9",
             "Un numéro de sécurité sociale compte 15 caractères (13, puis une clé de 2 "
-            "chiffres) ; celui-ci en compte 14.",
+            "chiffres)\u00a0; celui-ci en compte 14.",
         ),
         (
             "1 85 05 78 006 084 91 1",
             "Un numéro de sécurité sociale compte 15 caractères (13, puis une clé de 2 "
-            "chiffres) ; celui-ci en compte 16.",
+            "chiffres)\u00a0; celui-ci en compte 16.",
         ),
         (
             "1 85 05 7A 006 084 91",
             "Seul le département de naissance, aux 6e et 7e caractères, peut contenir une "
-            "lettre : 2A ou 2B pour la Corse.",
+            "lettre\u00a0: 2A ou 2B pour la Corse.",
         ),
         (
             "1 85 05 2A 006 084 AB",
             "Seul le département de naissance, aux 6e et 7e caractères, peut contenir une "
-            "lettre : 2A ou 2B pour la Corse.",
+            "lettre\u00a0: 2A ou 2B pour la Corse.",
         ),
         (
             with_key("3850578006084"),
@@ -132,24 +134,24 @@ def test_format_groups_the_nir_as_on_the_card():
         ),
         (
             with_key("1851378006084"),
-            "Les 4e et 5e chiffres sont le mois de naissance : de 01 à 12, et non 13.",
+            "Les 4e et 5e chiffres sont le mois de naissance\u00a0: de 01 à 12, et non 13.",
         ),
         (
             with_key("1850078006084"),
-            "Les 4e et 5e chiffres sont le mois de naissance : de 01 à 12, et non 00.",
+            "Les 4e et 5e chiffres sont le mois de naissance\u00a0: de 01 à 12, et non 00.",
         ),
         (
             with_key("1854578006084"),
-            "Les 4e et 5e chiffres sont le mois de naissance : de 01 à 12, et non 45.",
+            "Les 4e et 5e chiffres sont le mois de naissance\u00a0: de 01 à 12, et non 45.",
         ),
         (
             with_key("1850500006084"),
-            "Les 6e et 7e caractères sont le département de naissance : de 01 à 99, 2A ou 2B, "
+            "Les 6e et 7e caractères sont le département de naissance\u00a0: de 01 à 99, 2A ou 2B, "
             "et non 00.",
         ),
-        ("1 85 05 78 006 084 92", "La clé ne correspond pas au numéro : vérifiez chaque chiffre."),
-        ("1 85 05 78 006 048 91", "La clé ne correspond pas au numéro : vérifiez chaque chiffre."),
-        ("1 85 05 78 006 084 00", "La clé ne correspond pas au numéro : vérifiez chaque chiffre."),
+        ("1 85 05 78 006 084 92", KEY_MISMATCH),
+        ("1 85 05 78 006 048 91", KEY_MISMATCH),
+        ("1 85 05 78 006 084 00", KEY_MISMATCH),
     ],
 )
 def test_a_wrong_nir_is_refused_saying_what_to_fix(typed, message):
@@ -167,9 +169,7 @@ def test_messages_speak_the_readers_language():
         i18n.reset_language(token)
     english = "The key does not match the number: check each digit."
     assert str(refused.value) == english
-    assert (
-        translated("fr", english) == "La clé ne correspond pas au numéro : vérifiez chaque chiffre."
-    )
+    assert translated("fr", english) == KEY_MISMATCH
 
 
 def test_the_refusal_never_repeats_the_whole_number():
@@ -237,14 +237,17 @@ def test_a_valid_rpps_is_accepted_without_its_spaces(typed):
     [
         ("", "Saisissez le numéro RPPS."),
         ("   ", "Saisissez le numéro RPPS."),
-        ("1010O473148", "Un numéro RPPS ne contient que des chiffres ; retirez : O"),
-        ("10-10-047-31-48", "Un numéro RPPS ne contient que des chiffres ; retirez : -"),
-        ("1010047314", "Un numéro RPPS compte 11 chiffres ; celui-ci en compte 10."),
-        ("810100473148", "Un numéro RPPS compte 11 chiffres ; celui-ci en compte 12."),
-        ("10100473149", "Ce numéro RPPS n’est pas valide : vérifiez chaque chiffre."),
-        ("10100437148", "Ce numéro RPPS n’est pas valide : vérifiez chaque chiffre."),
+        ("1010O473148", "Un numéro RPPS ne contient que des chiffres\u00a0; retirez\u00a0: O"),
+        ("10-10-047-31-48", "Un numéro RPPS ne contient que des chiffres\u00a0; retirez\u00a0: -"),
+        ("1010047314", "Un numéro RPPS compte 11 chiffres\u00a0; celui-ci en compte 10."),
+        ("810100473148", "Un numéro RPPS compte 11 chiffres\u00a0; celui-ci en compte 12."),
+        ("10100473149", "Ce numéro RPPS n’est pas valide\u00a0: vérifiez chaque chiffre."),
+        ("10100437148", "Ce numéro RPPS n’est pas valide\u00a0: vérifiez chaque chiffre."),
         # Unicode digits are digits to Python, not in an RPPS number.
-        ("1010047314\u0668", "Un numéro RPPS ne contient que des chiffres ; retirez : \u0668"),
+        (
+            "1010047314\u0668",
+            "Un numéro RPPS ne contient que des chiffres\u00a0; retirez\u00a0: \u0668",
+        ),
     ],
 )
 def test_a_wrong_rpps_is_refused_saying_what_to_fix(typed, message):

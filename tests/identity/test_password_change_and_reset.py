@@ -157,6 +157,23 @@ async def test_the_link_sets_a_new_password_once(portal, browser, new_browser, o
     assert translated("fr", LINK_EXPIRED) in again.text
 
 
+async def test_the_link_leads_to_the_address_the_portal_is_reached_at(
+    start_portal, new_browser, outbox
+):
+    """Without CARNET_BASE_URL (``make run PORT=8080``), links point where the request came
+    to; with it, to the configured address."""
+    configured = await start_portal(CARNET_BASE_URL="https://carnet.example.fr")
+    derived = await start_portal()
+    alice = await new_patient()
+    for portal, expected in (
+        (derived, "http://testserver.local/password/reset/"),
+        (configured, "https://carnet.example.fr/password/reset/"),
+    ):
+        await ask_for_a_link(new_browser(portal), alice.login)
+        [message] = await outbox.new(alice.login)
+        assert expected in message["body"]
+
+
 async def test_the_link_refuses_a_weak_password_and_still_works_after(
     portal, browser, new_browser, outbox
 ):

@@ -1,8 +1,16 @@
 """What people print most: the whole dossier as its reader may see it (a masked document stays
-out of the cardiologist's export) and the emergency card with the lines the patient chose."""
+out of the cardiologist's export, each section's heading once, the summary said to be out of
+reach of a reader refused it), the one-page consultation view, and the emergency card with the
+lines the patient chose, on one A4 sheet with the wallet card to cut out."""
 
 from __future__ import annotations
 
+import io
+from datetime import date
+
+from pypdf import PdfReader
+
+from portal.dossiers.printing import Line, card_size
 from portal.dossiers.tables import Dossier, PreparedPdf
 from portal.identity.tables import Role
 from tests.access.conftest import (
@@ -13,9 +21,26 @@ from tests.access.conftest import (
     signed_in_browser,
     trail,
 )
+from tests.conftest import sqlite_only, translated
 from tests.dossiers.test_profile import GOOD
 from tests.identity.conftest import new_patient, new_professional
 from tests.pdf.test_render_pdf import text_of
+
+#: A4 in PDF points (1/72 inch): 210 × 297 mm.
+A4 = (595.28, 841.89)
+
+
+def pages_of(pdf: bytes) -> list[tuple[float, float]]:
+    """Each page's width and height, in points."""
+    return [
+        (round(float(page.mediabox.width), 2), round(float(page.mediabox.height), 2))
+        for page in PdfReader(io.BytesIO(pdf)).pages
+    ]
+
+
+def fr(message: str) -> str:
+    """``message`` in French, its spaces as `text_of` reads them (non-breaking ones too)."""
+    return " ".join(translated("fr", message).split())
 
 
 async def camille_and_her_doctors(new_browser):
@@ -70,8 +95,15 @@ async def test_each_reader_exports_what_they_may_read(portal, new_browser):
 async def test_the_emergency_card_holds_only_the_lines_the_patient_chose(portal, new_browser):
     dossier, patient, cardiologist, _person = await camille_and_her_doctors(new_browser)
     page = (await patient.get(f"/dossiers/{dossier}/emergency-card")).text
-    for line in ("A+", "Pénicilline", "Lévothyroxine", "Paul Martin (frère) : 06 12 34 56 78"):
+    for line in ("A+", "Pénicilline", "Lévothyroxine", "Paul Martin (frère)\u00a0: 06 12 34 56 78"):
         assert line in page, line
+
+    whole = (await patient.get(f"/dossiers/{dossier}/emergency-card.pdf")).content
+    assert pages_of(whole) == [A4]  # one sheet: the lines at the top, the card to cut out below
+    text = text_of(whole)
+    for line in ("Pénicilline", "Lévothyroxine", "Paul Martin"):
+        assert text.count(line) == 2, line  # on the sheet, and on the card
+    assert fr("Emergency card").upper() in text  # the card's own title
 
     chosen = await patient.submit(
         f"/dossiers/{dossier}/emergency-card",
@@ -92,6 +124,17 @@ async def test_the_emergency_card_holds_only_the_lines_the_patient_chose(portal,
         cardiologist, f"/dossiers/{dossier}/emergency-card", shown="core.treatments"
     )
     assert refused.status_code == 403
+
+
+def test_the_card_to_cut_out_takes_smaller_type_as_its_lines_grow():
+    def lines(count: int, value: str) -> list[Line]:
+        return [Line(f"core.{number}", "Allergies", value) for number in range(count)]
+
+    assert card_size(lines(4, "pénicilline (urticaire, modérée)")) == "large"
+    assert card_size(lines(20, "pénicilline (urticaire, modérée)")) == "roomy"
+    assert card_size(lines(12, "Lévothyroxine 75 µg, un comprimé le matin à jeun" * 2)) == "full"
+    assert card_size(lines(15, "Lévothyroxine 75 µg, un comprimé le matin à jeun" * 2)) == "dense"
+    assert card_size(lines(60, "x" * 300)) == "dense"  # the smallest type, whatever comes
 
 
 async def test_a_new_line_shows_on_the_card_until_the_patient_takes_it_off(portal, new_browser):
@@ -158,3 +201,59 @@ async def test_a_refused_preparation_is_traced(portal, new_browser):
     assert answer.status_code == 404
     assert [event["outcome"] for event in await trail(dossier, stranger_person)] == ["refused"]
     assert await PreparedPdf.count() == 0
+
+
+@sqlite_only
+async def test_each_section_s_heading_is_printed_once_in_the_whole_dossier(portal, new_browser):
+    camille = await new_patient(first_name="Camille", last_name="Martin")
+    dossier = await dossier_of(camille)
+    patient = await signed_in_browser(new_browser, camille)
+    text = text_of((await patient.get(f"/dossiers/{dossier}/export.pdf")).content)
+    for title in ("Vaccinations", "Organ donation", "End-of-life wishes"):
+        assert text.count(fr(title)) == 1, title
+
+
+@sqlite_only
+async def test_a_reader_refused_the_summary_reads_so_in_the_whole_dossier(portal, new_browser):
+    dossier, patient, _cardiologist, _person = await camille_and_her_doctors(new_browser)
+    occupational = await new_professional(last_name="Simon", profession="medecin_du_travail")
+    await join(dossier, occupational)
+    reader = await signed_in_browser(new_browser, occupational)
+    text = text_of((await reader.get(f"/dossiers/{dossier}/export.pdf")).content)
+    refused = "Medical summary not accessible: your access to this record does not include it."
+    assert fr(refused) in text
+    assert fr("No summary yet.") not in text
+    assert "Pénicilline" not in text
+    own = text_of((await patient.get(f"/dossiers/{dossier}/export.pdf")).content)
+    assert fr(refused) not in own
+
+
+@sqlite_only
+async def test_the_consultation_view_is_one_page_with_allergies_first(portal, new_browser):
+    dossier, _patient, cardiologist, cardiologist_person = await camille_and_her_doctors(
+        new_browser
+    )
+    for number in range(12):
+        await add_document(
+            dossier, title=f"Compte rendu {number:02d}", care_date=date(2026, 1, number + 1)
+        )
+    answer = await cardiologist.get(f"/dossiers/{dossier}/consultation.pdf")
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == (
+        'attachment; filename="consultation-Camille-Martin.pdf"'
+    )
+    assert pages_of(answer.content) == [A4]
+    text = text_of(answer.content)
+    order = [fr("Allergies and intolerances"), "Pénicilline", fr("Long-term treatments"),
+             "Lévothyroxine", fr("Active problems"), fr("Latest documents")]  # fmt: skip
+    assert [text.index(part) for part in order] == sorted(text.index(part) for part in order)
+    assert "Anne Bernard" in text  # the médecin traitant
+    assert "Échographie cardiaque" in text
+    assert "Compte rendu 11" in text
+    assert "Compte rendu 05" in text
+    assert "Compte rendu 04" not in text
+    assert "Consultation de psychiatrie" not in text  # masked by the patient
+    [printed] = [e for e in await trail(dossier, cardiologist_person) if e["action"] == "print"]
+    assert (printed["outcome"], printed["target_id"]) == ("allowed", "pdf/consultation.html")
+    stranger = await signed_in_browser(new_browser, await new_professional(last_name="Autre"))
+    assert (await stranger.get(f"/dossiers/{dossier}/consultation.pdf")).status_code == 404

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from portal import pdf
+from portal.app import create_served_app
 from portal.pdf import BASE_URL, RefusedResource, fetch, html_to_pdf, safe_filename
 from tests.access.conftest import dossier_of, signed_in_browser, trail
 from tests.identity.conftest import new_patient, new_professional
@@ -86,6 +88,23 @@ async def test_the_summary_prints_with_the_patient_s_name_and_is_traced(portal, 
 
     stranger = await signed_in_browser(new_browser, await new_professional(last_name="Autre"))
     assert (await stranger.get(f"/dossiers/{dossier}/summary.pdf")).status_code == 404
+
+
+async def test_the_served_portal_starts_every_pdf_worker_warm_before_its_first_pdf(
+    tmp_path, monkeypatch
+):
+    """`carnet serve` starts the workers with the portal, each warmed up (WeasyPrint imported,
+    the fonts loaded), so that the first PDF after a start does not wait for them."""
+    monkeypatch.setenv("CARNET_ENV", "test")
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path))
+    assert pdf.start_workers in create_served_app().on_startup
+    try:
+        await pdf.start_workers()
+        workers = list(pdf._pool._processes.values())
+        assert len(workers) == pdf.WORKERS
+        assert all(worker.is_alive() for worker in workers)
+    finally:
+        pdf.shutdown()
 
 
 KILLED_PORTAL = """

@@ -89,7 +89,8 @@ async def test_the_patient_records_a_partial_refusal_that_medecins_alone_read(po
     assert row["stated_on"] == date(2026, 2, 20)
     assert row["recorded_as"] == "patient"
     page = (await browser.get(page_of(dossier))).text
-    assert "Refus partiel : cornées, peau ; pour recherche scientifique (20/02/2026)" in page
+    partial = "Refus partiel\u00a0: cornées, peau\u00a0; pour recherche scientifique (20/02/2026)"
+    assert partial in page
     # A refusal: the three ways, and the two PDFs that help.
     assert fr("Register it in the Registre national des refus.") in page
     assert fr("Write it down.") in page
@@ -103,7 +104,7 @@ async def test_the_patient_records_a_partial_refusal_that_medecins_alone_read(po
     assert "cornées, peau" in read.text
     assert "<form" not in read.text.split('id="organ-donation"')[1]
     card = await doctors.get(f"/dossiers/{dossier}/cards/organ_donation")
-    assert "Refus partiel : cornées, peau" in card.text
+    assert "Refus partiel\u00a0: cornées, peau" in card.text
 
     nurses = await signed_in_browser(new_browser, nurse)
     assert (await nurses.get(page_of(dossier))).status_code == 403
@@ -271,7 +272,7 @@ async def test_the_pdfs_make_a_refusal_count_and_the_steps_are_noted(portal, new
 
     statement = text_of((await browser.get(f"{page_of(dossier)}/relatives-statement.pdf")).content)
     assert "Alice Dupont" in statement
-    assert "Je refuse le prélèvement de : cornées, peau." in statement
+    assert "Je refuse le prélèvement de : cornées, peau." in statement  # as text_of reads it
     assert "Pas mes cornées, et rien pour la recherche." in statement
     assert "R1232-4-6" in statement
 
@@ -360,14 +361,14 @@ async def test_jules_makes_his_refusal_count_and_the_urgentiste_sees_it(portal, 
     browser = new_browser()
     await log_in(browser, jules)
     page = await browser.get(page_of(dossier))
-    assert "Refus partiel : cornées, peau ; pour recherche scientifique" in page.text
+    assert "Refus partiel\u00a0: cornées, peau\u00a0; pour recherche scientifique" in page.text
     recorded = await browser.submit(
         page_of(dossier), {"organ_coeur": "on", "purpose_autopsie": "on", "stated_on": "2026-03-01"}
     )
     assert recorded.status_code == 303
     line = (
-        "Refus partiel : cœur, cornées, peau ; pour recherche scientifique, autopsie médicale "
-        "(01/03/2026)"
+        "Refus partiel\u00a0: cœur, cornées, peau\u00a0; pour recherche scientifique, "
+        "autopsie médicale (01/03/2026)"
     )
     for pdf in ("register-request.pdf", "relatives-statement.pdf"):
         download = await browser.get(f"{page_of(dossier)}/{pdf}")

@@ -270,6 +270,8 @@ async def test_a_child_s_record_shows_the_infant_vaccines_due_and_reminds_once(p
     await dossier.save()
     await represent(dossier.id, parent)
     browser = await signed_in_browser(new_browser, parent)
+    none_yet = (await browser.get(f"/dossiers/{dossier.id}/cards/vaccination")).text
+    assert fr("Open the vaccination record") in none_yet  # not "see the 0 vaccinations"
     first = {"vaccine": "hexavalent", "given_on": "2025-11-03", "dose": "1", "lot": ""}
     assert (
         await browser.open_and_submit(page(dossier.id), page(dossier.id), first)
