@@ -32,6 +32,7 @@ from portal.notifications.messaging import (
 from portal.notifications.tables import OutboxMessage
 from portal.settings import SettingsError, parse_sms_url, parse_smtp_url
 from tests.conftest import make_settings
+from tests.test_settings import PRODUCTION
 
 SENDER = "Carnet <no-reply@carnet.test>"
 TEXT_MESSAGE = Message(
@@ -384,15 +385,7 @@ def test_bad_sms_urls_are_refused_without_showing_the_password(url):
     ],
 )
 def test_production_wants_the_sms_gateway_encrypted(tmp_path, url, refused):
-    production = {
-        "CARNET_ENV": "prod",
-        "CARNET_SECRET_KEY": "k" * 40,
-        "CARNET_BASE_URL": "https://carnet.example.fr",
-        "CARNET_AUDIT_KEY": base64.b64encode(bytes(32)).decode(),
-        "CARNET_MESSAGING": "smtp",
-        "CARNET_SMTP_URL": "smtp://relay.internal",
-        "CARNET_SMS_URL": url,
-    }
+    production = {**PRODUCTION, "CARNET_SMS_URL": url}
     if refused:
         with pytest.raises(SettingsError, match="CARNET_SMS_URL"):
             make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3", **production)
