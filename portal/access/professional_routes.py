@@ -41,6 +41,9 @@ from portal.web import see_other
 
 Form = URLEncodedBody[dict[str, Any]]
 professionals = role_in(Role.PROFESSIONAL, Role.SAMU_REGULATOR)
+#: A SAMU regulator has no patients of their own (they read a record for a call, by its NIR):
+#: the search among one's patients is for the professionals of care only.
+carers = role_in(Role.PROFESSIONAL)
 PAGE_SIZE = 50
 #: What a professional may ask for on a dossier they cannot open yet, by its form.
 REQUESTS = {
@@ -74,12 +77,18 @@ async def _lookup_page(
     **extra: Any,
 ) -> Template:
     session = current(request)
-    patients = await patients_of(
-        session.account_id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, wanted=search
+    regulator = session.role == Role.SAMU_REGULATOR
+    patients = (
+        []
+        if regulator
+        else await patients_of(
+            session.account_id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, wanted=search
+        )
     )
     return Template(
         "access/patients.html",
         context={
+            "regulator": regulator,
             "patients": patients[:PAGE_SIZE],
             "page": page,
             "has_next": len(patients) > PAGE_SIZE,
@@ -147,7 +156,7 @@ async def patients(request: Request, page: FromQuery[int] = 1) -> Template:
     return await _lookup_page(request, page=max(page, 1))
 
 
-@post("/patients/search", guards=[professionals])
+@post("/patients/search", guards=[carers])
 async def search_patients(request: Request, data: Form) -> Template:
     """Find a patient among one's own, by name and date of birth (never among everyone's)."""
     name = " ".join(str(data.get("name", "")).split())[:NAME_LIMIT]

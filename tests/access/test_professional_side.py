@@ -156,6 +156,25 @@ async def test_a_professional_finds_a_patient_among_their_own_by_name_and_birth_
     assert "jour/mois/année" in await found(400, name="camille", birth_date="31/02/1990")
 
 
+async def test_a_regulator_is_offered_the_search_by_nir_only(portal, new_browser):
+    regulator = await signed_in_browser(
+        new_browser, await new_professional(role=Role.SAMU_REGULATOR)
+    )
+    page = (await regulator.get("/patients")).text
+    assert 'action="/patients/lookup"' in page
+    assert 'action="/patients/search"' not in page
+    assert 'href="/dossiers/new"' not in page
+    assert fr("No patient has given you access yet.") not in page
+    assert (
+        fr(
+            "As a SAMU regulator, you have no patients of your own: find the patient of a "
+            "regulation call by their social security number, below."
+        )
+        in page
+    )
+    assert (await post_form(regulator, "/patients/search", name="camille")).status_code == 403
+
+
 async def test_the_patients_most_recently_entrusted_come_first(portal, new_browser, clock):
     doctor = await new_professional()
     older, designated, newest = [

@@ -177,6 +177,7 @@ async def test_the_history_can_be_exported(portal, new_browser):
     await log_in(browser, alice)
     export = await browser.get(f"/dossiers/{dossier}/history.csv")
     assert export.headers["content-disposition"].startswith("attachment;")
+    assert export.headers["content-type"] == "text/csv; charset=utf-8"
     lines = export.content.decode("utf-8-sig").strip().splitlines()
     assert len(lines) == 1 + 2  # a header, Garcia's view and the export itself
     assert "Karim Garcia" in lines[2]
