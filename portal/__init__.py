@@ -1,11 +1,12 @@
 """Carnet's core. A plugin needs only what this module exports::
 
-from portal import Card, Category, Section, gettext_lazy as _, hookimpl, holds_no_patient_data
+from portal import Card, Category, Deed, Section, gettext_lazy as _, hookimpl, holds_no_patient_data
 """
 
 from portal.hookspecs import (
     Card,
     Category,
+    Deed,
     DemoData,
     EmergencyItem,
     Section,
@@ -17,6 +18,7 @@ from portal.i18n import gettext_lazy
 __all__ = [
     "Card",
     "Category",
+    "Deed",
     "DemoData",
     "EmergencyItem",
     "Section",

@@ -68,6 +68,19 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Deed:
+    """One thing people do in a section, as the patient's access history tells it: the
+    ``action`` its routes trace (``"create"``, ``"update"``: a `portal.audit.Action` value) on
+    ``target_type`` (as they pass it to ``open_dossier`` and ``view.acting``), in ``words``
+    that follow the person's name, wrapped in `portal.gettext_lazy`: ``_("recorded a
+    vaccination")``."""
+
+    action: str
+    target_type: str
+    words: str
+
+
+@dataclass(frozen=True)
 class Section:
     """A part of the dossier brought by a plugin, shown in the portal under its own title.
 
@@ -82,6 +95,9 @@ class Section:
     order: int = 100
     #: The document categories it adds to the access matrix (ACCESS.md), with their rules.
     categories: tuple[Category, ...] = ()
+    #: What people do in it, in words (`Deed`). The access history tells any other action
+    #: with the section's title ("viewed the Vaccinations section").
+    deeds: tuple[Deed, ...] = ()
 
 
 @dataclass(frozen=True)

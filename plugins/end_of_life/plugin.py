@@ -4,7 +4,7 @@ them. Everything the section adds to the portal, in one screen."""
 
 from plugins.end_of_life import demo_wishes, reminders, routes, wishes
 from plugins.end_of_life.piccolo_app import APP_CONFIG
-from portal import Card, Category, Section, hookimpl
+from portal import Card, Category, Deed, Section, hookimpl
 from portal import gettext_lazy as _
 
 
@@ -26,6 +26,11 @@ def register_section():
                 samu=True,
                 by_patient=True,
             ),
+        ),
+        # How the access history tells what is done here (the routes' traces).
+        deeds=(
+            Deed("create", "section", _("recorded end-of-life wishes")),
+            Deed("update", "section", _("withdrew end-of-life wishes")),
         ),
     )
 

@@ -7,7 +7,7 @@ this section alone; never an employer."""
 
 from plugins.occupational_health import cards, routes
 from plugins.occupational_health.piccolo_app import APP_CONFIG
-from portal import Category, Section, hookimpl
+from portal import Category, Deed, Section, hookimpl
 from portal import gettext_lazy as _
 
 
@@ -26,6 +26,13 @@ def register_section():
                 write=("medecin_du_travail", "infirmier_sante_travail"),
                 label=_("Occupational health"),
             ),
+        ),
+        # How the access history tells what is done here (the routes' traces).
+        deeds=(
+            Deed("create", "job", _("recorded a post held")),
+            Deed("create", "exposure", _("recorded an exposure at work")),
+            Deed("create", "visit", _("recorded an occupational health visit")),
+            Deed("create", "incident", _("recorded a work accident or an occupational disease")),
         ),
     )
 

@@ -6,7 +6,7 @@ Everything this section adds to the portal, in one screen.
 from plugins.organ_donation import position, routes
 from plugins.organ_donation.demo import add_demo_positions
 from plugins.organ_donation.piccolo_app import APP_CONFIG
-from portal import Card, Category, EmergencyItem, Section, hookimpl
+from portal import Card, Category, Deed, EmergencyItem, Section, hookimpl
 from portal import gettext_lazy as _
 
 
@@ -30,6 +30,11 @@ def register_section():
                 samu=True,
                 by_patient=True,
             ),
+        ),
+        # How the access history tells what is done here (the routes' traces).
+        deeds=(
+            Deed("create", "organ_donation", _("recorded a position on organ donation")),
+            Deed("create", "organ_donation_step", _("noted a step taken to make a refusal count")),
         ),
     )
 

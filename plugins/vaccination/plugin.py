@@ -3,7 +3,7 @@ portal, in one screen. The vaccines and the French schedule are data files in ``
 
 from plugins.vaccination import demo_rows, overview, reminders, routes
 from plugins.vaccination.piccolo_app import APP_CONFIG
-from portal import Card, Category, EmergencyItem, Section, hookimpl
+from portal import Card, Category, Deed, EmergencyItem, Section, hookimpl
 from portal import gettext_lazy as _
 
 
@@ -27,6 +27,11 @@ def register_section():
                 samu=True,
                 by_patient=True,
             ),
+        ),
+        # How the access history tells what is done here (the routes' traces).
+        deeds=(
+            Deed("create", "vaccination", _("recorded a vaccination")),
+            Deed("update", "vaccination", _("corrected a vaccination")),
         ),
     )
 

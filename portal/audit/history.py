@@ -23,77 +23,22 @@ from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.view import open_dossier
 from portal.audit import Action, Mode, signing
+from portal.audit.naming import Namer, Told
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
 from portal.audit.verification import verify
+from portal.audit.visits import visits, who
 from portal.i18n import gettext as _
-from portal.identity.professions import PROFESSIONS
-from portal.identity.tables import ROLE_LABELS
+from portal.identity.tables import PERSON_ROLES
 from portal.web import flash, see_other
 
 PAGE_SIZE = 50
 logger = logging.getLogger("carnet.audit")
 
 
-def _what(target_type: str) -> str:
-    return {
-        "dossier": _("the record"),
-        "history": _("the access history"),
-        "document": _("a document"),
-        "care_circle": _("who has access to the record"),
-        "documents": _("the list of documents"),
-        "summary": _("the medical summary"),
-        "summary_flag": _("a line of the medical summary"),
-        "section": _("a section of the record"),
-        "directory": _("the directory of professionals"),
-        "profile": _("the profile and emergency contacts"),
-        "emergency_card": _("the emergency card"),
-        "pdf": _("the record, as a PDF"),
-        "activation_sheet": _("the activation sheet"),
-    }.get(target_type, _("the record"))
-
-
-def describe(event: dict) -> str:
-    """One event as a sentence a patient understands."""
-    who = event["actor_name"] or _("Someone")
-    profession = PROFESSIONS.get(event["actor_profession"])
-    if profession:
-        who = f"{who}, {str(profession.label).lower()}"
-    elif event["actor_role"] and event["actor_role"] != "patient":
-        label = ROLE_LABELS.get(event["actor_role"])
-        who = f"{who}, {str(label).lower()}" if label else who
-    what = _what(event["target_type"])
-    params = {"who": who, "what": what}
-    if event["outcome"] == "refused":
-        return _through(event, _("%(who)s was refused access to %(what)s.") % params)
-    sentences = {
-        "view": _("%(who)s viewed %(what)s."),
-        "download": _("%(who)s downloaded %(what)s."),
-        "print": _("%(who)s printed %(what)s."),
-        "export": _("%(who)s exported %(what)s."),
-        "create": _("%(who)s added %(what)s."),
-        "update": _("%(who)s changed %(what)s."),
-        "mask": _("%(who)s masked %(what)s."),
-        "unmask": _("%(who)s unmasked %(what)s."),
-        "verify": _("%(who)s checked the integrity of %(what)s."),
-        "emergency-access": _("%(who)s opened the record in emergency access."),
-        "samu-access": _("%(who)s read the record during a SAMU regulation call."),
-        "consent": _("%(who)s declared the patient's consent at a consultation."),
-        "block": _("%(who)s blocked a professional."),
-        "unblock": _("%(who)s unblocked a professional."),
-        "rights-change": _("%(who)s changed who has access to the record."),
-    }
-    return _through(event, sentences.get(event["action"], _("%(who)s acted on %(what)s.")) % params)
-
-
-def _through(event: dict, sentence: str) -> str:
-    """The sentence, naming the application the person acted through, if they did."""
-    if not event["via"]:
-        return sentence
-    return _("%(sentence)s, via %(application)s.") % {
-        "sentence": sentence.removesuffix("."),
-        "application": event["via"],
-    }
+def describe(told: Told) -> str:
+    """One event as a sentence, for the spreadsheet: the person, then what they did."""
+    return _("%(who)s %(deed)s.") % {"who": who(told.event), "deed": told.deed}
 
 
 @dataclass(frozen=True)
@@ -102,8 +47,12 @@ class Filters:
     mode: str = ""
     start: date | None = None
     end: date | None = None
+    #: Show the patient's own and their representatives' accesses too (hidden by default).
+    own: bool = False
 
     def apply(self, query):
+        if not self.own:
+            query = query.where(AuditEvent.actor_role.not_in([str(role) for role in PERSON_ROLES]))
         if self.professional:
             query = query.where(AuditEvent.actor_account == self.professional)
         if self.mode in {str(mode) for mode in Mode}:
@@ -116,7 +65,7 @@ class Filters:
         return query
 
 
-def _filters(professional: str, mode: str, start: str, end: str) -> tuple[Filters, str]:
+def _filters(professional: str, mode: str, start: str, end: str, own: str) -> tuple[Filters, str]:
     """The filters as typed; a date that is not one is ignored, with a message."""
     error = ""
     dates = []
@@ -127,10 +76,10 @@ def _filters(professional: str, mode: str, start: str, end: str) -> tuple[Filter
             dates.append(None)
             error = _("A date was not understood: use the date picker, or type YYYY-MM-DD.")
     try:
-        who = UUID(professional) if professional else None
+        person = UUID(professional) if professional else None
     except ValueError:
-        who = None
-    return Filters(who, mode, dates[0], dates[1]), error
+        person = None
+    return Filters(person, mode, dates[0], dates[1], own == "1"), error
 
 
 @get("/dossiers/{dossier_id:uuid}/history", guards=[signed_in])
@@ -141,13 +90,14 @@ async def history(
     mode: FromQuery[str] = "",
     start: FromQuery[str] = "",
     end: FromQuery[str] = "",
+    own: FromQuery[str] = "",
     page: FromQuery[int] = 1,
 ) -> Template:
     facts = await open_dossier(
         request, dossier_id, Action.VIEW, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.VIEW, ABOUT_ACCESS, target_type="history")
-    filters, error = _filters(professional, mode, start, end)
+    filters, error = _filters(professional, mode, start, end, own)
     page = max(page, 1)
     base = AuditEvent.select().where(AuditEvent.chain == chain_of(facts.id))
     rows = (
@@ -161,13 +111,21 @@ async def history(
         .where(AuditEvent.chain == chain_of(facts.id), AuditEvent.actor_role != "patient")
         .distinct()
     )
+    namer = Namer(facts, request.app.state.plugins.sections)
+    await namer.read(rows[:PAGE_SIZE])
     return Template(
         "audit/history.html",
         context={
             "dossier_id": facts.id,
-            "events": [{**row, "sentence": describe(row)} for row in rows[:PAGE_SIZE]],
+            "visits": visits([namer.told(row) for row in rows[:PAGE_SIZE]]),
             "actors": [actor for actor in actors if actor["actor_account"]],
-            "filters": {"professional": professional, "mode": mode, "start": start, "end": end},
+            "filters": {
+                "professional": professional,
+                "mode": mode,
+                "start": start,
+                "end": end,
+                "own": "1" if filters.own else "",
+            },
             "filter_error": error,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
@@ -187,6 +145,8 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
         .where(AuditEvent.chain == chain_of(facts.id))
         .order_by(AuditEvent.seq, ascending=False)
     )
+    namer = Namer(facts, request.app.state.plugins.sections)
+    await namer.read()
     output = io.StringIO()
     writer = csv.writer(output)
     writer.writerow(
@@ -196,7 +156,7 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
     for row in rows:
         writer.writerow(
             [row["occurred_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row["actor_name"],
-             row["actor_role"], row["actor_profession"], describe(row), row["outcome"],
+             row["actor_role"], row["actor_profession"], describe(namer.told(row)), row["outcome"],
              row["mode"], row["mode_detail"], row["via"]]
         )  # fmt: skip
     return Response(

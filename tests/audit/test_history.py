@@ -1,16 +1,20 @@
-"""The patient's access history: every access to their dossier, in words, newest first,
-filtered, paginated, exported and checked — and itself traced."""
+"""The patient's access history: every access to their dossier, in words that name what was
+read as the patient may see it, grouped by person and visit (emergency and SAMU accesses
+first), newest first, filtered, paginated, exported and checked — and itself traced."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
 
+from bench.overview import count_statements
 from portal import audit, clock, db
-from portal.audit import Action, Actor, Mode, Purpose
+from portal.audit import Action, Actor, Mode, Outcome, Purpose
 from portal.audit.tables import AuditEvent
 from portal.dossiers.tables import Dossier, Representative
 from portal.identity.tables import Patient
+from tests.access.conftest import add_document
 from tests.audit.conftest import drop_append_only_triggers
 from tests.conftest import translated
 from tests.identity.conftest import log_in, new_patient, new_professional
@@ -44,32 +48,192 @@ async def chain(dossier_id) -> list[dict]:
     )
 
 
+def text(html: str) -> str:
+    return re.sub(r"[ \t\n]+", " ", re.sub(r"<[^>]+>", "", html)).strip(" ")
+
+
 def sentences(page: str) -> list[str]:
-    return re.findall(r"</time>.*?<p>(.*?)</p>", page, re.S)
+    """Each visit's line: who, when, and what they read."""
+    return [text(line) for line in re.findall(r"<summary>(.*?)</summary>", page, re.S)]
 
 
-async def test_the_patient_reads_their_history_in_words(portal, new_browser):
+def deeds(page: str) -> list[str]:
+    """What each access of the visits did, in the words that follow the person's name."""
+    return [text(deed) for deed in re.findall(r"<li[^>]*><time [^>]*>[^<]*</time>(.*?)</li>", page)]
+
+
+def fr(message: str, **values) -> str:
+    return translated("fr", message) % values if values else translated("fr", message)
+
+
+async def test_the_history_names_what_dr_garcia_read_grouped_in_one_visit(
+    portal, new_browser, clock
+):
+    camille = await new_patient(first_name="Camille", last_name="Martin")
+    dossier = await dossier_of(camille)
+    echo = await add_document(dossier, title="Échographie cardiaque", care_date=date(2026, 2, 20))
+    letter = await add_document(dossier, title="Lettre d'adressage", care_date=date(2026, 2, 27))
+    for target_type, target_id in (("dossier", ""), ("summary", ""), ("document", echo),
+                                   ("document", letter), ("document", echo)):  # fmt: skip
+        await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type=target_type,
+                           target_id=str(target_id), purpose=Purpose.TREAT)  # fmt: skip
+        clock.advance(minutes=4)
+    clock.advance(hours=2)  # a later consultation: another visit
+    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="dossier")
+    browser = new_browser()
+    await log_in(browser, camille)
+    page = (await browser.get(f"/dossiers/{dossier}/history")).text
+
+    echo_named = "«\u00a0Échographie cardiaque\u00a0» (soins du 20/02/2026)"
+    letter_named = "«\u00a0Lettre d&#39;adressage\u00a0» (soins du 27/02/2026)"
+    assert sentences(page) == [
+        "Karim Garcia, médecin — le 2 mars 2026 à 12:20\u00a0: le dossier",
+        "Karim Garcia, médecin — le 2 mars 2026 à 10:00\u00a0: le dossier, la synthèse "
+        f"médicale, 2 documents\u00a0: {echo_named}, {letter_named}",
+    ]  # the patient's own reading of the history is out of the way
+    assert deeds(page) == [
+        "a ouvert le dossier",
+        "a ouvert le dossier",
+        "a consulté la synthèse médicale",
+        f"a consulté le document {echo_named}",
+        f"a consulté le document {letter_named}",
+        f"a consulté le document {echo_named}",
+    ]
+    assert page.count("<details>") == 2  # each visit opens to its detail, without JavaScript
+
+
+async def test_the_history_names_each_document_as_the_patient_may_see_it(
+    portal, new_browser, clock
+):
     alice = await new_patient(first_name="Alice", last_name="Roux")
     dossier = await dossier_of(alice)
-    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="dossier",
-                       purpose=Purpose.TREAT)  # fmt: skip
+    hidden = await add_document(
+        dossier, title="Biopsie: résultat", hidden_until=clock() + timedelta(days=7)
+    )
+    for document in (hidden, uuid.uuid4()):  # the second, deleted since (or never there)
+        await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="document",
+                           target_id=str(document))  # fmt: skip
     browser = new_browser()
     await log_in(browser, alice)
-    page = await browser.get(f"/dossiers/{dossier}/history")
-    assert page.status_code == 200
-    said = sentences(page.text)
-    assert said[0] == translated("fr", "%(who)s viewed %(what)s.") % {
-        "who": "Alice Roux",
-        "what": translated("fr", "the access history"),
-    }  # fmt: skip  (newest first: opening the history is itself traced)
-    doctor = translated("fr", "Doctor").lower()
-    assert said[1] == translated("fr", "%(who)s viewed %(what)s.") % {
-        "who": f"Karim Garcia, {doctor}", "what": translated("fr", "the record")
-    }  # fmt: skip
-    events = await chain(dossier)
-    assert (events[-1]["action"], events[-1]["actor_account"], events[-1]["outcome"]) == (
-        "view", alice.id, "allowed"
-    )  # fmt: skip
+    page = (await browser.get(f"/dossiers/{dossier}/history")).text
+    assert "Biopsie" not in page
+    assert deeds(page) == [
+        fr("viewed %(what)s", what=fr("a document awaiting announcement")),
+        fr("viewed %(what)s", what=fr("a deleted document")),
+    ]
+    assert (
+        "2 documents\u00a0: un document en attente d’annonce, un document supprimé depuis" in page
+    )
+
+    clock.advance(days=8)  # announced: now named
+    browser = new_browser()
+    await log_in(browser, alice)
+    page = (await browser.get(f"/dossiers/{dossier}/history")).text
+    assert "a consulté le document «\u00a0Biopsie: résultat\u00a0» (soins du 01/10/2026)" in page
+
+
+async def test_the_patients_own_readings_are_shown_on_request(portal, new_browser):
+    alice = await new_patient(first_name="Alice", last_name="Roux")
+    dossier = await dossier_of(alice)
+    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="dossier")
+    browser = new_browser()
+    await log_in(browser, alice)
+    page = (await browser.get(f"/dossiers/{dossier}/history")).text
+    assert not any("Alice Roux" in sentence for sentence in sentences(page))
+    assert 'name="own" value="1"' in page  # a plain form brings them back
+    everyone = (await browser.get(f"/dossiers/{dossier}/history?own=1")).text
+    assert any(sentence.startswith("Alice Roux — ") for sentence in sentences(everyone))
+    assert fr("viewed %(what)s", what=fr("the access history")) in deeds(everyone)
+
+
+async def test_a_refusal_is_shown_as_such(portal, new_browser):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    letter = await add_document(dossier, title="Compte rendu", care_date=date(2026, 1, 5))
+    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="document",
+                       target_id=str(letter), outcome=Outcome.REFUSED)  # fmt: skip
+    browser = new_browser()
+    await log_in(browser, alice)
+    page = (await browser.get(f"/dossiers/{dossier}/history")).text
+    assert deeds(page) == [
+        "a tenté d’ouvrir le document «\u00a0Compte rendu\u00a0» (soins du 05/01/2026) — refusé"
+    ]
+    assert sentences(page)[0].endswith("\u00a0: 1 tentative refusée")
+    assert '<li class="refused">' in page
+
+
+async def test_emergency_accesses_come_first_and_stand_out(portal, new_browser, clock):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    await audit.record(Action.EMERGENCY_ACCESS, URGENCE, dossier_id=dossier, mode=Mode.EMERGENCY,
+                       mode_detail="Patiente inconsciente, admise aux urgences",
+                       purpose=Purpose.BTG, target_type="dossier")  # fmt: skip
+    await audit.record(Action.VIEW, URGENCE, dossier_id=dossier, mode=Mode.EMERGENCY,
+                       mode_detail="Patiente inconsciente, admise aux urgences",
+                       target_type="summary")  # fmt: skip
+    clock.advance(days=1)
+    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="dossier")
+    browser = new_browser()
+    await log_in(browser, alice)
+    page = (await browser.get(f"/dossiers/{dossier}/history")).text
+    said = sentences(page)
+    assert said[0].startswith("Inès Faure, médecin — le 2 mars 2026")  # before Garcia's, newer
+    assert said[1].startswith("Karim Garcia, médecin — le 3 mars 2026")
+    assert page.count('class="alert-access"') == 1
+    assert re.search(r'<ol class="history">\s*<li class="alert-access">', page)
+    assert page.count("Patiente inconsciente, admise aux urgences") == 1
+    assert deeds(page)[:2] == [
+        "a ouvert le dossier en accès d’urgence",
+        "a consulté la synthèse médicale",
+    ]
+
+
+async def test_each_section_names_its_own_actions(portal, new_browser):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    await audit.record(Action.CREATE, GARCIA, dossier_id=dossier, target_type="vaccination",
+                       target_id=str(uuid.uuid4()))  # fmt: skip
+    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="section",
+                       target_id="end_of_life")  # fmt: skip
+    await audit.record(Action.CREATE, GARCIA, dossier_id=dossier, target_type="document",
+                       target_id=str(await add_document(dossier, title="Ordonnance")))  # fmt: skip
+    browser = new_browser()
+    await log_in(browser, alice)
+    page = (await browser.get(f"/dossiers/{dossier}/history")).text
+    assert deeds(page) == [
+        "a enregistré une vaccination",
+        "a consulté la rubrique «\u00a0Volontés de fin de vie\u00a0»",
+        "a ajouté le document «\u00a0Ordonnance\u00a0» (soins du 01/10/2026) au dossier",
+    ]
+    assert "a ajouté le dossier" not in page
+    english = await browser.get(f"/dossiers/{dossier}/history", headers={"accept-language": "en"})
+    assert "recorded a vaccination" in deeds(english.text)
+
+
+async def test_the_page_names_its_documents_in_the_same_few_statements(portal, new_browser):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    browser = new_browser()
+    await log_in(browser, alice)
+
+    async def statements() -> int:
+        await browser.get(f"/dossiers/{dossier}/history")
+        with count_statements(db.current().engine) as counted:
+            page = await browser.get(f"/dossiers/{dossier}/history")
+        assert page.status_code == 200
+        return len(counted.queries)
+
+    await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="document",
+                       target_id=str(await add_document(dossier)))  # fmt: skip
+    one = await statements()
+    async with db.current().write_transaction():
+        for number in range(30):
+            document = await add_document(dossier, title=f"Document {number}")
+            await audit.record(Action.VIEW, URGENCE, dossier_id=dossier, target_type="document",
+                               target_id=str(document))  # fmt: skip
+            await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="section",
+                               target_id="vaccination")  # fmt: skip
+    assert await statements() == one
 
 
 async def test_representatives_see_the_dossiers_they_manage(portal, new_browser):
@@ -146,7 +310,7 @@ async def test_times_are_shown_and_filtered_in_french_time(portal, new_browser, 
     browser = new_browser()
     await log_in(browser, alice)
     page = await browser.get(f"/dossiers/{dossier}/history")
-    assert re.search(r"<time [^>]*>03/03/2026 00:29</time>\s*<p>[^<]*Karim", page.text)
+    assert sentences(page.text)[0].startswith("Karim Garcia, médecin — le 3 mars 2026 à 00:29")
     on_the_3rd = await browser.get(f"/dossiers/{dossier}/history?start=2026-03-03&end=2026-03-03")
     assert any("Karim" in sentence for sentence in sentences(on_the_3rd.text))
     on_the_2nd = await browser.get(f"/dossiers/{dossier}/history?start=2026-03-02&end=2026-03-02")
@@ -162,10 +326,10 @@ async def test_long_histories_are_paginated(portal, new_browser):
     browser = new_browser()
     await log_in(browser, alice)
     first = await browser.get(f"/dossiers/{dossier}/history")
-    assert len(sentences(first.text)) == 50
+    assert len(deeds(first.text)) == 50
     assert "page=2" in first.text
     second = await browser.get(f"/dossiers/{dossier}/history?page=2")
-    assert len(sentences(second.text)) == 62 - 50  # Garcia's 60 views and the 2 page views
+    assert len(deeds(second.text)) == 60 - 50  # Garcia's 60 views (the patient's own: apart)
     assert "page=3" not in second.text
 
 
