@@ -1,34 +1,58 @@
-"""The patient's access history in a real browser: a demo patient opens it from their
-account, reads the demo professionals' accesses in words, and the trail checks out."""
+"""The patient's access history in a real browser, on a 360 × 640 phone: Dr Garcia reads
+Camille's summary and two documents, and Camille reads, in one line, who read what (a document
+still hidden from her named only as pending), then opens the visit to its detail; the trail
+checks out."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import assert_accessible, log_in, run_carnet, translated
+from .conftest import log_in, run_carnet, translated
+from .pages import checked, journey_page
 
 pytestmark = pytest.mark.browser
 
+CAMILLE = "camille.martin@demo.carnet.fr"
+GARCIA = "dr.garcia@demo.carnet.fr"
+NBSP = "\u00a0"
 
-def test_a_patient_reads_who_accessed_their_record(new_page, portal, totp):
-    page = new_page(javascript=True)
-    log_in(page, "jules.petit@demo.carnet.fr", totp)
-    page.goto("/account")
-    page.get_by_role("link", name=translated("Access history of my record")).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(translated("Who accessed the record"))
-    garcia = translated("%(who)s viewed %(what)s.") % {
-        "who": f"Karim Garcia, {translated('Doctor').lower()}",
-        "what": translated("the record"),
-    }
-    expect(page.get_by_text(garcia)).to_be_visible()
-    assert_accessible(page)
 
-    page.get_by_role("button", name=translated("Check the integrity")).click()
-    intact = translated(
-        "The history is intact: its %(count)s entries follow one another without a gap, and "
-        "none has been changed since it was written."
+def test_camille_reads_what_dr_garcia_read_at_his_visit(new_page, portal, totp):
+    garcia = new_page(javascript=True)
+    log_in(garcia, GARCIA, totp)
+    garcia.get_by_role("link", name="Martin Camille").click()
+    expect(garcia.get_by_role("heading", level=1)).to_have_text(
+        translated("Record of %(name)s") % {"name": "Camille Martin"}
     )
-    expect(page.get_by_role("status")).to_contain_text(intact.split("%(count)s")[0])
+    record = garcia.url
+    garcia.goto(f"{record}/summary")
+    expect(garcia.get_by_role("heading", level=1)).to_be_visible()
+    for title in ("Consultation de cardiologie", "Analyse d'un grain de beauté retiré"):
+        garcia.goto(f"{record}/documents")
+        garcia.get_by_role("link", name=title).click()
+        expect(garcia.get_by_role("heading", level=1)).to_contain_text(title)
+
+    camille = journey_page(new_page, True, "history")
+    log_in(camille, CAMILLE, totp)
+    camille.goto(record)
+    camille.get_by_role("link", name=translated("Who accessed my record")).click()
+    visit = camille.locator("ol.history summary", has_text="Karim Garcia").first
+    cardiology = f"«{NBSP}Consultation de cardiologie{NBSP}» (soins du 03/06/2026)"
+    expect(visit).to_contain_text(
+        re.compile(f"^Karim Garcia, médecin — le .* à [0-9]{{2}}:[0-9]{{2}}{NBSP}: le dossier")
+    )
+    expect(visit).to_contain_text("la synthèse médicale")
+    expect(visit).to_contain_text(
+        f"2 documents{NBSP}: {cardiology}, un document en attente d’annonce"
+    )
+    expect(camille.get_by_text("grain de beauté")).to_have_count(0)  # not yet announced
+    checked(camille, "history")
+
+    visit.click()  # opens to the detail
+    expect(camille.get_by_text(f"a consulté le document {cardiology}").first).to_be_visible()
+    checked(camille, "history-visit")
 
     assert "The audit trail is intact." in run_carnet(portal, "audit", "verify")
