@@ -65,7 +65,8 @@ class Visit:
     @property
     def when(self) -> str:
         moment = clock.local(self.start)
-        day = format_date(moment.date(), "d MMMM y", locale=current_language())
+        month = format_date(moment.date(), "MMMM y", locale=current_language())
+        day = _("1st %(month)s") % {"month": month} if moment.day == 1 else f"{moment.day} {month}"
         return _("on %(day)s at %(time)s") % {"day": day, "time": clock.time_of_day(moment)}
 
     @property
