@@ -255,9 +255,7 @@ async def test_a_representative_is_not_told_the_title_of_a_minors_confidential_c
 ):
     parent = await new_patient(first_name="Camille")
     dossier = await dossier_of(await new_patient(first_name="Léo"))
-    await Representative.insert(
-        Representative(dossier=dossier, account=parent.id, since=clock())
-    )
+    await Representative.insert(Representative(dossier=dossier, account=parent.id, since=clock()))
     secret = await add_document(dossier, title="Contraception", hidden_from_representatives=True)
     await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="document",
                        target_id=str(secret))  # fmt: skip
