@@ -136,6 +136,8 @@ class Namer:
             for deed in section.deeds:
                 if (deed.action, deed.target_type) == (action, target_type):
                     return str(deed.words)
+        if action == Action.CREATE and (section is not None or target_type == "section"):
+            return _("wrote in %(what)s") % {"what": what}
         words = _core_deed(action, target_type) or _deed_of(action)
         return words % {"what": what}
 
@@ -155,6 +157,7 @@ def _core_target(target_type: str) -> str:
         "documents": _("the list of documents"),
         "summary": _("the medical summary"),
         "summary_flag": _("a line of the medical summary"),
+        "section": _("a section of the record"),
         "directory": _("the directory of professionals"),
         "profile": _("the profile and emergency contacts"),
         "emergency_card": _("the emergency card"),

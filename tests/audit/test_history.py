@@ -195,6 +195,12 @@ async def test_each_section_names_its_own_actions(portal, new_browser):
                        target_id=str(uuid.uuid4()))  # fmt: skip
     await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="section",
                        target_id="end_of_life")  # fmt: skip
+    await audit.record(
+        Action.CREATE, GARCIA, dossier_id=dossier, target_type="section", target_id="sleep_diary"
+    )  # fmt: skip  (no such section here)
+    await audit.record(
+        Action.CREATE, GARCIA, dossier_id=dossier, target_type="occupational_health"
+    )  # fmt: skip  (no Deed for it)
     await audit.record(Action.CREATE, GARCIA, dossier_id=dossier, target_type="document",
                        target_id=str(await add_document(dossier, title="Ordonnance")))  # fmt: skip
     browser = new_browser()
@@ -203,6 +209,8 @@ async def test_each_section_names_its_own_actions(portal, new_browser):
     assert deeds(page) == [
         "a enregistré une vaccination",
         "a consulté la rubrique «\u00a0Volontés de fin de vie\u00a0»",
+        "a écrit dans une rubrique du dossier",
+        "a écrit dans la rubrique «\u00a0Santé au travail\u00a0»",
         "a ajouté le document «\u00a0Ordonnance\u00a0» (soins du 01/10/2026) au dossier",
     ]
     assert "a ajouté le dossier" not in page
