@@ -43,6 +43,13 @@ NAMED = (
 )
 
 
+#: The target types the core traces and names itself.
+CORE_TARGETS = frozenset(
+    {"dossier", "history", "care_circle", "documents", "document", "summary", "summary_flag",
+     "section", "directory", "profile", "emergency_card", "activation_sheet", "closing", "pdf"}
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Told:
     """One event in words: ``what`` it was about ("the medical summary"), ``deed`` what the
@@ -65,11 +72,14 @@ class Namer:
     def __init__(self, view: DossierView, sections: Iterable[Section]):
         self.view = view
         self.sections = {section.key: section for section in sections}
-        #: The section each of the plugins' target types belongs to.
+        #: The section each of the plugins' own target types belongs to (the core's are
+        #: named by the core, whatever a plugin declares).
         self.owners = {key: section for key, section in self.sections.items()}
         for section in self.sections.values():
             for deed in section.deeds:
                 self.owners.setdefault(deed.target_type, section)
+        for target_type in CORE_TARGETS:
+            self.owners.pop(target_type, None)
         self.documents: dict[str, dict[str, Any]] = {}
 
     async def read(self, events: list[dict[str, Any]] | None = None) -> None:

@@ -74,18 +74,19 @@ class Visit:
         """What the visit was about, each thing once: the parts of the record, then the
         documents, then the refusals."""
         things: list[str] = []
-        documents: list[str] = []
+        documents: dict[str, str] = {}  # by id: two documents pending are two
         for told in self.events:
             if told.refused:
                 continue
-            named, name = (documents, told.document) if told.document else (things, told.what)
-            if name not in named:
-                named.append(name)
+            if told.document:
+                documents.setdefault(told.event["target_id"], told.document)
+            elif told.what not in things:
+                things.append(told.what)
         if documents:
             things.append(
                 ngettext("%(count)s document: %(names)s", "%(count)s documents: %(names)s",
                          len(documents))
-                % {"count": len(documents), "names": ", ".join(documents)}
+                % {"count": len(documents), "names": ", ".join(documents.values())}
             )  # fmt: skip
         refused = sum(told.refused for told in self.events)
         if refused:
