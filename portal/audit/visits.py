@@ -3,10 +3,10 @@ doctor — on 7 December 2026 at 14:02: the medical summary, 2 documents: …" r
 dozen events of one consultation.
 
 A visit is one person's accesses to the dossier, through the same application and in the same
-mode (usual, emergency, SAMU), with no more than `GAP` between one and the next: 30 minutes,
-the length of a consultation and of the note written after it. Visits are cut at the page's
-edges: a visit across two pages of the history shows on both. Emergency and SAMU visits come
-first, then the others, newest first.
+mode (usual, emergency, SAMU, with the same reason), with no more than `GAP` between one and
+the next: 30 minutes, the length of a consultation and of the note written after it. Visits
+are cut at the page's edges: a visit across two pages of the history shows on both. Emergency
+and SAMU visits come first, then the others, newest first.
 """
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ class Visit:
     @property
     def reason(self) -> str:
         """The reason or call reference given for an emergency or SAMU access."""
-        details = (told.event["mode_detail"] for told in self.events)
-        return next((detail for detail in details if detail), "")
+        return self.first["mode_detail"]
 
     @property
     def who(self) -> str:
@@ -113,7 +112,15 @@ def who(event: dict[str, Any]) -> str:
 
 
 def _key(event: dict[str, Any]) -> tuple:
-    return (event["actor_account"], event["actor_name"], event["via"], event["mode"])
+    """What the events of one visit share: an emergency access given another reason is
+    another visit."""
+    return (
+        event["actor_account"],
+        event["actor_name"],
+        event["via"],
+        event["mode"],
+        event["mode_detail"],
+    )
 
 
 def visits(events: list[Told]) -> list[Visit]:

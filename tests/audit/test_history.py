@@ -171,18 +171,25 @@ async def test_emergency_accesses_come_first_and_stand_out(portal, new_browser, 
     await audit.record(Action.VIEW, URGENCE, dossier_id=dossier, mode=Mode.EMERGENCY,
                        mode_detail="Patiente inconsciente, admise aux urgences",
                        target_type="summary")  # fmt: skip
+    clock.advance(minutes=5)  # the same doctor, another emergency: another visit
+    await audit.record(Action.EMERGENCY_ACCESS, URGENCE, dossier_id=dossier, mode=Mode.EMERGENCY,
+                       mode_detail="Nouveau malaise, transportée aux urgences",
+                       purpose=Purpose.BTG, target_type="dossier")  # fmt: skip
     clock.advance(days=1)
     await audit.record(Action.VIEW, GARCIA, dossier_id=dossier, target_type="dossier")
     browser = new_browser()
     await log_in(browser, alice)
     page = (await browser.get(f"/dossiers/{dossier}/history")).text
     said = sentences(page)
-    assert said[0].startswith("Inès Faure, médecin — le 2 mars 2026")  # before Garcia's, newer
-    assert said[1].startswith("Karim Garcia, médecin — le 3 mars 2026")
-    assert page.count('class="alert-access"') == 1
+    assert said[0].startswith("Inès Faure, médecin — le 2 mars 2026 à 10:05")
+    assert said[1].startswith("Inès Faure, médecin — le 2 mars 2026 à 10:00")
+    assert said[2].startswith("Karim Garcia, médecin — le 3 mars 2026")  # newer, yet after
+    assert page.count('class="alert-access"') == 2
     assert re.search(r'<ol class="history">\s*<li class="alert-access">', page)
     assert page.count("Patiente inconsciente, admise aux urgences") == 1
-    assert deeds(page)[:2] == [
+    assert page.count("Nouveau malaise, transportée aux urgences") == 1
+    assert deeds(page)[:3] == [
+        "a ouvert le dossier en accès d’urgence",
         "a ouvert le dossier en accès d’urgence",
         "a consulté la synthèse médicale",
     ]
