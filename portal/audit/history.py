@@ -1,4 +1,7 @@
-"""The patient's access history: every access to their dossier, newest first, in words.
+"""The patient's access history: every access to their dossier, newest first, in words that
+name what was read as the reader may see it (`portal.audit.naming`), grouped by person and
+visit with the emergency and SAMU accesses first (`portal.audit.visits`). The patient's own
+and their representatives' accesses are left out unless asked for.
 
 Patients see their own dossier's history, legal representatives the history of the dossiers
 they manage (`portal.access.policy` decides). Opening the history, exporting it and checking
