@@ -87,8 +87,8 @@ async def test_the_history_names_what_dr_garcia_read_grouped_in_one_visit(
     echo_named = "«\u00a0Échographie cardiaque\u00a0» (soins du 20/02/2026)"
     letter_named = "«\u00a0Lettre d&#39;adressage\u00a0» (soins du 27/02/2026)"
     assert sentences(page) == [
-        "Karim Garcia, médecin — le 2 mars 2026 à 12:20\u00a0: le dossier",
-        "Karim Garcia, médecin — le 2 mars 2026 à 10:00\u00a0: le dossier, la synthèse "
+        "Dr Karim Garcia, médecin — le 2 mars 2026 à 12:20\u00a0: le dossier",
+        "Dr Karim Garcia, médecin — le 2 mars 2026 à 10:00\u00a0: le dossier, la synthèse "
         f"médicale, 2 documents\u00a0: {echo_named}, {letter_named}",
     ]  # the patient's own reading of the history is out of the way
     assert deeds(page) == [
@@ -181,9 +181,9 @@ async def test_emergency_accesses_come_first_and_stand_out(portal, new_browser, 
     await log_in(browser, alice)
     page = (await browser.get(f"/dossiers/{dossier}/history")).text
     said = sentences(page)
-    assert said[0].startswith("Inès Faure, médecin — le 2 mars 2026 à 10:05")
-    assert said[1].startswith("Inès Faure, médecin — le 2 mars 2026 à 10:00")
-    assert said[2].startswith("Karim Garcia, médecin — le 3 mars 2026")  # newer, yet after
+    assert said[0].startswith("Dr Inès Faure, médecin — le 2 mars 2026 à 10:05")
+    assert said[1].startswith("Dr Inès Faure, médecin — le 2 mars 2026 à 10:00")
+    assert said[2].startswith("Dr Karim Garcia, médecin — le 3 mars 2026")  # newer, yet after
     assert page.count('class="alert-access"') == 2
     assert re.search(r'<ol class="history">\s*<li class="alert-access">', page)
     assert page.count("Patiente inconsciente, admise aux urgences") == 1
@@ -281,7 +281,7 @@ async def test_a_representative_is_not_told_the_title_of_a_minors_confidential_c
     page = (await browser.get(f"/dossiers/{dossier}/history")).text
     assert "Contraception" not in page
     assert fr("viewed %(what)s", what=fr("a confidential document")) in deeds(page)
-    assert sentences(page)[0].startswith("Karim Garcia, médecin — le 1er avril 2026 à ")
+    assert sentences(page)[0].startswith("Dr Karim Garcia, médecin — le 1er avril 2026 à ")
 
 
 async def test_anyone_else_gets_nothing_and_the_refusal_is_traced(portal, new_browser):
@@ -344,7 +344,7 @@ async def test_times_are_shown_and_filtered_in_french_time(portal, new_browser, 
     browser = new_browser()
     await log_in(browser, alice)
     page = await browser.get(f"/dossiers/{dossier}/history")
-    assert sentences(page.text)[0].startswith("Karim Garcia, médecin — le 3 mars 2026 à 00:29")
+    assert sentences(page.text)[0].startswith("Dr Karim Garcia, médecin — le 3 mars 2026 à 00:29")
     on_the_3rd = await browser.get(f"/dossiers/{dossier}/history?start=2026-03-03&end=2026-03-03")
     assert any("Karim" in sentence for sentence in sentences(on_the_3rd.text))
     on_the_2nd = await browser.get(f"/dossiers/{dossier}/history?start=2026-03-02&end=2026-03-02")
@@ -378,7 +378,7 @@ async def test_the_history_can_be_exported(portal, new_browser):
     assert export.headers["content-type"] == "text/csv; charset=utf-8"
     lines = export.content.decode("utf-8-sig").strip().splitlines()
     assert len(lines) == 1 + 2  # a header, Garcia's view and the export itself
-    assert "Karim Garcia, médecin a consulté le dossier." in lines[2]
+    assert "Dr Karim Garcia, médecin a consulté le dossier." in lines[2]
     assert (await chain(dossier))[-1]["action"] == "export"
 
 
