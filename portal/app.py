@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 
 from litestar import Litestar
@@ -177,9 +184,38 @@ def create_served_app() -> Litestar:
     garbage collector's reach. They live as long as the process; left in the oldest
     generation, each full collection would walk the whole application again (a pause of tens
     of milliseconds every few thousand requests)."""
+    end_with_parent()
     app = create_app()
     app.on_startup.extend([pdf.start_workers, gc.freeze])
     return app
+
+
+#: Linux's prctl() option asking for a signal when the parent process ends.
+PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent() -> None:
+    """In a worker of ``carnet serve --workers N``: end (SIGTERM, a graceful shutdown) as soon
+    as the main process does, however it ended (``kill -9`` included), so that no worker goes
+    on serving, holding the port the next start needs. Linux says so at once (``prctl``);
+    elsewhere a thread watches for the parent to change."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # one worker: uvicorn serves in the main process itself
+        return
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent.pid:  # it ended before we asked
+            os.kill(os.getpid(), signal.SIGTERM)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent.pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def check_routes_guarded(app: Litestar) -> None:
