@@ -12,9 +12,9 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from portal import clock
+from portal import audit, clock
 from portal.access.matrix import MatrixError
-from portal.audit import signing
+from portal.audit import signing, witness
 from portal.audit.verification import verify
 from portal.db import (
     Database,
@@ -134,14 +134,24 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(title="commands", metavar="COMMAND", required=True)
     verify = audit_commands.add_parser(
-        "verify", help="check every hash chain and signed checkpoint; exit 1 if broken"
+        "verify",
+        help="check every hash chain, signature and checkpoint, and that no chain is shorter "
+        "than its witness; exit 1 if broken",
     )
     verify.add_argument("--dossier", type=UUID, default=None, help="only this dossier's chain")
     verify.set_defaults(command=audit_verify_command)
     sign = audit_commands.add_parser(
-        "sign", help="sign the chain heads that moved since their last checkpoint (run hourly)"
+        "sign",
+        help="sign a checkpoint on the chains whose last events were written before every "
+        "event was signed (run once after upgrading)",
     )
     sign.set_defaults(command=audit_sign_command)
+    new_witness = audit_commands.add_parser(
+        "new-witness",
+        help="after a restore: start a new witness from the verified database, keeping the "
+        "old file under another name",
+    )
+    new_witness.set_defaults(command=audit_new_witness_command)
 
     reminders = commands.add_parser(
         "reminders",
@@ -244,7 +254,7 @@ def _installed_database(settings: Settings) -> Database:
     plugins = load_plugins(settings.disabled_plugins)
     database = Database(create_engine(settings.database_url), [CORE_APP, *plugins.piccolo_apps])
     database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
+    audit.install(settings)
     return database
 
 
@@ -261,9 +271,15 @@ async def _with_database(settings: Settings, work):
 def audit_verify_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
     key = signing.key_from_text(settings.audit_key)
-    report = _run_with_database(
-        _with_database(settings, lambda: verify(key, dossier_id=arguments.dossier))
-    )
+
+    async def check():
+        heads = await witness.load(settings.audit_witness, key)
+        return await verify(key, dossier_id=arguments.dossier, witness=heads)
+
+    try:
+        report = _run_with_database(_with_database(settings, check))
+    except witness.WitnessError as error:
+        raise CommandError(str(error)) from None
     print(
         f"{report.events} events in {report.chains} chain{'s' if report.chains != 1 else ''}, "
         f"{report.checkpoints} signed checkpoint{'s' if report.checkpoints != 1 else ''}."
@@ -274,6 +290,8 @@ def audit_verify_command(arguments: argparse.Namespace) -> int:
             f"{waiting} recent event{'s' if waiting != 1 else ''} not yet signed "
             "(carnet audit sign)."
         )
+    print(f"{report.witnessed} chain{'s' if report.witnessed != 1 else ''} compared with the "
+          f"witness {settings.audit_witness}.")  # fmt: skip
     if report.intact:
         print("The audit trail is intact.")
         return 0
@@ -288,6 +306,21 @@ def audit_sign_command(arguments: argparse.Namespace) -> int:
     key = signing.key_from_text(settings.audit_key)
     count = _run_with_database(_with_database(settings, lambda: signing.sign_heads(key)))
     print(f"Signed {count} chain head{'s' if count != 1 else ''}.")
+    return 0
+
+
+def audit_new_witness_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    key = signing.key_from_text(settings.audit_key)
+    try:
+        kept = _run_with_database(
+            _with_database(settings, lambda: witness.restart(settings.audit_witness, key))
+        )
+    except witness.WitnessError as error:
+        raise CommandError(str(error)) from None
+    if kept:
+        print(f"The previous witness is kept as {kept}.")
+    print(f"New witness started in {settings.audit_witness}.")
     return 0
 
 

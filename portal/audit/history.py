@@ -25,9 +25,9 @@ from portal import clock
 from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.view import open_dossier
-from portal.audit import Action, Mode, signing
+from portal.audit import Action, Mode, signing, witness
 from portal.audit.naming import Namer, Told
-from portal.audit.tables import AuditEvent
+from portal.audit.tables import AuditActor, AuditEvent
 from portal.audit.trail import chain_of
 from portal.audit.verification import verify
 from portal.audit.visits import visits, who
@@ -110,9 +110,11 @@ async def history(
         .offset((page - 1) * PAGE_SIZE)
     )
     actors = (
-        await AuditEvent.select(AuditEvent.actor_account, AuditEvent.actor_name)
-        .where(AuditEvent.chain == chain_of(facts.id), AuditEvent.actor_role != "patient")
-        .distinct()
+        await AuditActor.select(
+            AuditActor.account.as_alias("actor_account"), AuditActor.name.as_alias("actor_name")
+        )
+        .where(AuditActor.chain == chain_of(facts.id))
+        .order_by(AuditActor.name)
     )
     namer = Namer(facts, request.app.state.plugins.sections)
     await namer.read(rows[:PAGE_SIZE])
@@ -121,7 +123,7 @@ async def history(
         context={
             "dossier_id": facts.id,
             "visits": visits([namer.told(row) for row in rows[:PAGE_SIZE]]),
-            "actors": [actor for actor in actors if actor["actor_account"]],
+            "actors": actors,
             "filters": {
                 "professional": professional,
                 "mode": mode,
@@ -175,8 +177,14 @@ async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redir
         request, dossier_id, Action.VERIFY, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.VERIFY, ABOUT_ACCESS, target_type="history")
-    report = await verify(signing.installed(), dossier_id=facts.id)
-    if report.intact:
+    key, witnessed = signing.installed(), witness.installed()
+    try:
+        heads = await witness.load(witnessed, key) if witnessed and key else None
+        report = await verify(key, dossier_id=facts.id, witness=heads)
+        problem = report.problems[0] if report.problems else None
+    except witness.WitnessError as error:
+        problem = error
+    if problem is None:
         flash(
             request,
             _(
@@ -187,7 +195,7 @@ async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redir
             "success",
         )
     else:
-        logger.error("audit chain of dossier %s broken: %s", facts.id, report.problems[0])
+        logger.error("audit chain of dossier %s broken: %s", facts.id, problem)
         flash(
             request,
             _(
