@@ -5,7 +5,9 @@ and their representatives' accesses are left out unless asked for.
 
 Patients see their own dossier's history, legal representatives the history of the dossiers
 they manage (`portal.access.policy` decides). Opening the history, exporting it and checking
-its integrity are themselves accesses, and are traced like any other.
+its integrity are themselves accesses, and are traced like any other. Every page carries the
+chain's receipt, and the history is exported as a spreadsheet and as the signed events
+(`portal.audit.receipts`) that ``docs/verify_audit.py`` checks offline.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from portal import clock
 from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.view import open_dossier
-from portal.audit import Action, Mode, signing, witness
+from portal.audit import Action, Mode, receipts, signing, witness
 from portal.audit.naming import Namer, Told
 from portal.audit.tables import AuditActor, AuditEvent
 from portal.audit.trail import chain_of
@@ -118,6 +120,7 @@ async def history(
     )
     namer = Namer(facts, request.app.state.plugins.sections)
     await namer.read(rows[:PAGE_SIZE])
+    receipt = await receipts.current(facts.id)
     return Template(
         "audit/history.html",
         context={
@@ -134,6 +137,9 @@ async def history(
             "filter_error": error,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
+            "receipt": receipt,
+            "receipt_text": receipts.as_text(receipt) if receipt else "",
+            "public_key_path": signing.PUBLIC_KEY_PATH,
         },
         status_code=400 if error else 200,
     )
@@ -156,18 +162,38 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
     writer = csv.writer(output)
     writer.writerow(
         [_("Date (UTC)"), _("Who"), _("Role"), _("Profession"), _("What happened"),
-         _("Outcome"), _("Mode"), _("Reason given"), _("Through the application")]
+         _("Outcome"), _("Mode"), _("Reason given"), _("Through the application"),
+         _("Number"), _("Hash"), _("Signature")]
     )  # fmt: skip
     for row in rows:
         writer.writerow(
             [row["occurred_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row["actor_name"],
              row["actor_role"], row["actor_profession"], describe(namer.told(row)), row["outcome"],
-             row["mode"], row["mode_detail"], row["via"]]
+             row["mode"], row["mode_detail"], row["via"], row["seq"], row["hash"],
+             row["signature"]]
         )  # fmt: skip
     return Response(
         output.getvalue().encode("utf-8-sig"),  # the BOM lets spreadsheets read the accents
         media_type="text/csv",  # Litestar adds the charset of text types itself
         headers={"content-disposition": 'attachment; filename="historique-des-acces.csv"'},
+    )
+
+
+@get("/dossiers/{dossier_id:uuid}/history.json", guards=[signed_in])
+async def history_json(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """The signed events themselves, for ``docs/verify_audit.py``."""
+    facts = await open_dossier(
+        request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
+    )
+    await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
+    rows = (
+        await AuditEvent.select()
+        .where(AuditEvent.chain == chain_of(facts.id))
+        .order_by(AuditEvent.seq)
+    )
+    return Response(
+        receipts.export(facts.id, rows),
+        headers={"content-disposition": 'attachment; filename="historique-des-acces.json"'},
     )
 
 
@@ -207,4 +233,4 @@ async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redir
     return see_other(f"/dossiers/{facts.id}/history")
 
 
-ROUTES = [history, history_csv, check_integrity]
+ROUTES = [history, history_csv, history_json, check_integrity, *receipts.ROUTES]

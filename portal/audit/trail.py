@@ -111,7 +111,7 @@ def event_hash(fields: dict[str, Any]) -> str:
     """SHA-256 of the event's canonical JSON (sorted keys, UTC timestamps to the microsecond)."""
     hashed = HASHED_FIELDS + tuple(name for name in HASHED_WHEN_SET if fields.get(name))
     canonical = json.dumps(
-        {name: _plain(fields[name]) for name in hashed},
+        {name: canonical_value(fields[name]) for name in hashed},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -119,7 +119,9 @@ def event_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def canonical_value(value: Any) -> Any:
+    """A field as it is hashed (and exported): timestamps in UTC to the microsecond, UUIDs
+    as text."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, UUID):
