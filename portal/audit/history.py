@@ -96,21 +96,19 @@ async def history(
     start: FromQuery[str] = "",
     end: FromQuery[str] = "",
     own: FromQuery[str] = "",
-    page: FromQuery[int] = 1,
+    before: FromQuery[int | None] = None,
+    after: FromQuery[int | None] = None,
 ) -> Template:
+    """One page of the history: the `PAGE_SIZE` accesses before event ``before`` (or after
+    ``after``), newest first. Pages are found by event number, not counted from the top, and
+    the person filter reads `AuditActor`: every page costs the same few indexed reads,
+    however long the chain."""
     facts = await open_dossier(
         request, dossier_id, Action.VIEW, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.VIEW, ABOUT_ACCESS, target_type="history")
     filters, error = _filters(professional, mode, start, end, own)
-    page = max(page, 1)
-    base = AuditEvent.select().where(AuditEvent.chain == chain_of(facts.id))
-    rows = (
-        await filters.apply(base)
-        .order_by(AuditEvent.seq, ascending=False)
-        .limit(PAGE_SIZE + 1)
-        .offset((page - 1) * PAGE_SIZE)
-    )
+    rows, newer, older = await _page(filters.apply(_chain(facts.id)), before, after)
     actors = (
         await AuditActor.select(
             AuditActor.account.as_alias("actor_account"), AuditActor.name.as_alias("actor_name")
@@ -119,13 +117,13 @@ async def history(
         .order_by(AuditActor.name)
     )
     namer = Namer(facts, request.app.state.plugins.sections)
-    await namer.read(rows[:PAGE_SIZE])
+    await namer.read(rows)
     receipt = await receipts.current(facts.id)
     return Template(
         "audit/history.html",
         context={
             "dossier_id": facts.id,
-            "visits": visits([namer.told(row) for row in rows[:PAGE_SIZE]]),
+            "visits": visits([namer.told(row) for row in rows]),
             "actors": actors,
             "filters": {
                 "professional": professional,
@@ -135,8 +133,8 @@ async def history(
                 "own": "1" if filters.own else "",
             },
             "filter_error": error,
-            "page": page,
-            "has_next": len(rows) > PAGE_SIZE,
+            "newer": rows[0]["seq"] if rows and newer else None,
+            "older": rows[-1]["seq"] if rows and older else None,
             "receipt": receipt,
             "receipt_text": receipts.as_text(receipt) if receipt else "",
             "public_key_path": signing.PUBLIC_KEY_PATH,
@@ -145,17 +143,30 @@ async def history(
     )
 
 
+def _chain(dossier_id: UUID):
+    return AuditEvent.select().where(AuditEvent.chain == chain_of(dossier_id))
+
+
+async def _page(query, before: int | None, after: int | None) -> tuple[list[dict], bool, bool]:
+    """The page's events, newest first, and whether there are newer and older ones."""
+    if after is not None:
+        rows = (
+            await query.where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(PAGE_SIZE + 1)
+        )
+        return list(reversed(rows[:PAGE_SIZE])), len(rows) > PAGE_SIZE, True
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    rows = await query.order_by(AuditEvent.seq, ascending=False).limit(PAGE_SIZE + 1)
+    return rows[:PAGE_SIZE], before is not None, len(rows) > PAGE_SIZE
+
+
 @get("/dossiers/{dossier_id:uuid}/history.csv", guards=[signed_in])
 async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
     facts = await open_dossier(
         request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
-    rows = (
-        await AuditEvent.select()
-        .where(AuditEvent.chain == chain_of(facts.id))
-        .order_by(AuditEvent.seq, ascending=False)
-    )
+    rows = await _chain(facts.id).order_by(AuditEvent.seq, ascending=False)
     namer = Namer(facts, request.app.state.plugins.sections)
     await namer.read()
     output = io.StringIO()
@@ -186,11 +197,7 @@ async def history_json(request: Request, dossier_id: FromPath[UUID]) -> Response
         request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
-    rows = (
-        await AuditEvent.select()
-        .where(AuditEvent.chain == chain_of(facts.id))
-        .order_by(AuditEvent.seq)
-    )
+    rows = await _chain(facts.id).order_by(AuditEvent.seq)
     return Response(
         receipts.export(facts.id, rows),
         headers={"content-disposition": 'attachment; filename="historique-des-acces.json"'},

@@ -21,6 +21,11 @@ def shown(row: str = "") -> str:
 
 
 TABLES = ("audit_event", "audit_checkpoint")
+#: The history's pages, filtered by person or by kind of access, read a few index entries.
+INDEXES = [
+    "CREATE INDEX audit_event_chain_actor ON audit_event (chain, actor_account, seq)",
+    "CREATE INDEX audit_event_chain_mode ON audit_event (chain, mode, seq)",
+]
 ACTORS = [
     "CREATE UNIQUE INDEX audit_actor_chain_account ON audit_actor (chain, account)",
     "INSERT INTO audit_actor (chain, account, name) "
@@ -63,7 +68,7 @@ POSTGRES = [
 
 async def purge_only():
     engine = engine_finder()
-    for statement in [*ACTORS, *(SQLITE if engine.engine_type == "sqlite" else POSTGRES)]:
+    for statement in [*INDEXES, *ACTORS, *(SQLITE if engine.engine_type == "sqlite" else POSTGRES)]:
         await engine.run_ddl(statement)
 
 
