@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from portal import audit
 from portal.audit import Action, Actor, Purpose, record, signing
 from portal.audit.verification import verify
 from portal.cli import upgrade_database
@@ -53,8 +54,8 @@ async def run(engine_name: str, url: str, data_dir: Path, events: int, verify_ev
     await upgrade_database(settings)
     database = Database(create_engine(url), [APP_CONFIG])
     database.install()
-    key = signing.key_from_text(settings.audit_key)
-    signing.install(key)
+    audit.install(settings)
+    key = signing.installed()
     await database.connect()
     try:
         print(f"{engine_name}:")

@@ -22,13 +22,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
-from portal import pages, pdf, piccolo_app, web
+from portal import audit, pages, pdf, piccolo_app, web
 from portal.access import is_core_guard, professional_routes
 from portal.access import routes as access_routes
 from portal.access.banner import EmergencyBannerMiddleware
 from portal.access.matrix import load_matrix
 from portal.audit import history as audit_history
-from portal.audit import signing
 from portal.db import Database, DatabaseUnavailable, create_engine
 from portal.dossiers import (
     creation,
@@ -98,7 +97,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     )
     matrix = load_matrix(settings.access_matrix, plugins.categories)
     database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
+    audit.install(settings)
     channel = channel_for(settings)
     notifications.install(channel, settings.language)
     static = StaticFiles(

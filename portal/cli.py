@@ -12,9 +12,9 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from portal import clock
+from portal import audit, clock
 from portal.access.matrix import MatrixError
-from portal.audit import signing
+from portal.audit import signing, witness
 from portal.audit.verification import verify
 from portal.backup import BackupError, create_backup, known_migrations, restore_backup
 from portal.db import (
@@ -160,14 +160,24 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(title="commands", metavar="COMMAND", required=True)
     verify = audit_commands.add_parser(
-        "verify", help="check every hash chain and signed checkpoint; exit 1 if broken"
+        "verify",
+        help="check every hash chain, signature and checkpoint, and that no chain is shorter "
+        "than its witness; exit 1 if broken",
     )
     verify.add_argument("--dossier", type=UUID, default=None, help="only this dossier's chain")
     verify.set_defaults(command=audit_verify_command)
     sign = audit_commands.add_parser(
-        "sign", help="sign the chain heads that moved since their last checkpoint (run hourly)"
+        "sign",
+        help="sign a checkpoint on the chains whose last events were written before every "
+        "event was signed (run once after upgrading)",
     )
     sign.set_defaults(command=audit_sign_command)
+    new_witness = audit_commands.add_parser(
+        "new-witness",
+        help="after a restore: start a new witness from the verified database, keeping the "
+        "old file under another name",
+    )
+    new_witness.set_defaults(command=audit_new_witness_command)
 
     reminders = commands.add_parser(
         "reminders",
@@ -270,7 +280,7 @@ def _installed_database(settings: Settings) -> Database:
     plugins = load_plugins(settings.disabled_plugins)
     database = Database(create_engine(settings.database_url), [CORE_APP, *plugins.piccolo_apps])
     database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
+    audit.install(settings)
     return database
 
 
@@ -287,9 +297,15 @@ async def _with_database(settings: Settings, work):
 def audit_verify_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
     key = signing.key_from_text(settings.audit_key)
-    report = _run_with_database(
-        _with_database(settings, lambda: verify(key, dossier_id=arguments.dossier))
-    )
+
+    async def check():
+        heads = await witness.load(settings.audit_witness, key)
+        return await verify(key, dossier_id=arguments.dossier, witness=heads)
+
+    try:
+        report = _run_with_database(_with_database(settings, check))
+    except witness.WitnessError as error:
+        raise CommandError(str(error)) from None
     print(
         f"{report.events} events in {report.chains} chain{'s' if report.chains != 1 else ''}, "
         f"{report.checkpoints} signed checkpoint{'s' if report.checkpoints != 1 else ''}."
@@ -300,6 +316,8 @@ def audit_verify_command(arguments: argparse.Namespace) -> int:
             f"{waiting} recent event{'s' if waiting != 1 else ''} not yet signed "
             "(carnet audit sign)."
         )
+    print(f"{report.witnessed} chain{'s' if report.witnessed != 1 else ''} compared with the "
+          f"witness {settings.audit_witness}.")  # fmt: skip
     if report.intact:
         print("The audit trail is intact.")
         return 0
@@ -333,22 +351,44 @@ def restore_command(arguments: argparse.Namespace) -> int:
     manifest = _run_with_database(
         restore_backup(settings.database_url, arguments.file, known, force=arguments.force)
     )
-    # The audit chains now end where they ended when the backup was made: whatever keeps
-    # their heads outside the database starts again from the restored ones here.
-    key = signing.key_from_text(settings.audit_key)
-    report = _run_with_database(_with_database(settings, lambda: verify(key)))
-    audit = "intact" if report.intact else "TAMPERED WITH (see carnet audit verify)"
-    print(
+    # The audit chains now end where they ended when the backup was made: once they verify,
+    # the witness starts again from the restored heads (the previous one kept aside).
+    restored = (
         f"Restored {manifest.rows} rows in {len(manifest.row_counts)} tables from the backup "
-        f"of {manifest.created_at}; audit: {audit}."
+        f"of {manifest.created_at}"
     )
+    key = signing.key_from_text(settings.audit_key)
+    try:
+        kept = _run_with_database(
+            _with_database(settings, lambda: witness.restart(settings.audit_witness, key))
+        )
+    except witness.WitnessError as error:
+        print(f"{restored}; audit: {error} (see carnet audit verify).")
+        return 1
+    aside = f" (the previous one kept as {kept})" if kept else ""
+    print(f"{restored}; a new audit witness started{aside}; audit: intact.")
     missing = known - set(manifest.migrations)
     if missing:
         print(
             f"This version has {len(missing)} migration{'s' if len(missing) > 1 else ''} the "
             "backup predates: run `carnet db upgrade`."
         )
-    return 0 if report.intact else 1
+    return 0
+
+
+def audit_new_witness_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    key = signing.key_from_text(settings.audit_key)
+    try:
+        kept = _run_with_database(
+            _with_database(settings, lambda: witness.restart(settings.audit_witness, key))
+        )
+    except witness.WitnessError as error:
+        raise CommandError(str(error)) from None
+    if kept:
+        print(f"The previous witness is kept as {kept}.")
+    print(f"New witness started in {settings.audit_witness}.")
+    return 0
 
 
 def reminders_command(arguments: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ import io
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,11 +122,28 @@ class Database:
                 raise DatabaseUnavailable(describe_error(error)) from error
             raise
 
-    def write_transaction(self):
-        """A transaction for writes: IMMEDIATE on SQLite so the write lock is taken up front."""
+    @contextlib.asynccontextmanager
+    async def write_transaction(self):
+        """A transaction for writes: IMMEDIATE on SQLite so the write lock is taken up front.
+        Within another transaction, it is that one; the callbacks given to `after_commit`
+        run once the outermost one has committed."""
         if isinstance(self.engine, SQLiteEngine):
-            return self.engine.transaction(transaction_type=TransactionType.immediate)
-        return self.engine.transaction()
+            transaction = self.engine.transaction(transaction_type=TransactionType.immediate)
+        else:
+            transaction = self.engine.transaction()
+        if self.engine.current_transaction.get() is not None:
+            async with transaction as outer:
+                yield outer
+            return
+        callbacks: list[Callable[[], None]] = []
+        token = _after_commit.set(callbacks)
+        try:
+            async with transaction as started:
+                yield started
+        finally:
+            _after_commit.reset(token)
+        for callback in callbacks:
+            callback()
 
     async def upgrade(self) -> list[str]:
         """Apply every app's pending migrations (core first); return the names of those applied."""
@@ -150,6 +168,19 @@ class Database:
 
 
 _current: Database | None = None
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "after_commit", default=None
+)
+
+
+def after_commit(callback: Callable[[], None]) -> bool:
+    """Run ``callback`` once the current `Database.write_transaction` has committed (never if
+    it rolls back); False, and nothing done, outside one."""
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        return False
+    callbacks.append(callback)
+    return True
 
 
 def current() -> Database:

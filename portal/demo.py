@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from portal import audit, clock
 from portal.access.policy import OCCUPATIONAL_HEALTH
 from portal.access.tables import CircleMember, Joined, SectionConsent
-from portal.audit import Action, Actor, Mode, Purpose, signing
+from portal.audit import Action, Actor, Mode, Purpose
 from portal.dossiers import reimbursements
 from portal.dossiers.tables import Document, Dossier, Representative, SummaryVersion
 from portal.hookspecs import DemoData
@@ -200,9 +200,6 @@ async def load_demo(plugins: Plugins | None = None) -> bool:
     await _demo_dossiers()
     if plugins is not None:
         await plugins.add_demo_data(await read_demo())
-    key = signing.installed()
-    if key is not None:
-        await signing.sign_heads(key)
     return True
 
 

@@ -41,6 +41,7 @@ KNOWN_VARIABLES = (
     "CARNET_SMS_URL",
     "CARNET_TRUSTED_PROXIES",
     "CARNET_AUDIT_KEY",
+    "CARNET_AUDIT_WITNESS",
     "CARNET_OAUTH_KEY",
     "CARNET_ACCESS_MATRIX",
     "CARNET_PSC_ISSUER",
@@ -57,6 +58,8 @@ SMTP_TLS_MODES = ("starttls", "none")
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 AUDIT_KEY_FILE = "audit_key"
+#: The audit trail's witness (`portal.audit.witness`), in the data directory by default.
+AUDIT_WITNESS_FILE = "audit-witness.log"
 OAUTH_KEY_FILE = "oauth_key.pem"
 #: The smallest RSA key accepted to sign ID tokens (RS256).
 MIN_OAUTH_KEY_BITS = 2048
@@ -113,6 +116,9 @@ class Settings:
     #: The Ed25519 seed (base64) that signs the audit checkpoints.
     audit_key: str = field(default="", repr=False)
     audit_key_generated: bool = False
+    #: The append-only file that witnesses each audit chain's signed head; best on another
+    #: disk than the database's (`portal.audit.witness`).
+    audit_witness: Path = Path("var") / AUDIT_WITNESS_FILE
     #: A deployment's own access matrix (TOML), instead of portal/access/matrix.toml.
     access_matrix: Path | None = None
     #: The RSA private key (PEM) that signs the ID tokens given to software (`portal.oauth`);
@@ -228,6 +234,9 @@ class Settings:
             trusted_proxies=proxies,
             audit_key=audit_key or _generated_audit_key(data_dir),
             audit_key_generated=not audit_key,
+            audit_witness=Path(
+                environ.get("CARNET_AUDIT_WITNESS", "") or data_dir / AUDIT_WITNESS_FILE
+            ),
             access_matrix=Path(access_matrix) if access_matrix else None,
             oauth_key=oauth_key,
             psc=_openid_provider(environ, "CARNET_PSC"),

@@ -42,10 +42,9 @@ import pytest
 import pytest_asyncio
 from litestar import Litestar, Request
 
-from portal import clock
+from portal import audit, clock
 from portal.access.view import DossierView, open_dossier
 from portal.app import create_app
-from portal.audit import signing
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
 from portal.db import Database, create_engine
@@ -142,7 +141,7 @@ class Templates:
             settings = make_settings(self.folder, url)
             database = Database(create_engine(url), [CORE_APP, *plugins.piccolo_apps])
             database.install()
-            signing.install(signing.key_from_text(settings.audit_key))
+            audit.install(settings)
             try:
                 await database.upgrade()
                 if demo:

@@ -30,7 +30,7 @@ from portal.access.policy import ABOUT_ACCESS
 from portal.access.tables import EmergencyGrant
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
-from portal.audit.tables import AuditCheckpoint, AuditEvent, AuditPurge
+from portal.audit.tables import AuditActor, AuditCheckpoint, AuditEvent, AuditPurge
 from portal.audit.trail import chain_of
 from portal.dossiers.tables import Dossier, DossierStatus, Representative
 from portal.i18n import gettext as _
@@ -79,14 +79,16 @@ async def purge(dossier_id: UUID, actor: audit.Actor, reason: str) -> None:
             .order_by(AuditEvent.seq, ascending=False)
             .first()
         )
-        await AuditPurge.insert(AuditPurge(chain=chain))
-        await AuditCheckpoint.delete().where(AuditCheckpoint.chain == chain)
-        await AuditEvent.delete().where(AuditEvent.chain == chain)
-        await AuditPurge.delete().where(AuditPurge.chain == chain)
         await Dossier.delete().where(Dossier.id == dossier_id)
         await Patient.delete().where(Patient.id == dossier["patient"])
         if dossier["account"] is not None:
             await _retire(dossier["account"])
+        # The triggers let a chain go only once its dossier has gone.
+        await AuditPurge.insert(AuditPurge(chain=chain))
+        await AuditCheckpoint.delete().where(AuditCheckpoint.chain == chain)
+        await AuditEvent.delete().where(AuditEvent.chain == chain)
+        await AuditActor.delete().where(AuditActor.chain == chain)
+        await AuditPurge.delete().where(AuditPurge.chain == chain)
         await audit.record(
             Action.PURGE,
             actor,
