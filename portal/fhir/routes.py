@@ -53,6 +53,7 @@ from portal.fhir.transaction import (
     parse_json,
     read_submission,
 )
+from portal.i18n import gettext as _
 from portal.identity.numbers import InvalidNumber, validate_nir
 from portal.oauth import bearer, scopes
 from portal.oauth.scopes import Requirement
@@ -385,8 +386,9 @@ async def provide(request: Request) -> Response:
         raise Invalid(
             [Issue("not-found", "There is no such patient.", f"{first.path}.subject")], 404
         ) from None
-    except PermissionDeniedException:
-        view = await _view(request, submission.patient, Action.CREATE)
+    except PermissionDeniedException:  # the dossier is theirs to open, not this category
+        message = _("You may not add documents of this category.")
+        raise Invalid([Issue("forbidden", message, f"{first.path}.category")], 403) from None
     keys = [
         uuid5(MASTER_IDENTIFIERS, f"{view.id}|{d.master_identifier}") for d in submission.deposits
     ]
