@@ -308,7 +308,7 @@ async def search_documents(request: Request) -> Response:
         for row in page
     ]
     links = {"self": query.url(base, query.offset)}
-    if query.offset + query.count < len(found):
+    if query.count and query.offset + query.count < len(found):
         links["next"] = query.url(base, query.offset + query.count)
     if query.offset:
         links["previous"] = query.url(base, max(query.offset - query.count, 0))

@@ -31,8 +31,6 @@ DEFAULT_COUNT = 20
 MAX_COUNT = 100
 #: What a DocumentReference is made from (no body, no file).
 COLUMNS = (*LISTED, Document.file_size, Document.superseded_at)
-#: Parameters every FHIR search may carry and that change nothing here.
-IGNORED = frozenset({"_format"})
 _STATUSES = frozenset({"current", "superseded"})
 _PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 DOCUMENT_PARAMETERS = frozenset(
@@ -40,14 +38,18 @@ DOCUMENT_PARAMETERS = frozenset(
 )
 
 
-def parameters(request: Request, allowed: frozenset[str] | set[str]) -> dict[str, list[str]]:
-    """The query's parameters (each with all its values); 400 for one this search has not."""
+def parameters(request: Request, known: frozenset[str] | set[str]) -> dict[str, list[str]]:
+    """The query's parameters this search knows (each with all its values). Others are
+    ignored, as FHIR servers do, unless the client asked ``Prefer: handling=strict``: then
+    they are refused (400)."""
+    strict = "handling=strict" in request.headers.get("prefer", "")
     found: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
-        if name in IGNORED:
+        if name not in known:
+            if strict:
+                message = f"Unknown search parameter {name!r}."
+                raise Invalid([Issue("not-supported", message, name)])
             continue
-        if name not in allowed:
-            raise Invalid([Issue("not-supported", f"Unknown search parameter {name!r}.", name)])
         found.setdefault(name, []).append(value)
     return found
 
@@ -140,7 +142,7 @@ class DocumentQuery:
             if author is None:
                 raise _invalid("author", "Name the author as Practitioner/{id}.")
             authors.add(author)
-        count = _number(params, "_count", DEFAULT_COUNT, 1, MAX_COUNT)
+        count = _number(params, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
         offset = _number(params, "_offset", 0, 0, 10**9)
         return cls(
             patient=patient,
