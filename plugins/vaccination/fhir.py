@@ -8,9 +8,10 @@ from typing import Any
 from plugins.vaccination import records
 from plugins.vaccination.reference import vaccine_name
 from portal.access.view import DossierView
+from portal.fhir.ips import CARNET_CODES
 
 #: The code system of the shipped vaccine list (`reference.VACCINES`): the record's key.
-VACCINE_SYSTEM = "https://carnet.sante.fr/fhir/CodeSystem/vaccine"
+VACCINE_SYSTEM = f"{CARNET_CODES}vaccine"
 ROUTE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration"
 #: Carnet's routes of administration, as HL7 v3 codes.
 ROUTES = {"IM": "IM", "SC": "SQ", "ID": "IDINJ", "oral": "PO", "nasal": "NASINHL"}
