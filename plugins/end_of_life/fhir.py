@@ -12,6 +12,7 @@ from portal import clock
 from portal.access.view import DossierView
 from portal.fhir.ips import advance_directive, narrative
 from portal.i18n import gettext as _
+from portal.i18n import with_colon
 
 
 async def resources(view: DossierView) -> list[dict[str, Any]]:
@@ -39,7 +40,9 @@ async def resources(view: DossierView) -> list[dict[str, Any]]:
         related: dict[str, Any] = {
             "resourceType": "RelatedPerson",
             "id": f"end-of-life-{person['id']}",
-            "text": narrative(_("Trusted person") + f": {person['name']}{_relation(person)}"),
+            "text": narrative(
+                with_colon(_("Trusted person")) + f" {person['name']}{_relation(person)}"
+            ),
             "patient": {"reference": f"Patient/{view.id}"},
             # No terminology has the French "personne de confiance": said in words.
             "relationship": [{"text": _("Trusted person") + _relation(person)}],

@@ -10,6 +10,7 @@ from portal.access.view import DossierView
 from portal.audit import Action
 from portal.fhir.ips import CARNET_CODES, LOINC
 from portal.i18n import gettext as _
+from portal.i18n import with_colon
 
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 #: LOINC's "History of Occupation".
@@ -60,7 +61,7 @@ def _exposure(view: DossierView, row: dict[str, Any]) -> dict[str, Any]:
     resource = {
         **_observation(view, row, "exposure"),
         "code": {"coding": [{"system": AGENT_SYSTEM, "code": row["agent"], "display": name}]},
-        "valueString": _("Exposure at work") + f": {name}",
+        "valueString": with_colon(_("Exposure at work")) + f" {name}",
     }
     if row["intensity"] in vocabulary.INTENSITIES:
         resource["interpretation"] = [{"text": str(vocabulary.INTENSITIES[row["intensity"]])}]

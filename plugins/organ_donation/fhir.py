@@ -9,6 +9,7 @@ from plugins.organ_donation import position
 from portal.access.view import DossierView
 from portal.fhir.ips import advance_directive
 from portal.i18n import gettext as _
+from portal.i18n import with_colon
 
 
 async def resources(view: DossierView) -> list[dict[str, Any]]:
@@ -16,7 +17,7 @@ async def resources(view: DossierView) -> list[dict[str, Any]]:
     current = await position.current(view.id)
     if current is None:
         return []
-    text = _("Organ donation") + f": {position.line(current)}"
+    text = with_colon(_("Organ donation")) + f" {position.line(current)}"
     return [
         advance_directive(
             f"organ-donation-{current['id']}",
