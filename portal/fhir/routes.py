@@ -35,7 +35,7 @@ from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents
 from portal.dossiers.tables import Document, Dossier
-from portal.fhir import codes, search
+from portal.fhir import codes, ips, search
 from portal.fhir.resources import (
     FHIR_JSON,
     FHIR_VERSION,
@@ -82,6 +82,12 @@ CAPABILITIES: list[dict[str, Any]] = [
     {
         "type": "Patient",
         "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "operation": [
+            {
+                "name": "summary",
+                "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+            }
+        ],
         "searchParam": [
             {"name": "identifier", "type": "token", "documentation": "The INS-NIR"},
             {"name": "_id", "type": "token"},
@@ -215,6 +221,11 @@ async def metadata(request: Request) -> Response:
 
 async def _patient(request: Request, view: DossierView) -> dict[str, Any]:
     await view.require(Action.VIEW, target_type="dossier")
+    return await patient_of(view)
+
+
+async def patient_of(view: DossierView) -> dict[str, Any]:
+    """The ``Patient`` of an opened dossier, for a reading already traced."""
     row = (
         await Dossier.select(
             Dossier.patient.nir.as_alias("nir"),
@@ -232,6 +243,15 @@ async def _patient(request: Request, view: DossierView) -> dict[str, Any]:
 async def read_patient(request: Request, patient_id: FromPath[str]) -> Response:
     view = await _view(request, _id(patient_id))
     return answer(await _patient(request, view))
+
+
+@get("/Patient/{patient_id:str}/$summary", guards=[bearer_token("Patient.r")])
+async def summary(request: Request, patient_id: FromPath[str]) -> Response:
+    """The patient summary (IPS ``$summary``): an IPS document of what the asker may read."""
+    view = await _view(request, _id(patient_id))
+    plugins = request.app.state.plugins
+    base = f"{_base(request)}/fhir"
+    return answer(await ips.patient_summary(view, plugins, await patient_of(view), base))
 
 
 @get("/Patient", guards=[bearer_token("Patient.s")])
@@ -557,6 +577,7 @@ ROUTER = Router(
     route_handlers=[
         metadata,
         read_patient,
+        summary,
         search_patients,
         search_documents,
         read_document_reference,
