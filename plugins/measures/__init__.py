@@ -1,0 +1,1 @@
+"""Measures: a section of the Carnet health record."""
