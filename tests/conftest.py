@@ -17,7 +17,7 @@ import pytest
 from litestar import Litestar
 from markupsafe import escape
 
-from portal import i18n
+from portal import crypto, i18n
 from portal.app import create_app
 from portal.audit import signing
 from portal.cli import upgrade_database
@@ -67,6 +67,7 @@ async def database(tmp_path, database_url) -> AsyncIterator[Database]:
     database = Database(create_engine(settings.database_url), [APP_CONFIG])
     database.install()
     signing.install(signing.key_from_text(settings.audit_key))
+    crypto.install(crypto.keyring_for(settings))
     await database.connect()
     database.settings = settings
     yield database
