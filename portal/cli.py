@@ -16,6 +16,7 @@ from portal import clock, crypto
 from portal.access.matrix import MatrixError
 from portal.audit import signing
 from portal.audit.verification import verify
+from portal.backup import BackupError, create_backup, known_migrations, restore_backup
 from portal.crypto.rotation import rotate
 from portal.db import (
     Database,
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=Warning, module="piccolo")
     try:
         return arguments.command(arguments) or 0
-    except (SettingsError, PluginError, MatrixError, CommandError) as error:
+    except (SettingsError, PluginError, MatrixError, CommandError, BackupError) as error:
         print(f"carnet: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -99,6 +100,31 @@ def _parser() -> argparse.ArgumentParser:
     new_migration.add_argument("app", help="the app: 'portal' or a plugin key")
     new_migration.add_argument("--description", default="", help="what the migration does")
     new_migration.set_defaults(command=new_migration_command)
+
+    backup = commands.add_parser(
+        "backup",
+        help="write a backup of the whole database to FILE, while the portal serves",
+        description="Write a backup of every table (the plugins' included) to FILE: the "
+        "database's own dump, a consistent snapshot taken while the portal serves, with a "
+        "manifest of its row counts and migrations. FILE is replaced once the backup is whole.",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE")
+    backup.set_defaults(command=backup_command)
+    restore = commands.add_parser(
+        "restore",
+        help="restore a backup made by `carnet backup`, then verify its rows and audit trail",
+        description="Restore FILE into the database of CARNET_DATABASE_URL, all or nothing, "
+        "then check every table's row count and every audit chain and signature. Refuses a "
+        "database that is not empty unless --force is given; a failed restore leaves the "
+        "database as it was.",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace everything in a database that is not empty by the backup",
+    )
+    restore.set_defaults(command=restore_command)
 
     demo = commands.add_parser("demo", help="load the demo people into an empty database")
     demo.set_defaults(command=demo_command)
@@ -306,6 +332,40 @@ def audit_sign_command(arguments: argparse.Namespace) -> int:
     count = _run_with_database(_with_database(settings, lambda: signing.sign_heads(key)))
     print(f"Signed {count} chain head{'s' if count != 1 else ''}.")
     return 0
+
+
+def backup_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    manifest = _run_with_database(create_backup(settings.database_url, arguments.file))
+    print(
+        f"Backed up {manifest.rows} rows in {len(manifest.row_counts)} tables to {arguments.file}."
+    )
+    return 0
+
+
+def restore_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    plugins = load_plugins(settings.disabled_plugins)
+    known = known_migrations([CORE_APP, *plugins.piccolo_apps])
+    manifest = _run_with_database(
+        restore_backup(settings.database_url, arguments.file, known, force=arguments.force)
+    )
+    # The audit chains now end where they ended when the backup was made: whatever keeps
+    # their heads outside the database starts again from the restored ones here.
+    key = signing.key_from_text(settings.audit_key)
+    report = _run_with_database(_with_database(settings, lambda: verify(key)))
+    audit = "intact" if report.intact else "TAMPERED WITH (see carnet audit verify)"
+    print(
+        f"Restored {manifest.rows} rows in {len(manifest.row_counts)} tables from the backup "
+        f"of {manifest.created_at}; audit: {audit}."
+    )
+    missing = known - set(manifest.migrations)
+    if missing:
+        print(
+            f"This version has {len(missing)} migration{'s' if len(missing) > 1 else ''} the "
+            "backup predates: run `carnet db upgrade`."
+        )
+    return 0 if report.intact else 1
 
 
 def reminders_command(arguments: argparse.Namespace) -> int:

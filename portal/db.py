@@ -188,14 +188,70 @@ def _postgres_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+#: SQLSTATE classes of PostgreSQL errors that say the server cannot serve now, not that the
+#: statement is wrong: connection exceptions, a login refused, a database missing, transaction
+#: rollbacks (serialization failures, deadlocks), insufficient resources (disk full, out of
+#: memory, too many connections), operator intervention (shutdown, restart, cancelled), system
+#: errors and internal errors.
+POSTGRES_UNAVAILABLE_CLASSES = frozenset({"08", "28", "3D", "40", "53", "57", "58", "XX"})
+#: SQLite's primary result codes that say the same of the database file: busy, locked, out of
+#: memory, read-only, I/O error, corrupt, disk full, cannot open, locking protocol, not a
+#: database.
+SQLITE_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+
+
 def is_unavailable_error(error: BaseException) -> bool:
-    """Whether an exception means "the database is not there" rather than a bug."""
-    if isinstance(error, (DatabaseUnavailable, OSError, TimeoutError, *_postgres_errors())):
+    """Whether an exception means "the database cannot serve now" rather than a bug: the
+    server or file is unreachable, restarting, full or failing, whatever the driver calls it
+    (asyncpg's client-side errors, such as ``InternalClientError: cannot switch to state``
+    after a lost connection, included), and whether the driver's exception was raised as it
+    is or as the cause of another. A network error (``OSError``) counts only when raised as it
+    is: as the cause of another, it may be some other server's (a mail server's)."""
+    if isinstance(error, (DatabaseUnavailable, OSError, TimeoutError)):
         return True
-    if isinstance(error, sqlite3.OperationalError):
-        message = str(error)
-        return "unable to open" in message or "disk I/O" in message or "locked" in message
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _driver_says_unavailable(current):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(cause for cause in (current.__cause__, current.__context__) if cause)
     return False
+
+
+def _driver_says_unavailable(error: BaseException) -> bool:
+    if type(error).__module__.startswith("asyncpg"):
+        import asyncpg
+
+        if isinstance(error, asyncpg.PostgresError):
+            return str(getattr(error, "sqlstate", ""))[:2] in POSTGRES_UNAVAILABLE_CLASSES
+        # The client's own errors (InterfaceError, InternalClientError, ...) say the connection
+        # or its protocol state was lost, except for an argument it could not encode (a bug).
+        return not isinstance(error, asyncpg.DataError)
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in SQLITE_UNAVAILABLE_CODES
+        return isinstance(error, sqlite3.OperationalError)
+    return isinstance(error, DatabaseUnavailable)
 
 
 def describe_error(error: BaseException) -> str:
