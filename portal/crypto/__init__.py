@@ -120,11 +120,22 @@ def remember(dossier_id: UUID, key_id: str | None, wrapped: bytes | None) -> Non
         sealers.pop(dossier_id, None)
 
 
+def _cached(dossier_id: UUID) -> Sealer | None:
+    """The sealer this request already holds, unless the key was destroyed since."""
+    sealers = _request_sealers.get()
+    if sealers is None or dossier_id not in sealers:
+        return None
+    if dossier_id in keyring().shredded:
+        raise KeyUnavailable(f"the data key of dossier {dossier_id} was destroyed")
+    return sealers[dossier_id]
+
+
 async def sealer(dossier_id: UUID) -> Sealer:
     """The dossier's sealer for this request; raises `KeyUnavailable` when its key is gone."""
+    cached = _cached(dossier_id)
+    if cached is not None:
+        return cached
     sealers = _request_sealers.get()
-    if sealers is not None and dossier_id in sealers:
-        return sealers[dossier_id]
     row = await _stored_key(dossier_id)
     found = sealer_for(dossier_id, row["data_key_id"], row["data_key"]) if row else None
     if found is None:
@@ -167,9 +178,10 @@ async def writing_sealer(dossier_id: UUID) -> Sealer:
     it inside the write's transaction."""
     from portal.dossiers.tables import Dossier
 
+    cached = _cached(dossier_id)
+    if cached is not None and cached.has_key:
+        return cached
     sealers = _request_sealers.get()
-    if sealers is not None and dossier_id in sealers and sealers[dossier_id].has_key:
-        return sealers[dossier_id]
     row = await _stored_key(dossier_id)
     if row is not None and row["data_key"] is None:
         key_id, wrapped = keyring().wrap(os.urandom(KEY_BYTES), dossier_id)
