@@ -161,9 +161,10 @@ class EmergencyContact(Table, tablename="emergency_contact"):
 
     dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
     position = Integer()
-    name = Varchar(length=120)
-    relation = Varchar(length=60, default="")
-    phone = Varchar(length=30)
+    #: Sealed (`portal.crypto`, the position standing for the row): stored as text.
+    name = Text()
+    relation = Text(default="")
+    phone = Text()
 
 
 class PreparedPdf(Table, tablename="prepared_pdf"):
@@ -181,3 +182,10 @@ class PreparedPdf(Table, tablename="prepared_pdf"):
 crypto.sealed(Document, Document.title, Document.body, Document.file_name, Document.file_data)
 crypto.sealed(SummaryVersion, SummaryVersion.sections)
 crypto.sealed(SummaryFlag, SummaryFlag.line, SummaryFlag.note)
+#: What stands for the row in the sealed values of a profile (one per dossier) and of a
+#: contact (numbered by position, rewritten whole at each change).
+PROFILE_ROW, CONTACT_ROW = "dossier", "position"
+crypto.sealed(PatientProfile, PatientProfile.notes)
+crypto.sealed(
+    EmergencyContact, EmergencyContact.name, EmergencyContact.relation, EmergencyContact.phone
+)

@@ -1,5 +1,6 @@
-"""Encryption at rest: each dossier's wrapped data key, and the sealed title and file name
-as text (a sealed value is longer than the 200 characters they had). SQLite's TEXT and
+"""Encryption at rest: each dossier's wrapped data key, and the sealed title and file name of
+documents and the emergency contacts as text (a sealed value is longer than the length they
+had). SQLite's TEXT and
 VARCHAR are the same storage: only PostgreSQL changes the columns' type."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -11,7 +12,7 @@ from piccolo.engine import engine_finder
 
 ID = "2026-12-07T12:30:18:290569"
 VERSION = "1.38.0"
-DESCRIPTION = "encryption at rest: data keys, sealed titles and file names"
+DESCRIPTION = "encryption at rest: data keys, sealed titles, file names and contacts"
 
 
 class _Manager(MigrationManager):
@@ -83,6 +84,40 @@ async def forwards():
         tablename="document",
         column_name="file_name",
         db_column_name="file_name",
+        params={},
+        old_params={},
+        column_class=Text,
+        old_column_class=Varchar,
+        schema=None,
+    )
+
+    manager.alter_column(
+        table_class_name="EmergencyContact",
+        tablename="emergency_contact",
+        column_name="name",
+        db_column_name="name",
+        params={},
+        old_params={},
+        column_class=Text,
+        old_column_class=Varchar,
+        schema=None,
+    )
+    manager.alter_column(
+        table_class_name="EmergencyContact",
+        tablename="emergency_contact",
+        column_name="relation",
+        db_column_name="relation",
+        params={},
+        old_params={},
+        column_class=Text,
+        old_column_class=Varchar,
+        schema=None,
+    )
+    manager.alter_column(
+        table_class_name="EmergencyContact",
+        tablename="emergency_contact",
+        column_name="phone",
+        db_column_name="phone",
         params={},
         old_params={},
         column_class=Text,
