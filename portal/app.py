@@ -22,7 +22,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
-from portal import audit, pages, pdf, piccolo_app, web
+from portal import audit, crypto, pages, pdf, piccolo_app, web
 from portal.access import is_core_guard, professional_routes
 from portal.access import routes as access_routes
 from portal.access.banner import EmergencyBannerMiddleware
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     matrix = load_matrix(settings.access_matrix, plugins.categories)
     database.install()
     audit.install(settings)
+    crypto.install(crypto.keyring_for(settings))
     channel = channel_for(settings)
     notifications.install(channel, settings.language)
     static = StaticFiles(
@@ -135,6 +136,9 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         except DatabaseUnavailable as error:
             # Serve 503 pages until it is back rather than refusing to start.
             logger.warning("database unavailable at start-up: %s", error)
+        else:
+            # A wrong master key: nothing is served (`carnet serve` says why in one line).
+            await crypto.check_keys()
 
     async def reopen_database(request) -> None:
         """Open the pool the start-up could not open, as soon as the database is back."""

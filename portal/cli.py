@@ -12,11 +12,12 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from portal import audit, clock
+from portal import audit, clock, crypto
 from portal.access.matrix import MatrixError
 from portal.audit import signing, witness
 from portal.audit.verification import verify
 from portal.backup import BackupError, create_backup, known_migrations, restore_backup
+from portal.crypto.rotation import rotate
 from portal.db import (
     Database,
     DatabaseUnavailable,
@@ -193,6 +194,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(command=purge_command)
 
+    keys = commands.add_parser("keys", help="the keys that encrypt the records at rest")
+    keys_commands = keys.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    rotate = keys_commands.add_parser(
+        "rotate",
+        help="re-wrap every record's data key under CARNET_MASTER_KEY (the old master key in "
+        "CARNET_PREVIOUS_MASTER_KEYS); resumable, the portal keeps serving",
+    )
+    rotate.set_defaults(command=keys_rotate_command)
+
     plugins = commands.add_parser("plugins", help="list the plugins, their versions and hooks")
     plugins.set_defaults(command=plugins_command)
 
@@ -233,6 +243,12 @@ def serve_command(arguments: argparse.Namespace) -> int:
         f"Carnet on http://{arguments.host}:{arguments.port} ({settings.env}, "
         f"{arguments.workers} worker{'s' if arguments.workers > 1 else ''})"
     )
+    try:
+        _run_with_database(_with_database(settings, crypto.check_keys))
+    except crypto.WrongMasterKey as error:
+        raise CommandError(str(error)) from None
+    except CommandError:  # the database is down: the portal answers 503 until it is back
+        pass
     if arguments.workers > 1 and parse_database_url(settings.database_url).engine == "sqlite":
         print(
             "carnet: warning: the workers share SQLite's one writer and wait on each other's "
@@ -281,6 +297,7 @@ def _installed_database(settings: Settings) -> Database:
     database = Database(create_engine(settings.database_url), [CORE_APP, *plugins.piccolo_apps])
     database.install()
     audit.install(settings)
+    crypto.install(crypto.keyring_for(settings))
     return database
 
 
@@ -506,6 +523,29 @@ def _run_with_database(coroutine):
         if is_unavailable_error(error):
             raise CommandError(f"cannot reach the database: {describe_error(error)}") from None
         raise
+
+
+def keys_rotate_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if settings.master_key_generated:
+        raise CommandError(
+            "set CARNET_MASTER_KEY to the new master key and CARNET_PREVIOUS_MASTER_KEYS to the "
+            f"one in use (in development, the content of {settings.data_dir / 'master_key'}); "
+            "a new key: python -c 'import base64, os; "
+            "print(base64.b64encode(os.urandom(32)).decode())'"
+        )
+    rotation = _run_with_database(_with_database(settings, rotate))
+    print(f"{rotation.rewrapped} data keys re-wrapped under the master key {rotation.key_id}.")
+    if rotation.shredded:
+        print(f"{rotation.shredded} records were deleted: their keys stay destroyed.")
+    if not rotation.complete:
+        missing = ", ".join(f"{key} ({count})" for key, count in sorted(rotation.missing.items()))
+        raise CommandError(
+            f"data keys wrapped by keys not configured were left as they are: {missing}; "
+            "add those keys to CARNET_PREVIOUS_MASTER_KEYS and run it again."
+        )
+    print("Every data key is under the new master key: the previous ones are no longer needed.")
+    return 0
 
 
 def plugins_command(arguments: argparse.Namespace) -> int:

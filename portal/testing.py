@@ -42,7 +42,7 @@ import pytest
 import pytest_asyncio
 from litestar import Litestar, Request
 
-from portal import audit, clock
+from portal import audit, clock, crypto
 from portal.access.view import DossierView, open_dossier
 from portal.app import create_app
 from portal.audit.tables import AuditEvent
@@ -142,6 +142,7 @@ class Templates:
             database = Database(create_engine(url), [CORE_APP, *plugins.piccolo_apps])
             database.install()
             audit.install(settings)
+            crypto.install(crypto.keyring_for(settings))
             try:
                 await database.upgrade()
                 if demo:
@@ -152,10 +153,14 @@ class Templates:
             self.made[key] = url
         return self.made[key]
 
-    def settings(self, url: str) -> Settings:
-        """Settings for a copy of a template: the same keys (the demo's audit trail is signed
-        with the audit key)."""
-        return make_settings(self.folder, url)
+    def settings(self, url: str, folder: Path) -> Settings:
+        """Settings for a copy of a template, with its data in ``folder``: the same audit
+        and master keys (the demo's audit trail is signed with the one, its content sealed
+        under the other), and its own register of purged dossiers."""
+        template = make_settings(self.folder, url)
+        return make_settings(
+            folder, url, CARNET_AUDIT_KEY=template.audit_key, CARNET_MASTER_KEY=template.master_key
+        )
 
     def drop(self) -> None:
         for url in self.made.values():
@@ -313,7 +318,7 @@ async def carnet(request, tmp_path, carnet_templates) -> AsyncIterator[Carnet]:
     url = await copy_database(
         await carnet_templates.get(request.param, plugins, demo=True), tmp_path
     )
-    app = create_app(carnet_templates.settings(url), plugins)
+    app = create_app(carnet_templates.settings(url, tmp_path), plugins)
     try:
         async with running(app), http_client(app) as client:
             demo = await read_demo()

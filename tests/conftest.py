@@ -17,7 +17,7 @@ import pytest
 from litestar import Litestar
 from markupsafe import escape
 
-from portal import audit, i18n
+from portal import audit, crypto, i18n
 from portal.app import create_app
 from portal.cli import upgrade_database
 from portal.db import Database, create_engine
@@ -66,6 +66,7 @@ async def database(tmp_path, database_url) -> AsyncIterator[Database]:
     database = Database(create_engine(settings.database_url), [APP_CONFIG])
     database.install()
     audit.install(settings)
+    crypto.install(crypto.keyring_for(settings))
     await database.connect()
     database.settings = settings
     yield database

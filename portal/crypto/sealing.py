@@ -1,0 +1,119 @@
+"""Sealing one value of a dossier: AES-256-GCM under the dossier's data key, with associated
+data naming the dossier, table, column and row, so that a sealed value copied to another
+row, column or dossier does not open.
+
+A sealed text is stored as text (``enc1:`` and the base64 of nonce and ciphertext), a sealed
+file as bytes (``\\0enc1`` and nonce and ciphertext); a value stored before encryption was
+turned on (plain text, a plain file) reads as it is, until `carnet keys encrypt` seals it.
+A value that does not open reads as `unreadable()` (text) or no file at all, and is reported
+to the caller, which traces it; the rest of the dossier opens.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from portal.crypto.keys import NONCE_BYTES
+from portal.i18n import gettext as _
+
+TEXT_PREFIX = "enc1:"
+BYTES_PREFIX = b"\x00enc1"
+
+
+def unreadable() -> str:
+    """What a text that does not open shows instead, in the reader's language."""
+    return _("[unreadable: this content could not be decrypted]")
+
+
+def is_sealed(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith(TEXT_PREFIX)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value[: len(BYTES_PREFIX)]) == BYTES_PREFIX
+    return False
+
+
+def associated_data(dossier_id: UUID, table: str, column: str, row_id: Any) -> bytes:
+    return f"carnet/v1/{dossier_id}/{table}/{column}/{row_id}".encode()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A value that did not open: where it is."""
+
+    table: str
+    column: str
+    row_id: str
+
+
+class Sealer:
+    """Seals and opens the values of one dossier with its data key (``None``: the dossier's
+    key is gone, every sealed value is unreadable)."""
+
+    def __init__(self, dossier_id: UUID, data_key: bytes | None) -> None:
+        self.dossier_id = dossier_id
+        self._aead = AESGCM(data_key) if data_key is not None else None
+
+    @property
+    def has_key(self) -> bool:
+        return self._aead is not None
+
+    def seal(self, table: str, column: str, row_id: Any, value: str | bytes | None) -> Any:
+        """``value`` sealed for its place; None and the empty value stay as they are."""
+        if value is None or value in ("", b""):
+            return value
+        if self._aead is None:
+            raise ValueError(f"dossier {self.dossier_id} has no data key to seal with")
+        nonce = os.urandom(NONCE_BYTES)
+        aad = associated_data(self.dossier_id, table, column, row_id)
+        if isinstance(value, str):
+            sealed = nonce + self._aead.encrypt(nonce, value.encode(), aad)
+            return TEXT_PREFIX + base64.urlsafe_b64encode(sealed).decode()
+        return BYTES_PREFIX + nonce + self._aead.encrypt(nonce, bytes(value), aad)
+
+    def open(self, table: str, column: str, row_id: Any, stored: Any) -> tuple[Any, bool]:
+        """(the value, whether it opened): a plain value reads as it is; one that does not
+        open reads as `unreadable()` (text) or None (a file)."""
+        if not is_sealed(stored):
+            return stored, True
+        text = isinstance(stored, str)
+        aad = associated_data(self.dossier_id, table, column, row_id)
+        try:
+            if self._aead is None:
+                raise InvalidTag
+            if text:
+                raw = base64.urlsafe_b64decode(stored[len(TEXT_PREFIX) :])
+            else:
+                raw = bytes(stored)[len(BYTES_PREFIX) :]
+            clear = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+        except (InvalidTag, ValueError):
+            return (unreadable() if text else None), False
+        return (clear.decode() if text else clear), True
+
+    def seal_row(self, table: str, columns: tuple[str, ...], row_id: Any, row: dict) -> dict:
+        """``row`` with its ``columns`` sealed (those it holds)."""
+        return {
+            key: self.seal(table, key, row_id, value) if key in columns else value
+            for key, value in row.items()
+        }
+
+    def open_rows(
+        self, table: str, columns: tuple[str, ...], rows: list[dict], id_column: str = "id"
+    ) -> list[Problem]:
+        """Open the ``columns`` of ``rows`` in place; the values that did not open."""
+        problems = []
+        for row in rows:
+            row_id = row[id_column]
+            for column in columns:
+                if column in row:
+                    row[column], opened = self.open(table, column, row_id, row[column])
+                    if not opened:
+                        problems.append(Problem(table, column, str(row_id)))
+        return problems
