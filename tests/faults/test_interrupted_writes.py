@@ -5,6 +5,10 @@ there at all, the portal writes again afterwards, and the audit trail verifies."
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -13,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from portal.audit import signing
 from portal.audit.verification import verify
 from portal.sqlite_engine import SQLiteEngine
-from portal.testing import POSTGRES_URL
+from portal.testing import POSTGRES_URL, TEST_HOST
 from tests.faults.conftest import deposit, saved
 
 DOCTOR = "dr.garcia@demo.carnet.fr"
@@ -97,3 +101,70 @@ async def test_a_write_cut_off_leaves_nothing_half_written(carnet, monkeypatch, 
     assert after == 303
     assert [await saved(title) for title in ("Before", "Cut off", "After")] == [1, 0, 1]
     assert (await verify(signing.key_from_text(carnet.settings.audit_key))).intact
+
+
+#: A portal in a process of its own whose deposit of "Killed" is cut off by ``kill -9``, once
+#: the document's row is written and before the transaction commits.
+KILLED_MID_WRITE = """
+import asyncio, os, signal, sys
+from uuid import UUID
+
+from portal.app import create_app
+from portal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+from portal.settings import Settings
+from portal.testing import CSRF_FIELD, http_client, running, sign_in
+from tests.faults.conftest import deposit
+from tests.faults.test_interrupted_writes import CUT_AT
+
+
+async def main(dossier):
+    app = create_app(Settings.from_env())
+    engine_class = type(app.state.database.engine)
+    original = engine_class.run_querystring
+
+    async def run_querystring(self, querystring, *args, **kwargs):
+        result = await original(self, querystring, *args, **kwargs)
+        if CUT_AT in str(querystring):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    engine_class.run_querystring = run_querystring
+    async with running(app), http_client(app) as client:
+        await sign_in(client, "dr.moreau@demo.carnet.fr", DEMO_PASSWORD, DEMO_TOTP_SECRET)
+        page = await client.get("/account")
+        client.headers["X-CSRF-Token"] = CSRF_FIELD.search(page.text).group(1)
+        await deposit(client, UUID(dossier), "Killed")
+
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_a_worker_killed_mid_write_leaves_nothing_half_written(carnet):
+    doctor = await carnet.sign_in(DOCTOR)
+    dossier = carnet.dossiers["camille"]
+    assert await deposit(doctor, dossier, "Before") == 303
+    settings = carnet.settings
+    environ = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("CARNET_")},
+        "CARNET_ENV": "test",
+        "CARNET_DATA_DIR": str(settings.data_dir),
+        "CARNET_DATABASE_URL": settings.database_url,
+        "CARNET_ALLOWED_HOSTS": TEST_HOST,
+    }
+
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        KILLED_MID_WRITE,
+        str(dossier),
+        env=environ,
+        cwd=Path(__file__).parents[2],
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, said = await asyncio.wait_for(worker.communicate(), timeout=120)
+
+    assert worker.returncode == -signal.SIGKILL, said.decode()[-2000:]
+    assert await deposit(doctor, dossier, "After") == 303
+    assert [await saved(title) for title in ("Before", "Killed", "After")] == [1, 0, 1]
+    assert (await verify(signing.key_from_text(settings.audit_key))).intact
