@@ -57,6 +57,8 @@ DUMPS = {"sqlite": "database.sqlite3", "postgres": "database.pgdump"}
 ENGINE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 #: Piccolo's own table of the migrations applied; a database holding only these rows is empty.
 MIGRATION_TABLE = "migration"
+#: Far more than the manifest of a database with a thousand tables and migrations needs.
+MAX_MANIFEST_SIZE = 1 << 20
 MIGRATIONS_APPLIED = "SELECT app_name, name FROM migration ORDER BY id"
 CHUNK = 1 << 20
 
@@ -176,7 +178,7 @@ def _pack(
 def _sqlite_backup(path: Path, dump: Path) -> tuple[list[str], dict[str, int]]:
     if not path.is_file():
         raise BackupError(f"there is no database at {path}.")
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT)
+    source = sqlite3.connect(_read_only(path), uri=True, timeout=SQLITE_BUSY_TIMEOUT)
     copy = sqlite3.connect(dump)
     try:
         # All pages in one step, in one read transaction: a consistent snapshot, taken while
@@ -224,7 +226,7 @@ async def restore_backup(
     cannot be done. ``known`` are the migrations this installation can apply."""
     url = parse_database_url(database_url)
     with tempfile.TemporaryDirectory(prefix=".carnet-restore-") as work:
-        manifest, dump = _unpack(source, Path(work))
+        manifest, dump = await asyncio.to_thread(_unpack, source, Path(work))
         if manifest.engine != url.engine:
             raise BackupError(
                 f"{source} is a backup of a {ENGINE_NAMES[manifest.engine]} database; "
@@ -235,8 +237,9 @@ async def restore_backup(
         if unknown:
             raise BackupError(
                 f"{source} holds tables of a newer version of Carnet or of plugins not "
-                f"installed here (unknown migrations: {', '.join(unknown)}); install them, "
-                "then restore."
+                f"installed here (unknown migrations: {', '.join(unknown[:3])}"
+                f"{f' and {len(unknown) - 3} more' if len(unknown) > 3 else ''}); install "
+                "them, then restore."
             )
         if url.engine == "sqlite":
             await asyncio.to_thread(_sqlite_restore, dump, Path(url.path), manifest, force)
@@ -253,7 +256,12 @@ def _unpack(source: Path, work: Path) -> tuple[Manifest, Path]:
     try:
         with tarfile.open(source, "r:") as tar:
             member = tar.next()
-            if member is None or member.name != MANIFEST or not member.isfile():
+            if (
+                member is None
+                or member.name != MANIFEST
+                or not member.isfile()
+                or member.size > MAX_MANIFEST_SIZE
+            ):
                 raise BackupError(f"{source} is not a Carnet backup: it has no manifest.")
             manifest = Manifest.from_json(tar.extractfile(member).read(), source)
             member = tar.next()
@@ -413,13 +421,18 @@ def _check_counts(manifest: Manifest, counts: dict[str, int], where: str) -> Non
 
 
 def _sqlite_read(path: Path, reading):
-    database = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT)
+    database = sqlite3.connect(_read_only(path), uri=True, timeout=SQLITE_BUSY_TIMEOUT)
     try:
         return reading(database)
     except sqlite3.Error as error:
         raise BackupError(f"cannot read the database at {path}: {error}.") from None
     finally:
         database.close()
+
+
+def _read_only(path: Path) -> str:
+    """The URI opening the SQLite database at ``path`` read-only, without creating it."""
+    return f"{path.absolute().as_uri()}?mode=ro"
 
 
 def _sqlite_counts(database: sqlite3.Connection) -> dict[str, int]:

@@ -26,7 +26,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from portal import sqlite_engine
@@ -52,7 +52,40 @@ def create_engine(database_url: str) -> Engine:
     url = parse_database_url(database_url)
     if url.engine == "sqlite":
         return sqlite_engine.SQLiteEngine(path=url.path, timeout=SQLITE_BUSY_TIMEOUT)
-    return PostgresEngine(config={"dsn": url.dsn, "timeout": POSTGRES_CONNECT_TIMEOUT})
+    return SafePostgresEngine(config={"dsn": url.dsn, "timeout": POSTGRES_CONNECT_TIMEOUT})
+
+
+class SafePostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction, which gives its connection back to the pool and forgets itself
+    even when it cannot roll back because the connection is gone (the server restarting).
+    Piccolo's own keeps the connection then: each restart under load took a connection of the
+    pool for ever, until none was left and the portal's shutdown waited for them in vain."""
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class SafePostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine with `SafePostgresTransaction`."""
+
+    def transaction(self, allow_nested: bool = True) -> SafePostgresTransaction:
+        return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

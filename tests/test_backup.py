@@ -262,3 +262,21 @@ async def test_a_newcomer_backs_up_the_demo_deletes_it_and_restores_it(tmp_path,
     assert restored.stdout.strip().endswith("audit: intact.")
     verified = await asyncio.to_thread(run_carnet, "audit", "verify", tmp_path=tmp_path, **keys)
     assert "The audit trail is intact." in verified.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (("restore", "garbage.backup"), "carnet: garbage.backup is not a Carnet backup"),
+        (("restore", "missing.backup"), "carnet: there is no backup file missing.backup."),
+        (("backup", "carnet.backup"), "carnet: there is no database at "),
+        (("backup", "nowhere/carnet.backup"), "carnet: cannot write nowhere/carnet.backup"),
+    ],
+)
+def test_what_cannot_be_done_is_said_in_one_line(tmp_path, command, message):
+    (tmp_path / "garbage.backup").write_bytes(b"\0" * 2048)
+    result = run_carnet(*command, tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "carnet.sqlite3").exists()

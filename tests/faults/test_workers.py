@@ -3,6 +3,7 @@ free, and the next start serves."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -49,12 +50,13 @@ def _until(condition, what: str) -> None:
 
 
 def _serve(tmp_path: Path, port: int) -> subprocess.Popen:
+    """``carnet serve --workers 2`` in a process group of its own (see `_stop`)."""
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("CARNET_")},
         "CARNET_DATA_DIR": str(tmp_path / "var"),
         "CARNET_DATABASE_URL": f"sqlite:///{tmp_path}/carnet.sqlite3",
     }
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [*CARNET, "serve", "--port", str(port), "--workers", "2"],
         env=env,
         cwd=tmp_path,
@@ -63,6 +65,8 @@ def _serve(tmp_path: Path, port: int) -> subprocess.Popen:
         start_new_session=True,
     )
 
+
+def _until_serving(server: subprocess.Popen, port: int) -> None:
     def healthy() -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
@@ -72,7 +76,13 @@ def _serve(tmp_path: Path, port: int) -> subprocess.Popen:
             return False
 
     _until(healthy, "carnet serve did not answer")
-    return server
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """End whatever is left of ``server``'s process group, whatever the test came to."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=PATIENCE)
 
 
 def _port_free(port: int) -> bool:
@@ -90,6 +100,7 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path):
     port = free_port()
     server = _serve(tmp_path, port)
     try:
+        _until_serving(server, port)
         _until(lambda: len(_children(server.pid)) >= 2, "no workers")
         workers = {pid for pid in _children(server.pid) if _alive(pid)}
 
@@ -99,9 +110,9 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path):
         _until(lambda: not any(map(_alive, workers)), "the workers go on serving")
         _until(lambda: _port_free(port), "the port is still taken")
         again = _serve(tmp_path, port)
-        again.send_signal(signal.SIGTERM)
-        again.wait(timeout=PATIENCE)
+        try:
+            _until_serving(again, port)
+        finally:
+            _stop(again)
     finally:
-        for pid in [server.pid, *_children(server.pid)]:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        _stop(server)
