@@ -108,7 +108,7 @@ async def history(
     )
     await facts.require(Action.VIEW, ABOUT_ACCESS, target_type="history")
     filters, error = _filters(professional, mode, start, end, own)
-    rows, newer, older = await _page(filters.apply(_chain(facts.id)), before, after)
+    rows, newer, older = await page_of(filters.apply(chain_events(facts.id)), before, after)
     actors = (
         await AuditActor.select(
             AuditActor.account.as_alias("actor_account"), AuditActor.name.as_alias("actor_name")
@@ -143,11 +143,12 @@ async def history(
     )
 
 
-def _chain(dossier_id: UUID):
+def chain_events(dossier_id: UUID):
+    """A new query of the dossier's events (a query grows with each ``where``)."""
     return AuditEvent.select().where(AuditEvent.chain == chain_of(dossier_id))
 
 
-async def _page(query, before: int | None, after: int | None) -> tuple[list[dict], bool, bool]:
+async def page_of(query, before: int | None, after: int | None) -> tuple[list[dict], bool, bool]:
     """The page's events, newest first, and whether there are newer and older ones."""
     if after is not None:
         rows = (
@@ -166,7 +167,7 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
         request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
-    rows = await _chain(facts.id).order_by(AuditEvent.seq, ascending=False)
+    rows = await chain_events(facts.id).order_by(AuditEvent.seq, ascending=False)
     namer = Namer(facts, request.app.state.plugins.sections)
     await namer.read()
     output = io.StringIO()
@@ -197,7 +198,7 @@ async def history_json(request: Request, dossier_id: FromPath[UUID]) -> Response
         request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
-    rows = await _chain(facts.id).order_by(AuditEvent.seq)
+    rows = await chain_events(facts.id).order_by(AuditEvent.seq)
     return Response(
         receipts.export(facts.id, rows),
         headers={"content-disposition": 'attachment; filename="historique-des-acces.json"'},

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -33,11 +34,11 @@ PUBLIC_KEY_PATH = "/.well-known/carnet-audit-key"
 class AuditKey:
     private: Ed25519PrivateKey
 
-    @property
+    @cached_property  # deriving it is a scalar multiplication: once, not at every check
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         raw = self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return hashlib.sha256(raw).hexdigest()[:16]
