@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from portal.fhir import codes
-from portal.fhir.resources import Issue
+from portal.fhir.resources import Invalid, Issue
 
 #: Entries in one bundle: a submission set and up to 49 documents with their files.
 MAX_ENTRIES = 100
@@ -30,15 +30,6 @@ MAX_DEPTH = 32
 FILE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 TEXT_TYPE = "text/plain"
 _REFERENCE = re.compile(r"(?:.*/)?(Patient|DocumentReference)/([^/]+)$")
-
-
-class Invalid(Exception):
-    """The bundle is refused: ``issues`` say what and where, ``status`` the HTTP answer."""
-
-    def __init__(self, issues: list[Issue], status: int = 400) -> None:
-        super().__init__("; ".join(issue.diagnostics for issue in issues))
-        self.issues = issues
-        self.status = status
 
 
 @dataclass(frozen=True)

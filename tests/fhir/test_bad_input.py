@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.dossiers.tables import Document
-from portal.fhir.transaction import Invalid, parse_json, read_submission
+from portal.fhir.resources import Invalid
+from portal.fhir.transaction import parse_json, read_submission
 from tests.fhir.conftest import (
     BASE,
     FHIR,
