@@ -37,7 +37,6 @@ class Deposit:
     """One document of the submission: where it is in the bundle and what it holds."""
 
     index: int
-    full_url: str
     master_identifier: str
     category: str
     type: str
@@ -187,7 +186,7 @@ def read_submission(data: Any, base_url: str) -> Submission:
     used: set[str] = set()
     for index, resource in references:
         deposit, patient, author, binary_url = _document(
-            reader, index, resource, entries[index].get("fullUrl"), binaries, base_url
+            reader, index, resource, binaries, base_url
         )
         patients.update([patient] if patient else [])
         authors.update([author] if author else [])
@@ -230,7 +229,6 @@ def _document(
     reader: _Reader,
     index: int,
     resource: dict,
-    full_url: Any,
     binaries: dict[str, tuple[int, dict]],
     base_url: str,
 ) -> tuple[Deposit | None, UUID | None, str, str]:
@@ -269,7 +267,6 @@ def _document(
         return None, patient, author, binary_url
     deposit = Deposit(
         index=index,
-        full_url=full_url if isinstance(full_url, str) else "",
         master_identifier=f"{master_system}|{master_value}",
         category=category,
         type=document_type,
