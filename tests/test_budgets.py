@@ -91,6 +91,8 @@ NOT_PAGES = {
 }
 #: Every route ending in ``.pdf`` is a download of `portal.pdf.render_pdf`, not a page.
 PDF_SUFFIX = ".pdf"
+#: The FHIR API answers software with JSON, never with a page.
+FHIR_API = "/fhir/"
 #: Addresses measured besides the bare route: the states of a page that make it heavier (a
 #: search with many results, the form of a new version). Parameters are filled as in paths.
 VARIANTS = {
@@ -241,6 +243,7 @@ def page_routes(app) -> list[str]:
             if "GET" in handler.http_methods
             and path not in NOT_PAGES
             and not path.endswith(PDF_SUFFIX)
+            and not path.startswith(FHIR_API)
         }
     )
 

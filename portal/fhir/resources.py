@@ -43,6 +43,16 @@ class Issue:
     severity: str = "error"
 
 
+class Invalid(Exception):
+    """A request the API refuses: ``issues`` say what and where, ``status`` is the HTTP answer
+    (the routes answer it as an ``OperationOutcome``)."""
+
+    def __init__(self, issues: list[Issue], status: int = 400) -> None:
+        super().__init__("; ".join(issue.diagnostics for issue in issues))
+        self.issues = issues
+        self.status = status
+
+
 def outcome(*issues: Issue) -> dict[str, Any]:
     """An ``OperationOutcome`` listing ``issues``."""
     return {
@@ -141,7 +151,7 @@ def document_reference(
     type_code = codes.mapping().type_of(document["category"], document["type"])
     if type_code:
         resource["type"] = {"coding": [type_code.coding()]}
-    author = {"display": _author_name(document)}
+    author = {"display": document.get("author_name") or ""}
     if document.get("author") and document.get("author_profession"):
         author["reference"] = f"Practitioner/{document['author']}"
     if author["display"] or "reference" in author:
@@ -151,10 +161,6 @@ def document_reference(
             {"code": "replaces", "target": {"reference": f"DocumentReference/{replaces}"}}
         ]
     return resource
-
-
-def _author_name(document: dict[str, Any]) -> str:
-    return document.get("author_name") or ""
 
 
 def bundle(
