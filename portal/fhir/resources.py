@@ -141,7 +141,7 @@ def document_reference(
     type_code = codes.mapping().type_of(document["category"], document["type"])
     if type_code:
         resource["type"] = {"coding": [type_code.coding()]}
-    author = {"display": _author_name(document)}
+    author = {"display": document.get("author_name") or ""}
     if document.get("author") and document.get("author_profession"):
         author["reference"] = f"Practitioner/{document['author']}"
     if author["display"] or "reference" in author:
@@ -151,10 +151,6 @@ def document_reference(
             {"code": "replaces", "target": {"reference": f"DocumentReference/{replaces}"}}
         ]
     return resource
-
-
-def _author_name(document: dict[str, Any]) -> str:
-    return document.get("author_name") or ""
 
 
 def bundle(

@@ -53,6 +53,7 @@ from portal.fhir.transaction import (
     parse_json,
     read_submission,
 )
+from portal.i18n import gettext as _
 from portal.identity.numbers import InvalidNumber, validate_nir
 from portal.oauth import bearer, scopes
 from portal.oauth.scopes import Requirement
@@ -316,7 +317,7 @@ async def search_documents(request: Request) -> Response:
     view = await _view(request, query.patient)
     await view.require(Action.VIEW, target_type="documents")
     found = await search.documents(view, query)
-    page = found[query.offset : query.offset + query.count]
+    page = await search.page_of(found[query.offset : query.offset + query.count])
     base = _base(request)
     entries = [
         {
@@ -327,7 +328,7 @@ async def search_documents(request: Request) -> Response:
         for row in page
     ]
     links = {"self": query.url(base, query.offset)}
-    if query.offset + query.count < len(found):
+    if query.count and query.offset + query.count < len(found):
         links["next"] = query.url(base, query.offset + query.count)
     if query.offset:
         links["previous"] = query.url(base, max(query.offset - query.count, 0))
@@ -405,8 +406,9 @@ async def provide(request: Request) -> Response:
         raise Invalid(
             [Issue("not-found", "There is no such patient.", f"{first.path}.subject")], 404
         ) from None
-    except PermissionDeniedException:
-        view = await _view(request, submission.patient, Action.CREATE)
+    except PermissionDeniedException:  # the dossier is theirs to open, not this category
+        message = _("You may not add documents of this category.")
+        raise Invalid([Issue("forbidden", message, f"{first.path}.category")], 403) from None
     keys = [
         uuid5(MASTER_IDENTIFIERS, f"{view.id}|{d.master_identifier}") for d in submission.deposits
     ]

@@ -31,8 +31,19 @@ DEFAULT_COUNT = 20
 MAX_COUNT = 100
 #: What a DocumentReference is made from (no body, no file).
 COLUMNS = (*LISTED, Document.file_size, Document.superseded_at)
-#: Parameters every FHIR search may carry and that change nothing here.
-IGNORED = frozenset({"_format"})
+#: What decides whether a version is seen, and matched: all a search reads of each version.
+DECIDING = (
+    Document.id,
+    Document.category,
+    Document.type,
+    Document.author,
+    Document.masked,
+    Document.hidden_until,
+    Document.hidden_from_representatives,
+    Document.lineage,
+    Document.superseded_at,
+    Document.created_at,
+)
 _STATUSES = frozenset({"current", "superseded"})
 _PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 DOCUMENT_PARAMETERS = frozenset(
@@ -40,14 +51,18 @@ DOCUMENT_PARAMETERS = frozenset(
 )
 
 
-def parameters(request: Request, allowed: frozenset[str] | set[str]) -> dict[str, list[str]]:
-    """The query's parameters (each with all its values); 400 for one this search has not."""
+def parameters(request: Request, known: frozenset[str] | set[str]) -> dict[str, list[str]]:
+    """The query's parameters this search knows (each with all its values). Others are
+    ignored, as FHIR servers do, unless the client asked ``Prefer: handling=strict``: then
+    they are refused (400)."""
+    strict = "handling=strict" in request.headers.get("prefer", "")
     found: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
-        if name in IGNORED:
+        if name not in known:
+            if strict:
+                message = f"Unknown search parameter {name!r}."
+                raise Invalid([Issue("not-supported", message, name)])
             continue
-        if name not in allowed:
-            raise Invalid([Issue("not-supported", f"Unknown search parameter {name!r}.", name)])
         found.setdefault(name, []).append(value)
     return found
 
@@ -140,7 +155,7 @@ class DocumentQuery:
             if author is None:
                 raise _invalid("author", "Name the author as Practitioner/{id}.")
             authors.add(author)
-        count = _number(params, "_count", DEFAULT_COUNT, 1, MAX_COUNT)
+        count = _number(params, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
         offset = _number(params, "_offset", 0, 0, 10**9)
         return cls(
             patient=patient,
@@ -218,9 +233,9 @@ def replaced_by(document: dict[str, Any], versions: list[dict[str, Any]]) -> UUI
 
 async def documents(view: DossierView, query: DocumentQuery) -> list[dict[str, Any]]:
     """Every version of the dossier's documents that the asker may read and that matches
-    ``query``, newest care first, each with the version it ``replaces``."""
+    ``query``, newest care first: the id of each, and the version it ``replaces``."""
     rows = (
-        await Document.select(*COLUMNS)
+        await Document.select(*DECIDING)
         .where(Document.dossier == view.id)
         .order_by(Document.care_date, ascending=False)
         .order_by(Document.created_at, ascending=False)
@@ -228,10 +243,36 @@ async def documents(view: DossierView, query: DocumentQuery) -> list[dict[str, A
     lineages: dict[UUID, list[dict[str, Any]]] = {}
     for row in rows:
         lineages.setdefault(row["lineage"] or row["id"], []).append(row)
+    # The documents of a dossier share a handful of standings: each is decided once.
+    decided: dict[tuple, bool] = {}
     found = []
     for row in rows:
         versions = lineages[row["lineage"] or row["id"]]
-        current = next((v for v in versions if v["superseded_at"] is None), versions[0])
-        if view.may(Action.VIEW, item=as_seen(row, current)) and query.matches(row):
-            found.append({**row, "replaces": replaced_by(row, versions)})
+        current = (
+            row
+            if len(versions) == 1
+            else next((v for v in versions if v["superseded_at"] is None), versions[0])
+        )
+        standing = (
+            row["category"],
+            row["type"],
+            row["author"],
+            current["masked"],
+            current["hidden_until"],
+            current["hidden_from_representatives"],
+        )
+        allowed = decided.get(standing)
+        if allowed is None:
+            allowed = decided[standing] = view.may(Action.VIEW, item=as_seen(row, current))
+        if allowed and query.matches(row):
+            found.append({"id": row["id"], "replaces": replaced_by(row, versions)})
     return found
+
+
+async def page_of(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents of one page of ``found``, whole (without body nor file), in its order."""
+    if not found:
+        return []
+    rows = await Document.select(*COLUMNS).where(Document.id.is_in([row["id"] for row in found]))
+    by_id = {row["id"]: row for row in rows}
+    return [{**by_id[row["id"]], "replaces": row["replaces"]} for row in found]

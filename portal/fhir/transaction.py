@@ -305,6 +305,10 @@ def _reference(reader: _Reader, reference: dict, path: str) -> UUID | None:
         return None
 
 
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _codings(reader: _Reader, concept: Any, path: str) -> list[tuple[int, dict]]:
     if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
         reader.problem("required", f"{path}.coding", f"{path}.coding is required.")
@@ -324,10 +328,10 @@ def _category_and_type(
     for position, concept in enumerate(categories[:1]):
         concept_path = f"{path}.category[{position}]"
         for i, coding in _codings(reader, concept, concept_path):
-            system, code = coding.get("system"), coding.get("code")
+            system, code = coding.get("system"), _string(coding.get("code"))
             if system == mapping.class_system:
                 category = mapping.categories.get(code, "")
-            elif system == own_system and isinstance(code, str):
+            elif system == own_system:
                 category = code
             else:
                 continue
@@ -350,13 +354,14 @@ def _category_and_type(
         for i, coding in _codings(reader, concept, f"{path}.type"):
             if coding.get("system") != mapping.type_system:
                 continue
-            typed = mapping.types.get(coding.get("code"))
+            code = _string(coding.get("code"))
+            typed = mapping.types.get(code)
             type_category, _slash, document_type = (typed or "").partition("/")
             if typed is None:
                 reader.problem(
                     "code-invalid",
                     f"{path}.type.coding[{i}].code",
-                    f"Unknown type code {coding.get('code')!r} (see docs/fhir.md).",
+                    f"Unknown type code {code!r} (see docs/fhir.md).",
                 )
             elif category and type_category != category:
                 reader.problem(

@@ -20,6 +20,7 @@ from portal.identity.tables import Professional
 from tests.access.conftest import nir_of  # noqa: F401
 from tests.oauth.conftest import (  # noqa: F401
     BASE,
+    TOKEN_ENDPOINT,
     add_document,
     authorize,
     clock,
@@ -32,8 +33,10 @@ from tests.oauth.conftest import (  # noqa: F401
     outbox,
     quick_hashing,
     register_app,
+    register_system,
     signed_in,
     start_portal,
+    system_client,
 )
 
 FHIR = f"{BASE}/fhir"

@@ -184,6 +184,10 @@ async def test_search_shows_only_what_the_asker_may_read_and_pages_it(portal, ne
         params = None
     assert pages == [["CR 5", "CR 4"], ["CR 3", "CR 2"], ["CR 1"]]
 
+    deposited = {"patient": str(dossier), "date": "ge2026-03"}  # the clock's day: 2026-03-02
+    assert (await software.get(f"{FHIR}/DocumentReference", params=deposited)).json()["total"] == 5
+    before = {"patient": str(dossier), "date": "lt2026-03-02"}
+    assert (await software.get(f"{FHIR}/DocumentReference", params=before)).json()["total"] == 0
     narrowed = await software.get(
         f"{FHIR}/DocumentReference",
         params={"patient": str(dossier), "category": f"{codes.mapping().class_system}|11"},
@@ -196,3 +200,23 @@ async def test_search_shows_only_what_the_asker_may_read_and_pages_it(portal, ne
             refused = await software.get(f"{FHIR}/{path}/{missing}")
             assert refused.status_code == 404
             assert valid(refused.json())["issue"][0]["code"] == "not-found"
+
+
+async def test_a_text_document_is_kept_as_its_text(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    nurse = await new_professional(profession="infirmier")
+    await join(dossier, nurse)
+    software = await software_for(portal, new_browser, nurse)
+    text = "Pansement refait, cicatrisation en bonne voie."
+    entry = document_entry(
+        dossier, data=text.encode(), content_type="text/plain", title="Soins infirmiers"
+    )
+    answer = await software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert answer.status_code == 200, answer.text
+    [stored] = await Document.select(Document.body, Document.file_data)
+    assert stored == {"body": text, "file_data": None}
+    binary = answer.json()["entry"][2]["response"]["location"]
+    retrieved = await software.get(f"{FHIR}/{binary}")
+    assert retrieved.headers["content-type"].startswith("text/plain")
+    assert text in retrieved.text
