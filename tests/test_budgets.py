@@ -81,7 +81,6 @@ NOT_PAGES = {
     "/.well-known/openid-configuration": "JSON for software: the same metadata",
     "/oauth/jwks": "JSON for software: Carnet's public key",
     "/oauth/me": "JSON for software with a token",
-    "/fhir/Patient/{patient_id:str}/$summary": "JSON for software with a token: the IPS",
     "/dossiers/{dossier_id:uuid}/export/ips.json": "a download: the patient summary (IPS)",
     "/dossiers/{dossier_id:uuid}/export/documents.json": "a download: the documents as FHIR",
     "/login/{key:str}": "a redirect to a national identity provider (none is configured here)",
@@ -91,6 +90,8 @@ NOT_PAGES = {
 }
 #: Every route ending in ``.pdf`` is a download of `portal.pdf.render_pdf`, not a page.
 PDF_SUFFIX = ".pdf"
+#: The FHIR API answers software with JSON, never with a page.
+FHIR_API = "/fhir/"
 #: Addresses measured besides the bare route: the states of a page that make it heavier (a
 #: search with many results, the form of a new version). Parameters are filled as in paths.
 VARIANTS = {
@@ -241,6 +242,7 @@ def page_routes(app) -> list[str]:
             if "GET" in handler.http_methods
             and path not in NOT_PAGES
             and not path.endswith(PDF_SUFFIX)
+            and not path.startswith(FHIR_API)
         }
     )
 
