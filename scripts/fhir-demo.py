@@ -10,7 +10,9 @@
 3. deposits a consultation report, a PDF, into her dossier (ITI-65: ``POST /fhir``), then
    sends the same bundle again, as software retrying after a timeout does: nothing new;
 4. finds the report again (ITI-67: ``GET /fhir/DocumentReference?patient=…``) and downloads
-   its file (ITI-68) into ``compte-rendu.pdf``.
+   its file (ITI-68) into ``compte-rendu.pdf``;
+5. downloads Camille's patient summary (``GET /fhir/Patient/{id}/$summary``, an IPS document)
+   into ``synthese-ips.json``, and lists its sections.
 
 Camille then sees the report in her dossier and, in her access history, "via Logiciel
 Médical Démo".
@@ -146,6 +148,16 @@ def find_and_download(client: OAuth2Client, fhir: str, patient: str) -> None:
     print(f"Downloaded {url} into compte-rendu.pdf")
 
 
+def download_summary(client: OAuth2Client, fhir: str, patient: str) -> None:
+    answer = client.get(f"{fhir}/Patient/{patient}/$summary")
+    answer.raise_for_status()
+    Path("synthese-ips.json").write_bytes(answer.content)
+    composition = answer.json()["entry"][0]["resource"]
+    print(f"Downloaded the patient summary (IPS) into synthese-ips.json: {composition['title']}")
+    for section in composition["section"]:
+        print(f"  {section['title']}: {len(section.get('entry', []))} entries")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
@@ -158,6 +170,7 @@ def main() -> None:
     patient = find_patient(client, fhir)
     deposit(client, fhir, patient)
     find_and_download(client, fhir, patient)
+    download_summary(client, fhir, patient)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ pure function of what `gather` read, so the document's shape is tested without a
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from portal.access.view import DossierView
 from portal.audit import Action
 from portal.dossiers.routes import readable_sections
 from portal.dossiers.summary import SEVERITIES, SUMMARY_ITEM, current
+from portal.fhir.reading import label_of
 from portal.i18n import current_language, gettext_lazy
 from portal.i18n import gettext as _
 from portal.plugins import Plugins
@@ -49,7 +49,6 @@ BUNDLE_NAMESPACE = UUID("0e3c6f47-51a8-5b8f-8f3c-6c1f4c0bd8a1")
 DEVICE_ID = "carnet"
 
 _SEVERITY = {"legere": "mild", "moderee": "moderate", "severe": "severe"}
-_TAGS = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -172,23 +171,6 @@ def advance_directive(
         "policy": [{"uri": "https://www.legifrance.gouv.fr/codes/id/LEGITEXT000006072665"}],
         "provision": {"type": "permit" if permit else "deny"},
     }
-
-
-def label_of(resource: dict[str, Any]) -> str:
-    """What a resource says in a few words, for the section's narrative and the readable page:
-    its code's text, else its narrative's text."""
-    for element in ("code", "vaccineCode", "medicationCodeableConcept"):
-        concept = resource.get(element)
-        if isinstance(concept, dict):
-            if concept.get("text"):
-                return str(concept["text"])
-            for coding in concept.get("coding") or ():
-                if isinstance(coding, dict) and (coding.get("display") or coding.get("code")):
-                    return str(coding.get("display") or coding["code"])
-    div = (resource.get("text") or {}).get("div") if isinstance(resource.get("text"), dict) else ""
-    if isinstance(div, str) and div:
-        return html.unescape(" ".join(_TAGS.sub(" ", div).split()))
-    return str(resource.get("resourceType", ""))
 
 
 def section_of(resource: dict[str, Any]) -> str | None:
