@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-with-providers test bench bench-audit bench-overview bench-overview-full bench-pdf lint format translations extract-messages browser vendor-htmx clean
+.PHONY: run run-with-providers test bench bench-audit bench-overview bench-overview-full bench-pdf bench-fhir lint format translations extract-messages browser vendor-htmx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,11 +56,11 @@ test: $(INSTALLED) translations browser
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# Benchmarks (not part of `make test`): figures recorded in docs/performance.md. The audit and
-# overview ones also run on PostgreSQL when CARNET_TEST_POSTGRES_URL is set. `make bench` takes a
-# few minutes; `make bench-overview-full` adds the 100 000-dossier database (about six minutes
-# per database engine).
-bench: bench-audit bench-overview bench-pdf
+# Benchmarks (not part of `make test`): figures recorded in docs/performance.md. The audit,
+# overview and FHIR ones also run on PostgreSQL when CARNET_TEST_POSTGRES_URL is set.
+# `make bench` takes a few minutes; `make bench-overview-full` adds the 100 000-dossier
+# database (about six minutes per database engine).
+bench: bench-audit bench-overview bench-pdf bench-fhir
 
 bench-audit: $(INSTALLED)
 	$(BIN)/python bench/audit.py
@@ -70,6 +70,9 @@ bench-overview: $(INSTALLED) translations
 
 bench-overview-full: $(INSTALLED) translations
 	$(BIN)/python bench/overview.py --sizes 100,100000
+
+bench-fhir: $(INSTALLED)
+	$(BIN)/python bench/fhir.py
 
 # On SQLite only: a PDF's time is WeasyPrint's, in its worker processes, not the database's.
 bench-pdf: $(INSTALLED) translations

@@ -116,7 +116,7 @@ async def serving(command: list[str], environment: dict[str, str], port: int, lo
         )
     try:
         async with httpx.AsyncClient() as client:
-            for _attempt in range(200):
+            for _attempt in range(600):  # a loaded machine starts it slowly
                 if process.poll() is not None:
                     tail = log.read_text(errors="replace")[-3000:]  # noqa: ASYNC240
                     raise RuntimeError(f"{' '.join(command)} stopped:\n{tail}")
@@ -125,7 +125,7 @@ async def serving(command: list[str], environment: dict[str, str], port: int, lo
                     break
                 await asyncio.sleep(0.1)
             else:
-                raise RuntimeError(f"{' '.join(command)} did not answer in 20 s")
+                raise RuntimeError(f"{' '.join(command)} did not answer in 60 s")
         yield process
     finally:
         process.send_signal(signal.SIGINT)

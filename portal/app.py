@@ -37,6 +37,8 @@ from portal.dossiers import (
 from portal.dossiers import routes as dossier_routes
 from portal.federation import providers as identity_providers
 from portal.federation import routes as federation_routes
+from portal.fhir import own_copy
+from portal.fhir import routes as fhir_routes
 from portal.identity import admin as identity_admin
 from portal.identity import passwords
 from portal.identity import routes as identity_routes
@@ -79,6 +81,8 @@ CORE_ROUTES = [
     *professional_routes.ROUTES,
     *oauth_routes.ROUTES,
     *oauth_admin.ROUTES,
+    fhir_routes.ROUTER,
+    *own_copy.ROUTES,
 ]
 
 

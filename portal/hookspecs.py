@@ -178,6 +178,17 @@ def emergency_items(
 
 
 @hookspec
+def fhir_resources(view: DossierView) -> list[dict] | Awaitable[list[dict]] | None:
+    """The section's content as FHIR R4 resources (plain JSON dicts), for the patient summary
+    (IPS) and the patient's own copy: only what ``view`` may read of the section, decided
+    through ``view`` as the card decides (asked only when that person may read one of the
+    section's categories). Each resource names the patient as
+    ``{"reference": f"Patient/{view.id}"}`` and has an ``id`` unique within the bundle
+    (prefixed by the plugin's key); the summary files it in its IPS section by resource type
+    (`portal.fhir.ips`)."""
+
+
+@hookspec
 def demo_data(demo: DemoData) -> Awaitable[None] | None:
     """Add realistic rows of the section to the demo dossiers (``carnet demo``, on an empty
     database, after the core's demo). It writes to the plugin's own tables directly."""

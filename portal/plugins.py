@@ -149,6 +149,19 @@ class Plugins:
             raise PluginError(f"Plugin {key!r}: emergency_items must return EmergencyItems.")
         return list(items or [])
 
+    async def fhir_resources(self, key: str, view: DossierView) -> list[dict]:
+        """Plugin ``key``'s FHIR resources for ``view`` (the patient summary's entries)."""
+        resources = await self._answer_of(key, "fhir_resources", (list, tuple), view=view)
+        if resources and not all(
+            isinstance(resource, dict) and resource.get("resourceType") and resource.get("id")
+            for resource in resources
+        ):
+            raise PluginError(
+                f"Plugin {key!r}: fhir_resources must return FHIR resources as dicts, "
+                "each with its resourceType and id."
+            )
+        return list(resources or [])
+
     async def add_demo_data(self, demo: DemoData) -> None:
         await _settled(self.manager.hook.demo_data(demo=demo))
 

@@ -81,6 +81,9 @@ NOT_PAGES = {
     "/.well-known/openid-configuration": "JSON for software: the same metadata",
     "/oauth/jwks": "JSON for software: Carnet's public key",
     "/oauth/me": "JSON for software with a token",
+    "/fhir/Patient/{patient_id:str}/$summary": "JSON for software with a token: the IPS",
+    "/dossiers/{dossier_id:uuid}/export/ips.json": "a download: the patient summary (IPS)",
+    "/dossiers/{dossier_id:uuid}/export/documents.json": "a download: the documents as FHIR",
     "/login/{key:str}": "a redirect to a national identity provider (none is configured here)",
     "/account/providers/{key:str}/link": "a redirect to a national identity provider, the same",
     "/login/{key:str}/callback": "a provider's answer: the login page (measured at /login) or "

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pluggy
+import pytest
 from litestar.testing import AsyncTestClient
 
 from portal import Card, DemoData, EmergencyItem, Section, hookimpl, hookspecs
@@ -14,8 +15,9 @@ from portal.cli import upgrade_database
 from portal.demo import load_demo
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
-from portal.plugins import Plugins
-from tests.audit.test_audit_cli import carnet, use_database
+from portal.plugins import PluginError, Plugins
+from tests.audit.test_audit_cli import carnet as carnet_command
+from tests.audit.test_audit_cli import use_database
 from tests.conftest import TEST_HOST, make_settings, plugins_with
 
 
@@ -135,6 +137,35 @@ async def test_hook_emergency_items(installed_third_party_plugin):
     assert await plugins.emergency_items("sleep_diary", view) == []
 
 
+async def test_hook_fhir_resources(carnet):
+    """Each section's resources for the person asking; the patient summary that files them in
+    its sections is tested in tests/fhir/test_ips.py."""
+    camille = carnet.dossiers["camille"]
+    view = await carnet.view("dr.bernard@demo.carnet.fr", camille)
+    plugins = carnet.app.state.plugins
+    immunizations = await plugins.fhir_resources("vaccination", view)
+    assert immunizations
+    assert {resource["resourceType"] for resource in immunizations} == {"Immunization"}
+    assert {resource["patient"]["reference"] for resource in immunizations} == {
+        f"Patient/{camille}"
+    }
+    assert len({resource["id"] for resource in immunizations}) == len(immunizations)
+    plugins = plugins_with(printed=_Printed(), malformed=_Malformed())
+    assert await plugins.fhir_resources("sleep_diary", view) == []  # it has none
+    with pytest.raises(PluginError, match="'malformed': fhir_resources must return FHIR"):
+        await plugins.fhir_resources("malformed", view)
+
+
+class _Malformed:
+    @hookimpl
+    def register_section(self):
+        return Section(key="malformed", title="Malformed section")
+
+    @hookimpl
+    def fhir_resources(self, view):
+        return [{"resourceType": "Immunization"}]  # no id: it could not be referenced
+
+
 async def test_hook_demo_data(database):
     printed = _Printed()
     assert await load_demo(plugins_with(printed=printed))
@@ -153,7 +184,7 @@ async def test_hook_send_reminders(database, monkeypatch, capsys):
     monkeypatch.setattr(
         "portal.cli.load_plugins", lambda disabled=(): plugins_with(printed=_Printed())
     )
-    assert await carnet(database, "reminders") == 0
+    assert await carnet_command(database, "reminders") == 0
     assert "Sent 2 reminders." in capsys.readouterr().out
 
 
@@ -180,6 +211,10 @@ class _Terse:
         return [EmergencyItem("line", "Line", "value")]
 
     @hookimpl
+    def fhir_resources(self):
+        return [{"resourceType": "Consent", "id": "terse-1"}]
+
+    @hookimpl
     def demo_data(self):
         return None
 
@@ -203,6 +238,9 @@ async def test_an_implementation_may_take_only_some_of_the_arguments():
     assert await plugins.card("terse", view) == Card("terse/card.html")
     assert await plugins.print_section("terse", view) == Card("terse/print.html")
     assert await plugins.emergency_items("terse", view) == [EmergencyItem("line", "Line", "value")]
+    assert await plugins.fhir_resources("terse", view) == [
+        {"resourceType": "Consent", "id": "terse-1"}
+    ]
     await plugins.add_demo_data(DemoData(dossiers={}, accounts={}))
     assert await plugins.send_reminders(datetime(2026, 3, 2, tzinfo=UTC)) == 1
 

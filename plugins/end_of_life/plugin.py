@@ -2,7 +2,7 @@
 side alone, read by doctors and nurses (never a dentist), with a yearly invitation to review
 them. Everything the section adds to the portal, in one screen."""
 
-from plugins.end_of_life import demo_wishes, reminders, routes, wishes
+from plugins.end_of_life import demo_wishes, fhir, reminders, routes, wishes
 from plugins.end_of_life.piccolo_app import APP_CONFIG
 from portal import Card, Category, Deed, Section, hookimpl
 from portal import gettext_lazy as _
@@ -61,6 +61,12 @@ async def print_section(view):
 async def emergency_items(view):
     """The directives (yes, and of when), the trusted person and their phone."""
     return wishes.emergency_lines(await wishes.current(view.id))
+
+
+@hookimpl
+async def fhir_resources(view) -> list[dict]:
+    """The valid advance directives and the trusted person, for the patient summary (IPS)."""
+    return await fhir.resources(view)
 
 
 @hookimpl

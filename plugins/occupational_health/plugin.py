@@ -5,7 +5,7 @@ Who reads it is the core's policy (`portal.access.policy.BY_SCOPED_CONSENT`): th
 their médecin traitant, and the occupational health professional the worker consented to for
 this section alone; never an employer."""
 
-from plugins.occupational_health import cards, routes
+from plugins.occupational_health import cards, fhir, routes
 from plugins.occupational_health.piccolo_app import APP_CONFIG
 from portal import Category, Deed, Section, hookimpl
 from portal import gettext_lazy as _
@@ -55,6 +55,12 @@ async def dossier_card(view):
 @hookimpl
 async def print_section(view):
     return await cards.printed(view)
+
+
+@hookimpl
+async def fhir_resources(view) -> list[dict]:
+    """The posts held and the exposures at work, for the patient summary (IPS)."""
+    return await fhir.resources(view)
 
 
 @hookimpl

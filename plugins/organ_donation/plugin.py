@@ -3,7 +3,7 @@
 Everything this section adds to the portal, in one screen.
 """
 
-from plugins.organ_donation import position, routes
+from plugins.organ_donation import fhir, position, routes
 from plugins.organ_donation.demo import add_demo_positions
 from plugins.organ_donation.piccolo_app import APP_CONFIG
 from portal import Card, Category, Deed, EmergencyItem, Section, hookimpl
@@ -72,6 +72,12 @@ async def emergency_items(view):
     if current is None:
         return []
     return [EmergencyItem("position", str(_("Organ donation")), position.line(current))]
+
+
+@hookimpl
+async def fhir_resources(view) -> list[dict]:
+    """The position on organ donation, for the patient summary (IPS)."""
+    return await fhir.resources(view)
 
 
 @hookimpl

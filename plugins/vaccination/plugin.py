@@ -1,7 +1,7 @@
 """The vaccination record (carnet de vaccination): everything this section adds to the
 portal, in one screen. The vaccines and the French schedule are data files in ``data/``."""
 
-from plugins.vaccination import demo_rows, overview, reminders, routes
+from plugins.vaccination import demo_rows, fhir, overview, reminders, routes
 from plugins.vaccination.piccolo_app import APP_CONFIG
 from portal import Card, Category, Deed, EmergencyItem, Section, hookimpl
 from portal import gettext_lazy as _
@@ -62,6 +62,12 @@ async def print_section(view) -> Card:
 async def emergency_items(view) -> list[EmergencyItem]:
     """Whether the patient is protected against tetanus."""
     return [await overview.tetanus_item(view)]
+
+
+@hookimpl
+async def fhir_resources(view) -> list[dict]:
+    """Every vaccination as an Immunization, for the patient summary (IPS)."""
+    return await fhir.immunizations(view)
 
 
 @hookimpl

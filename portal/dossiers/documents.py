@@ -311,14 +311,12 @@ def clean_file_name(name: str) -> str:
     return name[:TITLE_MAX_LENGTH]
 
 
-async def _read_file(form: Any) -> tuple[str, str, bytes | None, str, bool]:
-    """The uploaded file's (name, content type, bytes), or why it is refused (and whether
-    because it is too large)."""
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
+def check_file(name: str, data: bytes | None) -> tuple[str, str, bytes | None, str, bool]:
+    """A document's file as it is kept (name, content type, bytes), or why it is refused (and
+    whether because it is too large). No data: no file."""
+    if data is None:
         return "", "", None, "", False
-    data = await upload.read()
-    name = clean_file_name(upload.filename or "")
+    name = clean_file_name(name)
     if not data:
         return "", "", None, _("This file is empty.") if name else "", False
     if len(data) > MAX_FILE_SIZE:
@@ -336,19 +334,72 @@ async def _read_file(form: Any) -> tuple[str, str, bytes | None, str, bool]:
     return name or f"document.{kind[1]}", kind[0], data, "", False
 
 
+def clean_title(title: str) -> str:
+    """A title as it is kept: one line, its spaces single, without control or formatting
+    characters (a right-to-left override would make it read otherwise than it is)."""
+    title = unicodedata.normalize("NFC", title)
+    title = "".join(
+        char for char in title if unicodedata.category(char)[0] != "C" or char.isspace()
+    )
+    return " ".join(title.split())
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A deposit as a person typed it or software sent it, not yet checked (`check_deposit`):
+    every value as received."""
+
+    category: str
+    type: str
+    title: str
+    care_date: str
+    body: str
+    submission: str
+    file_name: str = ""
+    file_data: bytes | None = None
+    hide_from_patient: bool = False
+    hidden_days: str = ""
+    hide_from_representatives: bool = False
+
+
 async def read_form(
     view: DossierView, form: Any, replacing: dict | None = None
 ) -> tuple[Entry | None, dict[str, str], int]:
-    """The deposit (or new version) the form describes, or the errors to show with the
-    status to answer: 403 when the policy refuses the category (the refusal is traced), 413
-    for a file too large, 400 otherwise."""
+    """The deposit (or new version) the form describes, checked by `check_deposit`."""
+    values = _values(form)
+    upload = form.get("file")
+    file_name, file_data = "", None
+    if isinstance(upload, UploadFile):
+        file_name, file_data = upload.filename or "", await upload.read()
+    draft = Draft(
+        category=values["category"],
+        type=values["type"],
+        title=values["title"],
+        care_date=values["care_date"],
+        body=values["body"],
+        submission=values["submission"],
+        file_name=file_name,
+        file_data=file_data,
+        hide_from_patient=values["hide_from_patient"],
+        hidden_days=values["hidden_days"],
+        hide_from_representatives=values["hide_from_representatives"],
+    )
+    return await check_deposit(view, draft, replacing)
+
+
+async def check_deposit(
+    view: DossierView, draft: Draft, replacing: dict | None = None
+) -> tuple[Entry | None, dict[str, str], int]:
+    """The deposit (or new version of ``replacing``) a draft describes, or the errors by
+    field (the keys of the form: ``category``, ``title``, ``file``…) with the status to
+    answer: 403 when the policy refuses the category (the refusal is traced), 413 for a file
+    too large, 400 otherwise. The deposit form and the FHIR API both check through here."""
     errors: dict[str, str] = {}
     status = 400
-    values = _values(form)
     if replacing:
         category, document_type = replacing["category"], replacing["type"]
     else:
-        category, document_type = values["category"], values["type"]
+        category, document_type = draft.category, draft.type
         if category not in view.matrix.categories:
             errors["category"] = _("Choose a category from the list.")
         elif document_type and f"{category}/{document_type}" not in TYPE_LABELS:
@@ -366,22 +417,24 @@ async def read_form(
                     errors["category"] = _("You may not add documents of this category.")
                 status = 403
 
-    title = " ".join(values["title"].split())
+    title = clean_title(draft.title)
     if not title:
         errors["title"] = _("Give the document a title.")
     elif len(title) > TITLE_MAX_LENGTH:
         errors["title"] = _("The title can be %(count)s characters long at most.") % {
             "count": TITLE_MAX_LENGTH
         }
-    care_date, problem = parse_care_date(values["care_date"], (view.now + FURTHEST_TIMEZONE).date())
+    care_date, problem = parse_care_date(draft.care_date, (view.now + FURTHEST_TIMEZONE).date())
     if problem:
         errors["care_date"] = problem
-    body = values["body"].replace("\r\n", "\n").strip()
+    body = draft.body.replace("\r\n", "\n").strip()
     if len(body) > BODY_MAX_LENGTH:
         errors["body"] = _("The text can be %(count)s characters long at most.") % {
             "count": BODY_MAX_LENGTH
         }
-    file_name, file_type, file_data, problem, file_too_large = await _read_file(form)
+    file_name, file_type, file_data, problem, file_too_large = check_file(
+        draft.file_name, draft.file_data
+    )
     if problem:
         errors["file"] = problem
         if status == 400 and file_too_large:
@@ -392,9 +445,9 @@ async def read_form(
     hidden_until = None
     hidden_from_representatives = False
     if view.may(Act.HIDE) and not replacing:
-        if values["hide_from_patient"]:
+        if draft.hide_from_patient:
             try:
-                days = int(values["hidden_days"].strip())
+                days = int(draft.hidden_days.strip())
             except ValueError:
                 days = 0
             if not 1 <= days <= MAX_HIDDEN_DAYS:
@@ -403,9 +456,9 @@ async def read_form(
                 }
             else:
                 hidden_until = view.now + timedelta(days=days)
-        hidden_from_representatives = values["hide_from_representatives"]
+        hidden_from_representatives = draft.hide_from_representatives
 
-    submission = _submission(values["submission"])
+    submission = _submission(draft.submission)
     if submission is None:
         errors["document-form"] = _("This form is incomplete. Check it and send it again.")
     if errors:
@@ -622,7 +675,7 @@ async def _may_write_somewhere(view: DossierView) -> None:
         await view.require(Action.CREATE, target_type="document")
 
 
-async def _replaceable(view: DossierView, document_id: UUID) -> dict:
+async def replaceable(view: DossierView, document_id: UUID) -> dict:
     """The current version of a document the asker may replace; a refusal is traced."""
     current = await current_version(view, document_id)
     decision = view.decide(Action.UPDATE, item=item_of(current))
@@ -643,7 +696,7 @@ async def deposit_form(
         await _may_write_somewhere(view)
         await view.require(Action.VIEW, target_type="dossier")
         return _form_page(view, values)
-    current = await _replaceable(view, replaces)
+    current = await replaceable(view, replaces)
     await view.require(
         Action.VIEW, item=item_of(current), target_type="document", target_id=str(current["id"])
     )
@@ -677,7 +730,7 @@ async def new_version(
     request: Request, dossier_id: FromPath[UUID], document_id: FromPath[UUID]
 ) -> Template | Redirect:
     view = await open_dossier(request, dossier_id)
-    current = await _replaceable(view, document_id)
+    current = await replaceable(view, document_id)
     form = await request.form()
     existing = await submitted(view, _submission(_text(form, "submission")))
     if existing:
@@ -702,13 +755,7 @@ async def download(
     document, _current, _versions = await read_document(
         view, document_id, Action.DOWNLOAD, with_file=True
     )
-    if document["file_data"] is not None:
-        content, content_type = bytes(document["file_data"]), document["file_type"]
-        name = document["file_name"]
-        extension = next((ext for _m, kind, ext in FILE_KINDS if kind == content_type), "bin")
-    else:
-        content = f"{document['title']}\n\n{document['body']}\n".encode()
-        content_type, name, extension = "text/plain", document["title"], "txt"
+    content, content_type, name, extension = content_of(document)
     return Response(
         content,
         media_type=content_type,
@@ -718,6 +765,17 @@ async def download(
             "x-content-type-options": "nosniff",
         },
     )
+
+
+def content_of(document: dict) -> tuple[bytes, str, str, str]:
+    """What downloading a document (read with its file) gives: its file, or its text; as
+    (content, content type, name, extension)."""
+    if document["file_data"] is not None:
+        content_type = document["file_type"]
+        extension = next((ext for _m, kind, ext in FILE_KINDS if kind == content_type), "bin")
+        return bytes(document["file_data"]), content_type, document["file_name"], extension
+    content = f"{document['title']}\n\n{document['body']}\n".encode()
+    return content, "text/plain", document["title"], "txt"
 
 
 def attachment(name: str, extension: str) -> str:

@@ -22,6 +22,7 @@ from portal.access.view import DossierView, TracedTemplate, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents, profile, summary
 from portal.dossiers.tables import EmergencyContact
+from portal.fhir import reading
 from portal.hookspecs import Card, Section
 from portal.i18n import gettext as _
 from portal.web import flash, page_or_fragment, see_other
@@ -185,8 +186,18 @@ async def document_page(
             "may_mask": is_current and view.may(Action.MASK, item=item_of(document)),
             "may_update": may_update,
             "may_hide": is_current and view.may(Act.HIDE, item=item_of(document)),
+            "imported": await _imported(view, document),
         },
     )
+
+
+async def _imported(view: DossierView, document: dict) -> reading.Readable | None:
+    """A FHIR bundle brought from elsewhere (`portal.fhir.own_copy`), as the text it says."""
+    if document["file_type"] != reading.IMPORTED_TYPE:
+        return None
+    row = await documents.document_row(view, document["id"], with_file=True)
+    bundle, _problem = reading.check_bundle(bytes(row["file_data"] or b""))
+    return reading.readable(bundle) if bundle else None
 
 
 async def _mask(request: Request, dossier_id: UUID, document_id: UUID, masked: bool) -> Redirect:

@@ -16,7 +16,9 @@ from portal.oauth import clients
 from portal.oauth.tables import ClientKind
 
 PRACTICE_CLIENT_ID = "logiciel-medical-demo"
-PRACTICE_SCOPES = "openid fhirUser offline_access online_access user/DocumentReference.crs"
+PRACTICE_SCOPES = (
+    "openid fhirUser offline_access online_access user/DocumentReference.crs user/Patient.rs"
+)
 #: Where `scripts/smart-demo.py` listens for the consent's answer (or where a browser lands).
 PRACTICE_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 HOSPITAL_CLIENT_ID = "ch-demo-dpi"

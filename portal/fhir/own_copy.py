@@ -1,0 +1,188 @@
+"""The patient's own copy of their dossier in the European format, and what they bring back
+from elsewhere.
+
+- "Download my record (European format)", on the dossier's page: the patient summary as an
+  IPS document (`portal.fhir.ips`), and, as a second file, every document the reader may see
+  as a FHIR ``Bundle`` of ``DocumentReference``s, each with its ``Binary`` (the file itself).
+- The import: the patient's side (the policy decides, on the ``patient`` category) brings an
+  IPS or another document ``Bundle`` from another country or system. It is checked
+  (`portal.fhir.reading`), kept as one of their own documents, and its page shows it as
+  sections and entries in plain text: nothing of it is ever run or trusted as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid5
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from portal.access import signed_in
+from portal.access.view import DossierView, open_dossier
+from portal.audit import Action
+from portal.dossiers import documents
+from portal.fhir import ips, reading
+from portal.fhir.resources import FHIR_JSON, document_reference
+from portal.fhir.routes import patient_of
+from portal.i18n import gettext as _
+from portal.web import see_other
+
+#: What an imported bundle is kept as: one of the patient's own documents.
+CATEGORY = "patient"
+#: Each import's submission id, from its dossier and content: the same file twice is kept once.
+IMPORTS = UUID("6a0f2f0c-8d0e-5a43-9f4a-2a3f0ad5d7c1")
+
+
+def _file(name: str, content: bytes) -> Response:
+    return Response(
+        content,
+        media_type=FHIR_JSON,
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+def _json(resource: dict[str, Any]) -> bytes:
+    return json.dumps(resource, ensure_ascii=False, indent=1).encode()
+
+
+def _fhir_base(request: Request) -> str:
+    return f"{request.app.state.settings.base_url.rstrip('/')}/fhir"
+
+
+# --- the copy -------------------------------------------------------------------------------
+
+
+@get("/dossiers/{dossier_id:uuid}/export/ips.json", guards=[signed_in])
+async def summary_file(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """The patient summary (IPS) of what the reader may see, as a file."""
+    view = await open_dossier(request, dossier_id, Action.EXPORT)
+    plugins = request.app.state.plugins
+    bundle = await ips.patient_summary(view, plugins, await patient_of(view), _fhir_base(request))
+    return _file(f"ips-{view.now.date().isoformat()}.json", _json(bundle))
+
+
+@get(
+    "/dossiers/{dossier_id:uuid}/export/documents.json",
+    guards=[signed_in],
+    skip_compression=True,
+)
+async def documents_file(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """Every document the reader may see, with its file, as one FHIR ``Bundle``."""
+    view = await open_dossier(request, dossier_id, Action.EXPORT)
+    await view.require(Action.EXPORT, target_type="documents")
+    bundle = await documents_bundle(view, _fhir_base(request))
+    return _file(f"documents-{view.now.date().isoformat()}.json", _json(bundle))
+
+
+async def documents_bundle(view: DossierView, base: str) -> dict[str, Any]:
+    """A ``collection`` of the current documents ``view``'s reader may see: each one's
+    ``DocumentReference``, then its content as a ``Binary`` (its attachment's URL is the
+    Binary's ``fullUrl``)."""
+    site = base.removesuffix("/fhir")
+    entries = []
+    for listed in await view.documents():
+        row = await documents.document_row(view, listed["id"], with_file=True)
+        content, content_type, _name, _extension = documents.content_of(row)
+        entries.append(
+            {
+                "fullUrl": f"{base}/DocumentReference/{row['id']}",
+                "resource": document_reference(row, view.id, site),
+            }
+        )
+        entries.append(
+            {
+                "fullUrl": f"{base}/Binary/{row['id']}",
+                "resource": {
+                    "resourceType": "Binary",
+                    "id": str(row["id"]),
+                    "contentType": content_type,
+                    "data": base64.b64encode(content).decode(),
+                },
+            }
+        )
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid5(ips.BUNDLE_NAMESPACE, f"{view.id}/documents/{view.now.isoformat()}")),
+        "type": "collection",
+        "timestamp": view.now.isoformat(timespec="seconds"),
+        "entry": entries,
+    }
+
+
+# --- the import -----------------------------------------------------------------------------
+
+
+def _import_page(view: DossierView, error: str = "", status: int = 200) -> Template:
+    return Template(
+        "fhir/import.html",
+        context={"view": view, "error": error},
+        status_code=status,
+    )
+
+
+@get("/dossiers/{dossier_id:uuid}/import", guards=[signed_in])
+async def import_form(request: Request, dossier_id: FromPath[UUID]) -> Template:
+    """The form to bring a patient summary or documents from elsewhere."""
+    view = await open_dossier(request, dossier_id, Action.CREATE, CATEGORY)
+    await view.require(Action.VIEW, target_type="dossier")
+    return _import_page(view)
+
+
+@post(
+    "/dossiers/{dossier_id:uuid}/import",
+    guards=[signed_in],
+    request_max_body_size=documents.MAX_REQUEST_SIZE,
+)
+async def import_bundle(request: Request, dossier_id: FromPath[UUID]) -> Template | Redirect:
+    """Keep a checked bundle as one of the patient's documents, then show it."""
+    view = await open_dossier(request, dossier_id, Action.CREATE, CATEGORY)
+    upload = (await request.form()).get("file")
+    content = await upload.read() if isinstance(upload, UploadFile) else b""
+    bundle, error = (
+        reading.check_bundle(content) if content else (None, _("Choose a file to import."))
+    )
+    if bundle is None:
+        await view.require(Action.VIEW, target_type="dossier")
+        return _import_page(view, error, 400)
+    page = reading.readable(bundle)
+    entry = documents.Entry(
+        category=CATEGORY,
+        type="",
+        title=page.title[: documents.TITLE_MAX_LENGTH],
+        care_date=_care_date(page.date, view.now.date()),
+        body="",
+        submission=uuid5(IMPORTS, f"{view.id}/{hashlib.sha256(content).hexdigest()}"),
+        file_name=documents.clean_file_name(upload.filename or "") or "bundle.json",
+        file_type=reading.IMPORTED_TYPE,
+        file_data=content,
+    )
+    document_id = await documents.submitted(view, entry.submission)
+    if document_id is None:
+        try:
+            document_id = await documents.store(view, entry)
+        except documents.Resubmitted as resubmitted:
+            document_id = resubmitted.document_id
+    return see_other(documents.page_of(view, document_id))
+
+
+def _care_date(text: str, today: date) -> date:
+    """The bundle's own date when it has a sensible one, else today."""
+    try:
+        found = date.fromisoformat(text[:10])
+    except ValueError:
+        return today
+    return found if documents.EARLIEST_CARE_DATE <= found <= today else today
+
+
+ROUTES = [summary_file, documents_file, import_form, import_bundle]

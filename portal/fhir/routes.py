@@ -1,0 +1,589 @@
+"""The FHIR R4 API under ``/fhir``, for professional software and patients' applications
+authorized by `portal.oauth` tokens: ``metadata`` (the CapabilityStatement), ``Patient`` (read,
+and search by INS-NIR as IHE PDQm does), the documents as IHE MHD has them (ITI-65 provide
+through ``POST /fhir``, ITI-67 find through ``GET DocumentReference``, ITI-68 retrieve through
+each attachment's ``Binary`` URL).
+
+Each route opens the dossier through `portal.access.view` exactly as the pages do, so every
+read and write is decided and traced there (the trace names the application); deposits go
+through the deposit form's own checks and saving (`portal.dossiers.documents`). Every refusal
+answers an ``OperationOutcome``; an id that does not exist and one the asker may not see
+answer the same 404.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid5
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import (
+    HTTPException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.params import FromPath
+
+from portal import db, web
+from portal.access import bearer_token, public
+from portal.access.controls import ControlError
+from portal.access.view import DossierView, open_dossier
+from portal.audit import Action
+from portal.dossiers import documents
+from portal.dossiers.tables import Document, Dossier
+from portal.fhir import codes, ips, search
+from portal.fhir.resources import (
+    FHIR_JSON,
+    FHIR_VERSION,
+    Issue,
+    bundle,
+    document_reference,
+    outcome,
+    patient_resource,
+)
+from portal.fhir.transaction import (
+    TEXT_TYPE,
+    Deposit,
+    Invalid,
+    Submission,
+    parse_json,
+    read_submission,
+)
+from portal.i18n import gettext as _
+from portal.identity.numbers import InvalidNumber, validate_nir
+from portal.oauth import bearer, scopes
+from portal.oauth.scopes import Requirement
+
+#: What a bundle may weigh: a few documents of `documents.MAX_FILE_SIZE` in base64. Beyond
+#: it the request is refused before it is read (413).
+MAX_BUNDLE_SIZE = 32 * 1024 * 1024
+#: The masterIdentifier of a deposit, made the deposit's submission id in its dossier: the
+#: same bundle sent again finds the documents it made.
+MASTER_IDENTIFIERS = UUID("4d1f7a7e-3c0e-5b8e-9a57-0c6b2f7e1d2a")
+#: The FHIR issue type of each refusal status.
+_ISSUE_OF_STATUS = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    429: "throttled",
+}
+NOT_FOUND = "No such resource, or none you may see."
+#: The resources and interactions of the CapabilityStatement.
+CAPABILITIES: list[dict[str, Any]] = [
+    {
+        "type": "Patient",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "operation": [
+            {
+                "name": "summary",
+                "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+            }
+        ],
+        "searchParam": [
+            {"name": "identifier", "type": "token", "documentation": "The INS-NIR"},
+            {"name": "_id", "type": "token"},
+        ],
+    },
+    {
+        "type": "DocumentReference",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": "patient", "type": "reference"},
+            {"name": "category", "type": "token"},
+            {"name": "type", "type": "token"},
+            {"name": "date", "type": "date"},
+            {"name": "status", "type": "token"},
+            {"name": "author", "type": "reference"},
+            {"name": "_count", "type": "number"},
+        ],
+    },
+    {"type": "Binary", "interaction": [{"code": "read"}]},
+]
+
+
+def answer(content: Mapping[str, Any], status: int = 200, **headers: str) -> Response:
+    """A FHIR JSON answer, never cached."""
+    return Response(
+        dict(content),
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers={"cache-control": "no-store", **headers},
+    )
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    """Refusals as ``OperationOutcome`` (with their ``WWW-Authenticate`` challenge for a token
+    refused); a failure of ours, the database down, answers as everywhere else."""
+    if isinstance(exc, Invalid):
+        return answer(outcome(*exc.issues), exc.status)
+    if not isinstance(exc, HTTPException) or exc.status_code >= 500:
+        return web.error_response(request, exc)
+    status = exc.status_code
+    detail = NOT_FOUND if status == 404 else str(exc.detail)
+    return answer(
+        outcome(Issue(_ISSUE_OF_STATUS.get(status, "processing"), detail)),
+        status,
+        **(exc.headers or {}),
+    )
+
+
+def _base(request: Request) -> str:
+    return request.app.state.settings.base_url.rstrip("/")
+
+
+def _id(text: str) -> UUID:
+    """A resource id of ours, or the 404 every unknown id gets."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise NotFoundException() from None
+
+
+async def _view(request: Request, dossier_id: UUID, action: Action = Action.VIEW) -> DossierView:
+    """The dossier for the asker, the refusal traced; 404 alike for no dossier and for one the
+    asker may not open."""
+    try:
+        return await open_dossier(request, dossier_id, action)
+    except PermissionDeniedException:
+        raise NotFoundException() from None
+
+
+async def _dossier_of_document(document_id: UUID) -> UUID:
+    row = await Document.select(Document.dossier).where(Document.id == document_id).first()
+    if row is None:
+        raise NotFoundException()
+    return row["dossier"]
+
+
+# --- metadata -------------------------------------------------------------------------------
+
+
+def capability_statement(base_url: str) -> dict[str, Any]:
+    """What the API does, for `GET /fhir/metadata`."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-07",
+        "publisher": "Carnet",
+        "kind": "instance",
+        "software": {"name": "Carnet"},
+        "implementation": {"description": "Carnet FHIR API", "url": f"{base_url}/fhir"},
+        "fhirVersion": FHIR_VERSION,
+        "format": [FHIR_JSON, "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [
+                                {"url": "authorize", "valueUri": f"{base_url}/oauth/authorize"},
+                                {"url": "token", "valueUri": f"{base_url}/oauth/token"},
+                                {"url": "revoke", "valueUri": f"{base_url}/oauth/revoke"},
+                            ],
+                        }
+                    ],
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                },
+                "resource": CAPABILITIES,
+                "interaction": [{"code": "transaction"}],
+            }
+        ],
+    }
+
+
+@get("/metadata", guards=[public])
+async def metadata(request: Request) -> Response:
+    return answer(capability_statement(_base(request)))
+
+
+# --- Patient (PDQm) -------------------------------------------------------------------------
+
+
+async def _patient(request: Request, view: DossierView) -> dict[str, Any]:
+    await view.require(Action.VIEW, target_type="dossier")
+    return await patient_of(view)
+
+
+async def patient_of(view: DossierView) -> dict[str, Any]:
+    """The ``Patient`` of an opened dossier, for a reading already traced."""
+    row = (
+        await Dossier.select(
+            Dossier.patient.nir.as_alias("nir"),
+            Dossier.patient.first_name.as_alias("first_name"),
+            Dossier.patient.last_name.as_alias("last_name"),
+            Dossier.patient.birth_date.as_alias("birth_date"),
+        )
+        .where(Dossier.id == view.id)
+        .first()
+    )
+    return patient_resource(view.id, row)
+
+
+@get("/Patient/{patient_id:str}", guards=[bearer_token("Patient.r")])
+async def read_patient(request: Request, patient_id: FromPath[str]) -> Response:
+    view = await _view(request, _id(patient_id))
+    return answer(await _patient(request, view))
+
+
+@get("/Patient/{patient_id:str}/$summary", guards=[bearer_token("Patient.r")])
+async def summary(request: Request, patient_id: FromPath[str]) -> Response:
+    """The patient summary (IPS ``$summary``): an IPS document of what the asker may read."""
+    view = await _view(request, _id(patient_id))
+    plugins = request.app.state.plugins
+    base = f"{_base(request)}/fhir"
+    return answer(await ips.patient_summary(view, plugins, await patient_of(view), base))
+
+
+@get("/Patient", guards=[bearer_token("Patient.s")])
+async def search_patients(request: Request) -> Response:
+    """A patient by INS-NIR (``identifier=urn:oid:1.2.250.1.213.1.4.8|NIR``) or by id: found
+    only where the asker may open the dossier, as the professional's look-up finds it; an
+    empty result alike for no dossier and one they may not open (the refusal is traced)."""
+    params = search.parameters(request, {"identifier", "_id"})
+    if set(params) != {"identifier"} and set(params) != {"_id"}:
+        raise Invalid([Issue("required", "Search by identifier or by _id.", "Patient")])
+    if "_id" in params:
+        dossier_id = _id_or_none(params["_id"][0])
+    else:
+        system, _bar, value = params["identifier"][0].rpartition("|")
+        if system != codes.INS_NIR_SYSTEM:
+            raise Invalid(
+                [
+                    Issue(
+                        "not-supported",
+                        f"Search by the INS-NIR: identifier={codes.INS_NIR_SYSTEM}|<NIR>.",
+                        "identifier",
+                    )
+                ]
+            )
+        try:
+            nir = validate_nir(value)
+        except InvalidNumber as problem:
+            raise Invalid([Issue("invalid", str(problem), "identifier")]) from None
+        row = await Dossier.select(Dossier.id).where(Dossier.patient.nir == nir).first()
+        dossier_id = row["id"] if row else None
+    entries = []
+    if dossier_id is not None:
+        try:
+            view = await _view(request, dossier_id)
+        except NotFoundException:
+            pass
+        else:
+            resource = await _patient(request, view)
+            entries.append(
+                {
+                    "fullUrl": f"{_base(request)}/fhir/Patient/{view.id}",
+                    "resource": resource,
+                    "search": {"mode": "match"},
+                }
+            )
+    return answer(bundle("searchset", entries, total=len(entries)))
+
+
+def _id_or_none(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+# --- DocumentReference (ITI-67) and Binary (ITI-68) -------------------------------------------
+
+
+@get("/DocumentReference", guards=[bearer_token("DocumentReference.s")])
+async def search_documents(request: Request) -> Response:
+    """The documents of one patient the asker may read, narrowed and paged (ITI-67)."""
+    query = search.DocumentQuery.read(request, _base(request))
+    view = await _view(request, query.patient)
+    await view.require(Action.VIEW, target_type="documents")
+    found = await search.documents(view, query)
+    page = await search.page_of(found[query.offset : query.offset + query.count])
+    base = _base(request)
+    entries = [
+        {
+            "fullUrl": f"{base}/fhir/DocumentReference/{row['id']}",
+            "resource": document_reference(row, view.id, base, replaces=row["replaces"]),
+            "search": {"mode": "match"},
+        }
+        for row in page
+    ]
+    links = {"self": query.url(base, query.offset)}
+    if query.count and query.offset + query.count < len(found):
+        links["next"] = query.url(base, query.offset + query.count)
+    if query.offset:
+        links["previous"] = query.url(base, max(query.offset - query.count, 0))
+    return answer(bundle("searchset", entries, total=len(found), links=links))
+
+
+@get("/DocumentReference/{document_id:str}", guards=[bearer_token("DocumentReference.r")])
+async def read_document_reference(request: Request, document_id: FromPath[str]) -> Response:
+    identifier = _id(document_id)
+    view = await _view(request, await _dossier_of_document(identifier))
+    try:
+        document, _current, versions = await documents.read_document(view, identifier)
+    except PermissionDeniedException:
+        raise NotFoundException() from None
+    return answer(
+        document_reference(
+            document, view.id, _base(request), replaces=search.replaced_by(document, versions)
+        )
+    )
+
+
+@get(
+    "/Binary/{document_id:str}",
+    guards=[bearer_token("DocumentReference.r")],
+    skip_compression=True,
+)
+async def retrieve(request: Request, document_id: FromPath[str]) -> Response:
+    """A document's content (ITI-68): its file, or its text; as the download page gives it."""
+    identifier = _id(document_id)
+    view = await _view(request, await _dossier_of_document(identifier))
+    try:
+        document, _current, _versions = await documents.read_document(
+            view, identifier, Action.DOWNLOAD, with_file=True
+        )
+    except PermissionDeniedException:
+        raise NotFoundException() from None
+    content, content_type, name, extension = documents.content_of(document)
+    return Response(
+        content,
+        media_type=content_type,
+        headers={
+            "content-disposition": documents.attachment(name, extension),
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+# --- ITI-65: provide documents --------------------------------------------------------------
+
+
+@post(
+    "/",
+    guards=[bearer_token("DocumentReference.c")],
+    request_max_body_size=MAX_BUNDLE_SIZE,
+    status_code=200,
+)
+async def provide(request: Request) -> Response:
+    """Deposit the documents of an ITI-65 bundle, all or none; the same bundle sent again
+    creates nothing and answers the same."""
+    submission = read_submission(parse_json(await request.body()), _base(request))
+    first = submission.deposits[0]
+    if any(deposit.replaces for deposit in submission.deposits):
+        _may_replace(request, first)
+    try:
+        await bearer.acting_professional(request, submission.author_rpps)
+    except (PermissionDeniedException, ValidationException) as refused:
+        raise Invalid(
+            [Issue("forbidden", str(refused.detail), f"{first.path}.author")],
+            refused.status_code,
+        ) from None
+    try:
+        view = await open_dossier(request, submission.patient, Action.CREATE, first.category)
+    except NotFoundException:
+        raise Invalid(
+            [Issue("not-found", "There is no such patient.", f"{first.path}.subject")], 404
+        ) from None
+    except PermissionDeniedException:  # the dossier is theirs to open, not this category
+        message = _("You may not add documents of this category.")
+        raise Invalid([Issue("forbidden", message, f"{first.path}.category")], 403) from None
+    keys = [
+        uuid5(MASTER_IDENTIFIERS, f"{view.id}|{d.master_identifier}") for d in submission.deposits
+    ]
+    done = await _already_made(view, submission, keys)
+    if done is not None:
+        return done
+    checked = [
+        await _checked(view, deposit, key)
+        for deposit, key in zip(submission.deposits, keys, strict=True)
+    ]
+    issues = [issue for check in checked for issue in check.issues]
+    if issues:
+        statuses = {check.status for check in checked if check.issues}
+        raise Invalid(issues, next((s for s in (403, 404, 409, 413) if s in statuses), 400))
+    made: list[UUID] = []
+    try:
+        async with db.current().write_transaction():
+            for check in checked:
+                made.append(await documents.store(view, check.entry, check.replacing))
+    except ControlError as conflict:
+        raise Invalid([Issue("conflict", str(conflict), f"{first.path}.relatesTo")], 409) from None
+    except Exception:
+        # The same bundle, sent twice at the same moment: the other one made the documents.
+        done = await _already_made(view, submission, keys)
+        if done is None:
+            raise
+        return done
+    return answer(_transaction_response(submission, made))
+
+
+@dataclass
+class Checked:
+    """One deposit checked: what to store (the entry, the version it replaces), or its
+    problems and the status they answer."""
+
+    entry: documents.Entry | None = None
+    replacing: dict | None = None
+    issues: list[Issue] = field(default_factory=list)
+    status: int = 400
+
+    def refuse(self, issue: Issue, status: int = 400) -> Checked:
+        self.issues.append(issue)
+        self.status = status
+        return self
+
+
+def _may_replace(request: Request, deposit: Deposit) -> None:
+    """A new version changes what is there: the token must also grant ``u``."""
+    current = bearer.software(request)
+    reach = scopes.reach(
+        current.token.scope, (Requirement.parse("DocumentReference.cu"),), current.token.dossier
+    )
+    if reach is None:
+        raise Invalid(
+            [
+                Issue(
+                    "forbidden",
+                    "A new version needs the scope user/DocumentReference.cu.",
+                    f"{deposit.path}.relatesTo",
+                )
+            ],
+            403,
+        )
+    state = request.scope["state"]
+    state["software"] = bearer.Software(current.token, reach)
+    if state.get("session") is not None:
+        state["session"] = dataclasses.replace(state["session"], reach=reach)
+
+
+async def _already_made(
+    view: DossierView, submission: Submission, keys: list[UUID]
+) -> Response | None:
+    """The answer given to this bundle before, when it was already deposited; a 409 when only
+    some of its documents were (another bundle reused their masterIdentifier)."""
+    made = [await documents.submitted(view, key) for key in keys]
+    if all(made):
+        return answer(_transaction_response(submission, made))  # type: ignore[arg-type]
+    reused = [
+        deposit for deposit, document in zip(submission.deposits, made, strict=True) if document
+    ]
+    if reused:
+        raise Invalid(
+            [
+                Issue(
+                    "duplicate",
+                    "A document with this masterIdentifier is already deposited.",
+                    f"{deposit.path}.masterIdentifier",
+                )
+                for deposit in reused
+            ],
+            409,
+        )
+    return None
+
+
+#: Where each field of the deposit form is in a DocumentReference.
+_PATHS = {
+    "category": "category",
+    "type": "type",
+    "title": "description",
+    "care_date": "context.period.start",
+    "body": "content[0].attachment",
+    "file": "content[0].attachment",
+    "document-form": "masterIdentifier",
+}
+
+
+async def _checked(view: DossierView, deposit: Deposit, key: UUID) -> Checked:
+    """One deposit checked as the deposit form checks it."""
+    check = Checked()
+    target = f"{deposit.path}.relatesTo[0].target"
+    if deposit.replaces:
+        try:
+            check.replacing = await documents.replaceable(view, deposit.replaces)
+        except (NotFoundException, PermissionDeniedException):
+            return check.refuse(Issue("not-found", NOT_FOUND, target), 404)
+        if check.replacing["id"] != deposit.replaces:
+            message = "A newer version of this document exists: replace that one."
+            return check.refuse(Issue("conflict", message, target), 409)
+    text = ""
+    if deposit.content_type == TEXT_TYPE:
+        try:
+            text = deposit.data.decode("utf-8")
+        except UnicodeDecodeError:
+            attachment = f"{deposit.path}.content[0].attachment"
+            return check.refuse(Issue("invalid", "The text is not UTF-8.", attachment))
+    draft = documents.Draft(
+        category=deposit.category,
+        type=deposit.type,
+        title=deposit.title,
+        care_date=deposit.care_date,
+        body=text,
+        submission=str(key),
+        file_name=deposit.title,
+        file_data=None if text else deposit.data,
+    )
+    check.entry, errors, check.status = await documents.check_deposit(view, draft, check.replacing)
+    kind = _ISSUE_OF_STATUS.get(check.status, "invalid")
+    for name, problem in errors.items():
+        check.issues.append(Issue(kind, problem, f"{deposit.path}.{_PATHS.get(name, name)}"))
+    if check.entry and check.entry.file_type and check.entry.file_type != deposit.content_type:
+        message = f"The content is {check.entry.file_type}, not {deposit.content_type} as declared."
+        check.entry = None
+        return check.refuse(
+            Issue("invalid", message, f"{deposit.path}.content[0].attachment.contentType")
+        )
+    return check
+
+
+def _transaction_response(submission: Submission, made: list[UUID]) -> dict[str, Any]:
+    """The ``transaction-response``: an entry for each entry of the bundle, in its order."""
+    entries = []
+    for index in sorted(submission.entries):
+        position = submission.entries[index]
+        response: dict[str, Any] = {"status": "201 Created"}
+        if position is not None:
+            deposit = submission.deposits[position]
+            kind = "DocumentReference" if deposit.index == index else "Binary"
+            response["location"] = f"{kind}/{made[position]}"
+        entries.append({"response": response})
+    return bundle("transaction-response", entries)
+
+
+ROUTER = Router(
+    "/fhir",
+    route_handlers=[
+        metadata,
+        read_patient,
+        summary,
+        search_patients,
+        search_documents,
+        read_document_reference,
+        retrieve,
+        provide,
+    ],
+    opt={web.COOKIELESS: True},
+    exception_handlers={HTTPException: error_response, Invalid: error_response},
+)

@@ -1,0 +1,290 @@
+"""Bad bundles and searches: each gets a 4xx ``OperationOutcome`` saying what and where (the
+entry and the element), nothing of a refused bundle is kept, and nothing a client sends
+makes the parser fail (hypothesis)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from portal.dossiers.tables import Document
+from portal.fhir.transaction import Invalid, parse_json, read_submission
+from tests.fhir.conftest import (
+    BASE,
+    FHIR,
+    PDF,
+    document_entry,
+    dossier_of,
+    join,
+    new_patient,
+    new_professional,
+    provide_bundle,
+    software_for,
+    valid,
+)
+from tests.oauth.conftest import raw_client
+
+
+def where(answer) -> list[str]:
+    outcome = valid(answer.json())
+    assert outcome["resourceType"] == "OperationOutcome"
+    return [path for issue in outcome["issue"] for path in issue.get("expression", [])]
+
+
+async def test_each_bad_bundle_says_what_and_where_and_keeps_nothing(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    elsewhere = await dossier_of(await new_patient(first_name="Autre"))
+    dentist = await new_professional(profession="chirurgien_dentiste")
+    await join(dossier, dentist)
+    software = await software_for(portal, new_browser, dentist)
+
+    def bundle(**changes):
+        return provide_bundle(dossier, document_entry(dossier, **changes))
+
+    unlinked = bundle()
+    unlinked["entry"][1]["resource"]["content"][0]["attachment"]["url"] = "urn:uuid:nowhere"
+    wrong_size = bundle()
+    wrong_size["entry"][1]["resource"]["content"][0]["attachment"]["size"] = 3
+    wrong_hash = bundle()
+    wrong_hash["entry"][1]["resource"]["content"][0]["attachment"]["hash"] = "AAAA"
+    not_base64 = bundle()
+    not_base64["entry"][2]["resource"]["data"] = "%%%"
+    not_transaction = bundle()
+    not_transaction["type"] = "batch"
+    # Two documents, the second one wrong: neither is kept.
+    half_wrong = provide_bundle(
+        dossier, document_entry(dossier), document_entry(dossier, care_date="2031-01-01")
+    )
+    cases = [
+        (b"{not json", 400, "Bundle"),
+        (json.dumps({"resourceType": "Patient"}), 400, "Bundle.resourceType"),
+        (json.dumps(not_transaction), 400, "Bundle.type"),
+        (json.dumps(unlinked), 400, "Bundle.entry[1].resource.content[0].attachment.url"),
+        (json.dumps(wrong_size), 400, "Bundle.entry[1].resource.content[0].attachment.size"),
+        (json.dumps(wrong_hash), 400, "Bundle.entry[1].resource.content[0].attachment.hash"),
+        (json.dumps(not_base64), 400, "Bundle.entry[2].resource.data"),
+        (
+            json.dumps(bundle(class_code="77")),
+            400,
+            "Bundle.entry[1].resource.category[0].coding[0].code",
+        ),
+        (
+            json.dumps(bundle(type_code="99999-9")),
+            400,
+            "Bundle.entry[1].resource.type.coding[0].code",
+        ),
+        (
+            json.dumps(bundle(data=b"<html>not a pdf</html>")),
+            400,
+            "Bundle.entry[1].resource.content[0].attachment",
+        ),
+        (
+            json.dumps(bundle(title="\u202e\u200b ")),
+            400,
+            "Bundle.entry[1].resource.description",
+        ),
+        (json.dumps(half_wrong), 400, "Bundle.entry[3].resource.context.period.start"),
+        (json.dumps(provide_bundle(elsewhere)), 404, "Bundle.entry[1].resource.subject"),
+        (json.dumps(_nested(200)), 400, "Bundle"),
+    ]
+    for body, status, path in cases:
+        answer = await software.post(
+            FHIR, content=body, headers={"content-type": "application/fhir+json"}
+        )
+        assert answer.status_code == status, (path, answer.text)
+        assert path in where(answer), answer.text
+    assert await Document.count() == 0
+
+
+async def test_a_category_the_profession_may_not_write_is_refused(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    pharmacist = await new_professional(profession="pharmacien")
+    await join(dossier, pharmacist)
+    software = await software_for(portal, new_browser, pharmacist)
+    answer = await software.post(FHIR, json=provide_bundle(dossier))  # a consultation report
+    assert answer.status_code == 403, answer.text
+    assert where(answer) == ["Bundle.entry[1].resource.category"]
+    assert await Document.count() == 0
+
+
+async def test_too_large_and_too_many_are_refused_before_anything(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+
+    big = PDF + b"0" * (11 * 1024 * 1024)
+    answer = await software.post(
+        FHIR, json=provide_bundle(dossier, document_entry(dossier, data=big))
+    )
+    assert answer.status_code == 413, answer.text
+    assert where(answer) == ["Bundle.entry[1].resource.content[0].attachment"]
+
+    huge = (
+        b'{"resourceType": "Bundle", "type": "transaction", "entry": ["'
+        + b"A" * (50 * 1024 * 1024)
+        + b'"]}'
+    )
+    answer = await software.post(
+        FHIR, content=huge, headers={"content-type": "application/fhir+json"}
+    )
+    assert answer.status_code == 413
+    assert valid(answer.json())["issue"][0]["code"] == "too-costly"
+
+    many = provide_bundle(dossier)
+    many["entry"] *= 3334
+    answer = await software.post(FHIR, json=many)
+    assert answer.status_code == 413
+    assert where(answer) == ["Bundle.entry"]
+    assert await Document.count() == 0
+
+
+async def test_titles_are_kept_without_their_unicode_tricks(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    title = "Compte\u00a0rendu \u202efdp.exe\u202c\u200b\n du 1er mars"
+    answer = await software.post(
+        FHIR, json=provide_bundle(dossier, document_entry(dossier, title=title))
+    )
+    assert answer.status_code == 200, answer.text
+    [stored] = await Document.select(Document.title)
+    assert stored["title"] == "Compte rendu fdp.exe du 1er mars"
+
+
+async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    search = f"{FHIR}/DocumentReference"
+    for params, status, path in [
+        ({"patient": str(dossier), "date": "ge2026-13-45"}, 400, "date"),
+        ({"patient": str(dossier), "_count": "101"}, 400, "_count"),
+        ({"patient": str(dossier), "status": "deleted"}, 400, "status"),
+        ({"patient": str(dossier), "category": "http://example.org|10"}, 400, "category"),
+        ({}, 400, "patient"),
+        ({"patient": str(uuid.uuid4())}, 404, None),
+        ({"patient": "Patient/../../admin"}, 404, None),
+    ]:
+        answer = await software.get(search, params=params)
+        assert answer.status_code == status, (params, answer.text)
+        if path:
+            assert where(answer) == [path]
+    # Unknown parameters are ignored, as FHIR servers do, unless the client wants them refused.
+    lenient = await software.get(search, params={"patient": str(dossier), "colour": "blue"})
+    assert lenient.status_code == 200
+    strict = await software.get(
+        search,
+        params={"patient": str(dossier), "colour": "blue"},
+        headers={"prefer": "handling=strict"},
+    )
+    assert strict.status_code == 400
+    assert where(strict) == ["colour"]
+    for params in ({"identifier": "12345"}, {"identifier": "urn:oid:1.2.250.1.213.1.4.8|123"}, {}):
+        answer = await software.get(f"{FHIR}/Patient", params=params)
+        assert answer.status_code == 400, answer.text
+    async with raw_client(portal) as anonymous:
+        unauthenticated = await anonymous.get(f"{BASE}/fhir/Patient/{dossier}")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _level in range(depth):
+        value = {"a": value}
+    return {"resourceType": "Bundle", "type": "transaction", "entry": [value]}
+
+
+# --- the parser, fuzzed ---------------------------------------------------------------------------
+
+PATIENT = uuid.uuid4()
+VALID = provide_bundle(PATIENT, document_entry(PATIENT, author_rpps="10003456789"))
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["Bundle", "transaction", "DocumentReference", "Binary", "List", "urn:uuid:x"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _paths(child, (*prefix, index))
+
+
+PATHS = list(_paths(VALID))
+
+
+def _read(data) -> None:
+    """Read or refuse ``data``; a refusal is a 4xx with what and where."""
+    refused = None
+    try:
+        read_submission(data, BASE)
+    except Invalid as problem:
+        refused = problem
+    if refused is not None:
+        assert refused.issues
+        assert 400 <= refused.status < 500
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(PATHS), replacement=json_values)
+def test_a_bundle_with_any_element_replaced_is_read_or_refused(path, replacement):
+    bundle = copy.deepcopy(VALID)
+    if not path:
+        bundle = replacement
+    else:
+        parent = bundle
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = replacement
+    _read(bundle)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=200) | json_values.map(lambda value: json.dumps(value).encode()))
+def test_any_body_is_parsed_or_refused(body):
+    try:
+        data = parse_json(body)
+    except Invalid as problem:
+        data, refused = None, problem
+    else:
+        refused = None
+    if refused is not None:
+        assert refused.status == 400
+        return
+    _read(data)
+
+
+def test_the_valid_bundle_of_the_fuzz_is_read():
+    submission = read_submission(copy.deepcopy(VALID), BASE)
+    assert submission.patient == PATIENT
+    assert submission.author_rpps == "10003456789"
+    assert [deposit.data for deposit in submission.deposits] == [PDF]
+    assert base64.b64encode(PDF)

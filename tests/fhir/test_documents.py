@@ -1,0 +1,222 @@
+"""The FHIR API for documents, driven as practice software drives it: find the patient by
+INS-NIR, deposit through ITI-65, find again through ITI-67, retrieve through ITI-68; every
+resource answered is valid R4, every step decided and traced as the pages do."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from portal.audit.tables import AuditEvent
+from portal.audit.trail import chain_of
+from portal.dossiers.tables import Document
+from portal.fhir import codes
+from tests.fhir.conftest import (
+    FHIR,
+    PDF,
+    add_document,
+    document_entry,
+    dossier_of,
+    join,
+    new_patient,
+    new_professional,
+    nir_of,
+    provide_bundle,
+    signed_in,
+    software_for,
+    valid,
+)
+
+
+async def test_metadata_says_what_the_api_does(portal):
+    from tests.oauth.conftest import raw_client
+
+    async with raw_client(portal) as client:
+        answer = await client.get(f"{FHIR}/metadata")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/fhir+json")
+    statement = valid(answer.json())
+    assert statement["fhirVersion"] == "4.0.1"
+    [rest] = statement["rest"]
+    assert {resource["type"] for resource in rest["resource"]} == {
+        "Patient",
+        "DocumentReference",
+        "Binary",
+    }
+    assert rest["interaction"] == [{"code": "transaction"}]
+
+
+async def test_the_gp_software_deposits_finds_and_retrieves_a_report(portal, new_browser):
+    patient = await new_patient(first_name="Camille", last_name="Martin")
+    dossier = await dossier_of(patient)
+    gp = await new_professional(first_name="Sophie", last_name="Bernard")
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+
+    # Find the patient by INS-NIR.
+    nir = await nir_of(patient)
+    found = await software.get(
+        f"{FHIR}/Patient", params={"identifier": f"{codes.INS_NIR_SYSTEM}|{nir}"}
+    )
+    assert found.status_code == 200, found.text
+    bundle = valid(found.json())
+    assert bundle["total"] == 1
+    resource = valid(bundle["entry"][0]["resource"])
+    assert resource["id"] == str(dossier)
+    assert resource["identifier"][0] == {
+        **resource["identifier"][0],
+        "system": codes.INS_NIR_SYSTEM,
+        "value": nir,
+    }
+    assert resource["name"][0]["family"] == "Martin"
+
+    # Deposit a consultation report (ITI-65).
+    sent = provide_bundle(dossier, document_entry(dossier, title="Consultation du 1er mars"))
+    answer = await software.post(FHIR, json=sent)
+    assert answer.status_code == 200, answer.text
+    response = valid(answer.json())
+    assert response["type"] == "transaction-response"
+    assert [entry["response"]["status"] for entry in response["entry"]] == ["201 Created"] * 3
+    location = response["entry"][1]["response"]["location"]
+    assert location.startswith("DocumentReference/")
+    [stored] = await Document.select().where(Document.dossier == dossier)
+    assert (stored["title"], stored["category"], stored["type"]) == (
+        "Consultation du 1er mars",
+        "compte_rendu",
+        "consultation",
+    )
+    assert stored["author"] == gp.id
+    assert bytes(stored["file_data"]) == PDF
+    assert location == f"DocumentReference/{stored['id']}"
+
+    # The same bundle again (a retry after a timeout): nothing new, the same answer.
+    again = await software.post(FHIR, json=sent)
+    assert (again.status_code, again.json()) == (200, response)
+    assert await Document.count().where(Document.dossier == dossier) == 1
+
+    # Find it (ITI-67), read it, retrieve its file (ITI-68).
+    search = await software.get(f"{FHIR}/DocumentReference", params={"patient": str(dossier)})
+    assert search.status_code == 200, search.text
+    results = valid(search.json())
+    assert results["total"] == 1
+    reference = valid(results["entry"][0]["resource"])
+    assert reference["id"] == str(stored["id"])
+    assert reference["category"][0]["coding"][0]["code"] == "10"
+    assert reference["type"]["coding"][0]["code"] == "11488-4"
+    assert reference["author"][0]["reference"] == f"Practitioner/{gp.id}"
+    assert reference["context"]["period"]["start"] == "2026-03-01"
+    read = await software.get(f"{FHIR}/{location}")
+    assert valid(read.json()) == reference
+    attachment = reference["content"][0]["attachment"]
+    file = await software.get(attachment["url"])
+    assert file.status_code == 200
+    assert (file.content, file.headers["content-type"]) == (PDF, "application/pdf")
+
+    # The patient sees the report, and in the history, the application.
+    browser = await signed_in(new_browser, patient)
+    page = await browser.get(f"/dossiers/{dossier}/documents/{stored['id']}")
+    assert "Consultation du 1er mars" in page.text
+    history = await browser.get(f"/dossiers/{dossier}/history")
+    assert "Sophie Bernard, médecin, via Logiciel Médical Démo" in history.text
+    created = await AuditEvent.select().where(
+        AuditEvent.chain == chain_of(dossier), AuditEvent.action == "create"
+    )
+    assert [(event["actor_account"], event["via"]) for event in created] == [
+        (gp.id, "Logiciel Médical Démo")
+    ]
+
+
+async def test_a_new_version_replaces_the_document(portal, new_browser, clock):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    first = await software.post(FHIR, json=provide_bundle(dossier))
+    location = first.json()["entry"][1]["response"]["location"]
+    first_id = location.split("/")[1]
+    clock.advance(minutes=1)
+
+    entry = document_entry(dossier, title="Compte rendu corrigé", replaces=first_id)
+    second = await software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert second.status_code == 200, second.text
+    new_id = second.json()["entry"][1]["response"]["location"].split("/")[1]
+
+    current = await software.get(
+        f"{FHIR}/DocumentReference", params={"patient": f"Patient/{dossier}", "status": "current"}
+    )
+    [found] = valid(current.json())["entry"]
+    assert found["resource"]["id"] == new_id
+    assert found["resource"]["relatesTo"] == [
+        {"code": "replaces", "target": {"reference": location}}
+    ]
+    everything = await software.get(f"{FHIR}/DocumentReference", params={"patient": str(dossier)})
+    statuses = {e["resource"]["id"]: e["resource"]["status"] for e in everything.json()["entry"]}
+    assert statuses == {new_id: "current", first_id: "superseded"}
+
+    # Replacing the old version again: it is not the current one any more.
+    stale = document_entry(dossier, title="Trop tard", replaces=first_id)
+    conflict = await software.post(FHIR, json=provide_bundle(dossier, stale))
+    assert conflict.status_code == 409
+    assert conflict.json()["issue"][0]["expression"] == [
+        "Bundle.entry[1].resource.relatesTo[0].target"
+    ]
+
+
+async def test_search_shows_only_what_the_asker_may_read_and_pages_it(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    dentist = await new_professional(profession="chirurgien_dentiste")
+    await join(dossier, dentist)
+    for day in range(1, 6):
+        await add_document(dossier, "compte_rendu", title=f"CR {day}", care_date=date(2026, 1, day))
+    await add_document(dossier, "compte_rendu", title="Masqué", masked=True)
+    await add_document(dossier, "directives", title="Directives anticipées")
+    software = await software_for(portal, new_browser, dentist)
+
+    pages, url, params = [], f"{FHIR}/DocumentReference", {"patient": str(dossier), "_count": 2}
+    while url:
+        answer = await software.get(url, params=params)
+        assert answer.status_code == 200, answer.text
+        bundle = valid(answer.json())
+        assert bundle["total"] == 5
+        pages.append([entry["resource"]["description"] for entry in bundle["entry"]])
+        url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+        params = None
+    assert pages == [["CR 5", "CR 4"], ["CR 3", "CR 2"], ["CR 1"]]
+
+    deposited = {"patient": str(dossier), "date": "ge2026-03"}  # the clock's day: 2026-03-02
+    assert (await software.get(f"{FHIR}/DocumentReference", params=deposited)).json()["total"] == 5
+    before = {"patient": str(dossier), "date": "lt2026-03-02"}
+    assert (await software.get(f"{FHIR}/DocumentReference", params=before)).json()["total"] == 0
+    narrowed = await software.get(
+        f"{FHIR}/DocumentReference",
+        params={"patient": str(dossier), "category": f"{codes.mapping().class_system}|11"},
+    )
+    assert narrowed.json()["total"] == 0
+    # A document they may not read is not found, as one that does not exist.
+    [hidden] = await Document.select(Document.id).where(Document.title == "Masqué")
+    for missing in (hidden["id"], "00000000-0000-0000-0000-000000000000", "nope"):
+        for path in ("DocumentReference", "Binary"):
+            refused = await software.get(f"{FHIR}/{path}/{missing}")
+            assert refused.status_code == 404
+            assert valid(refused.json())["issue"][0]["code"] == "not-found"
+
+
+async def test_a_text_document_is_kept_as_its_text(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    nurse = await new_professional(profession="infirmier")
+    await join(dossier, nurse)
+    software = await software_for(portal, new_browser, nurse)
+    text = "Pansement refait, cicatrisation en bonne voie."
+    entry = document_entry(
+        dossier, data=text.encode(), content_type="text/plain", title="Soins infirmiers"
+    )
+    answer = await software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert answer.status_code == 200, answer.text
+    [stored] = await Document.select(Document.body, Document.file_data)
+    assert stored == {"body": text, "file_data": None}
+    binary = answer.json()["entry"][2]["response"]["location"]
+    retrieved = await software.get(f"{FHIR}/{binary}")
+    assert retrieved.headers["content-type"].startswith("text/plain")
+    assert text in retrieved.text

@@ -1,0 +1,89 @@
+"""``GET /fhir/Patient/{id}/$summary``: the IPS of what the token's person may read, for
+software authorized by the patient's professionals; refused alike for an unknown id."""
+
+from __future__ import annotations
+
+import uuid
+
+from plugins.end_of_life.tables import Directives, DirectivesKind
+from portal import clock
+from tests.fhir.conftest import (
+    FHIR,
+    dossier_of,
+    join,
+    new_patient,
+    new_professional,
+    software_for,
+    valid,
+)
+from tests.fhir.ips_checks import check_ips, entries_of, section_codes
+from tests.oauth.conftest import raw_client
+
+ADVANCE_DIRECTIVES = "42348-3"
+
+
+async def _with_directives() -> uuid.UUID:
+    """A patient's dossier holding advance directives written on paper."""
+    dossier = await dossier_of(await new_patient(first_name="Camille", last_name="Martin"))
+    await Directives.insert(
+        Directives(
+            dossier=dossier,
+            number=1,
+            kind=DirectivesKind.ELSEWHERE,
+            elsewhere_place="Chez ma sœur",
+            elsewhere_holder="Claire Martin",
+            author_name="Camille Martin",
+            created_at=clock.now(),
+        )
+    )
+    return dossier
+
+
+async def test_the_doctors_software_gets_the_ips_and_the_dentists_has_no_directives(
+    portal, new_browser
+):
+    dossier = await _with_directives()
+    doctor = await new_professional(first_name="Sophie", last_name="Bernard")
+    dentist = await new_professional(profession="chirurgien_dentiste")
+    for professional in (doctor, dentist):
+        await join(dossier, professional)
+
+    for_doctor = await (await software_for(portal, new_browser, doctor)).get(
+        f"{FHIR}/Patient/{dossier}/$summary"
+    )
+    assert for_doctor.status_code == 200, for_doctor.text
+    assert for_doctor.headers["content-type"].startswith("application/fhir+json")
+    bundle = check_ips(for_doctor.json(), FHIR)
+    [directives] = entries_of(bundle, ADVANCE_DIRECTIVES)
+    assert "Claire Martin" in directives["text"]["div"]
+    assert bundle["entry"][1]["resource"]["name"][0]["family"] == "Martin"
+
+    for_dentist = await (await software_for(portal, new_browser, dentist)).get(
+        f"{FHIR}/Patient/{dossier}/$summary"
+    )
+    assert for_dentist.status_code == 200, for_dentist.text
+    bundle = check_ips(for_dentist.json(), FHIR)
+    assert ADVANCE_DIRECTIVES not in section_codes(bundle)
+    assert "Claire Martin" not in for_dentist.text
+
+
+async def test_an_unknown_and_a_refused_patient_answer_the_same_404(portal, new_browser):
+    dossier = await _with_directives()
+    outsider = await new_professional()
+    software = await software_for(portal, new_browser, outsider)
+    answers = [
+        await software.get(f"{FHIR}/Patient/{patient}/$summary")
+        for patient in (dossier, uuid.uuid4(), "not-an-id")
+    ]
+    assert {answer.status_code for answer in answers} == {404}
+    assert len({answer.text for answer in answers}) == 1
+    assert valid(answers[0].json())["resourceType"] == "OperationOutcome"
+
+
+async def test_the_capability_statement_lists_the_summary_operation(portal):
+    async with raw_client(portal) as client:
+        statement = valid((await client.get(f"{FHIR}/metadata")).json())
+    [patient] = [r for r in statement["rest"][0]["resource"] if r["type"] == "Patient"]
+    assert patient["operation"] == [
+        {"name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}
+    ]
