@@ -59,8 +59,9 @@ def blank(now: datetime) -> dict[str, str]:
 def read_form(
     data: dict[str, Any], now: datetime, birth_date
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The reading the form describes (its columns), or what is wrong with it: a measure off
-    the list, a number missing, not a number or that cannot be real, a time to come."""
+    """The reading the form describes (its columns) and no errors; or, when something is
+    wrong, the form as typed and what is wrong with it: a measure off the list, a number
+    missing, not a number or that cannot be real, a time to come."""
     typed = {name: str(data.get(name, "")).strip() for name in FIELDS}
     errors: dict[str, str] = {}
     kind = KINDS.get(typed["kind"])

@@ -220,6 +220,18 @@ async def test_the_page_shows_each_chart_beside_its_table_at_phone_width(carnet)
     assert all("data-label=" in cell for cell in cells)
 
 
+async def test_a_first_reading_draws_a_chart_of_one_point(carnet):
+    jules = await sign_in(carnet, "jules.petit@demo.carnet.fr")  # no reading yet
+    page = f"/dossiers/{carnet.dossiers['jules']}/measures"
+    assert "No measure recorded yet." in (await jules.get(page)).text
+    assert (await jules.post(page, data=a_reading(value="81.5"))).status_code == 303
+    shown = (await jules.get(page)).text
+    [chart] = re.findall(r"<svg .*?</svg>", shown, re.DOTALL)
+    assert chart.count("<circle") == 1
+    assert 'text-anchor="middle"' in chart  # its one day, under its one point
+    assert "<strong>81.5 kg</strong>" in shown
+
+
 async def test_htmx_gets_the_panel_alone_and_a_saved_reading_in_it(carnet):
     camille = await sign_in(carnet, CAMILLE)
     panel = await camille.get(page_of(carnet), headers=HTMX)
