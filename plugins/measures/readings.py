@@ -25,6 +25,8 @@ SHOWN_SPAN = timedelta(days=366)
 #: The form's fields: a reading's first and second numbers (a blood pressure's diastolic).
 FIELDS = ("kind", "value", "second_value", "measured_at")
 MOMENT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+#: The longest text of a field the page shows back when the form is refused.
+ECHOED_MAX = 40
 
 
 def typed_number(text: str) -> float | None:
@@ -63,6 +65,7 @@ def read_form(
     wrong, the form as typed and what is wrong with it: a measure off the list, a number
     missing, not a number or that cannot be real, a time to come."""
     typed = {name: str(data.get(name, "")).strip() for name in FIELDS}
+    echoed = {name: text[:ECHOED_MAX] for name, text in typed.items()}
     errors: dict[str, str] = {}
     kind = KINDS.get(typed["kind"])
     if kind is None:
@@ -79,7 +82,7 @@ def read_form(
             errors[name] = str(
                 _("%(value)s %(unit)s cannot be right: give a value from %(low)s to %(high)s.")
                 % {
-                    "value": typed[name],
+                    "value": number(value, kind.decimals),
                     "unit": kind.unit,
                     "low": number(low, kind.decimals),
                     "high": number(high, kind.decimals),
@@ -102,7 +105,7 @@ def read_form(
     elif birth_date is not None and measured_at < clock.start_of(birth_date):
         errors["measured_at"] = str(_("Give a time after the birth date."))
     if errors:
-        return typed, errors
+        return echoed, errors
     columns = {
         "kind": kind.key,
         "value": values[0],
