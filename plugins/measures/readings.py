@@ -20,8 +20,10 @@ from portal.dossiers.tables import PatientProfile
 CATEGORY = "mesures"
 #: The category of the patient's profile, where their height is (portal.dossiers.profile).
 PROFILE_CATEGORY = "patient"
-#: The page and the PDF show a year of readings; older ones are kept.
+#: The page and the PDF show a year of readings, at most the latest `SHOWN_MAX` of each
+#: measure (a chart of a few KB, a table that stays readable); older ones are kept.
 SHOWN_SPAN = timedelta(days=366)
+SHOWN_MAX = 100
 #: The form's fields: a reading's first and second numbers (a blood pressure's diastolic).
 FIELDS = ("kind", "value", "second_value", "measured_at")
 MOMENT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y")
@@ -178,7 +180,7 @@ async def series(view: DossierView) -> list[dict[str, Any]]:
     height = await height_cm(view)
     result = []
     for kind in KINDS.values():
-        readings = [row for row in rows if row["kind"] == kind.key]
+        readings = [row for row in rows if row["kind"] == kind.key][-SHOWN_MAX:]
         if readings:
             newest_first = [shown(row, height) for row in reversed(readings)]
             result.append(

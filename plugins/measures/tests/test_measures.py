@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from plugins.measures.kinds import KINDS
+from plugins.measures.readings import SHOWN_MAX
 from plugins.measures.tables import Reading
 from portal import clock, i18n
 from portal.audit import Action
@@ -233,6 +234,39 @@ async def test_a_first_reading_draws_a_chart_of_one_point(carnet):
     assert chart.count("<circle") == 1
     assert 'text-anchor="middle"' in chart  # its one day, under its one point
     assert "<strong>81.5 kg</strong>" in shown
+
+
+async def test_the_page_shows_the_latest_readings_of_a_year_and_keeps_the_others(carnet):
+    jules = carnet.dossiers["jules"]
+    now = clock.now()
+    await Reading.insert(
+        *(
+            Reading(
+                dossier=jules,
+                kind="heart_rate",
+                value=60 + index % 20,
+                measured_at=now - timedelta(days=400) + timedelta(hours=index),
+                recorded_at=now,
+            )
+            for index in range(SHOWN_MAX + 30)  # thirty more than shown, over a year ago
+        ),
+        *(
+            Reading(
+                dossier=jules,
+                kind="heart_rate",
+                value=70,
+                measured_at=now - timedelta(hours=index + 1),
+                recorded_at=now,
+            )
+            for index in range(SHOWN_MAX + 10)  # ten more than shown
+        ),
+    )
+    client = await sign_in(carnet, "jules.petit@demo.carnet.fr")
+    page = (await client.get(f"/dossiers/{jules}/measures")).text
+    [chart] = re.findall(r"<svg .*?</svg>", page, re.DOTALL)
+    assert chart.count("<circle") == SHOWN_MAX
+    assert page.count('<td data-label="Heart rate">') == SHOWN_MAX
+    assert await Reading.count().where(Reading.dossier == jules) == 2 * SHOWN_MAX + 40
 
 
 async def test_htmx_gets_the_panel_alone_and_a_saved_reading_in_it(carnet):
