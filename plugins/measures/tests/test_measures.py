@@ -84,6 +84,10 @@ async def test_medecins_and_pharmaciens_record_readings_too(carnet, login):
     assert added.status_code == 303
     [row] = await Reading.select().where(Reading.kind == "heart_rate", Reading.value == 44)
     assert row["author"] == carnet.accounts[login]
+    # Camille's access history tells it in the section's words.
+    camille = await sign_in(carnet, CAMILLE)
+    history = await camille.get(f"/dossiers/{carnet.dossiers['camille']}/history")
+    assert "recorded a health measure" in history.text
 
 
 async def test_the_matrix_says_who_reads_and_writes_the_measures(carnet):
@@ -331,6 +335,9 @@ async def test_the_emergency_card_shows_the_latest_blood_pressure(carnet):
         "Blood pressure",
         f"142/91 mmHg ({day})",
     )
+    camille = await sign_in(carnet, CAMILLE)
+    card = await camille.get(f"/dossiers/{carnet.dossiers['camille']}/emergency-card")
+    assert f"142/91 mmHg ({day})" in card.text
 
 
 async def test_the_demo_holds_months_of_camille_s_readings(carnet):
