@@ -1,1 +1,3 @@
-"""Measures: a section of the Carnet health record."""
+"""Health measures (mesures de santé): weight, blood pressure, heart rate, blood glucose,
+temperature and oxygen saturation over time, with their charts, recorded by the patient or a
+professional."""

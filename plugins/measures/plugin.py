@@ -1,7 +1,7 @@
 """Health measures (mesures de santé): everything this section adds to the portal, in one
 screen. The measures, their units and normal ranges are data in ``kinds.py``."""
 
-from plugins.measures import demo_rows, readings, routes
+from plugins.measures import demo_rows, fhir, readings, routes
 from plugins.measures.kinds import BLOOD_PRESSURE
 from plugins.measures.piccolo_app import APP_CONFIG
 from portal import Card, Category, Deed, EmergencyItem, Section, clock, hookimpl
@@ -66,6 +66,12 @@ async def emergency_items(view):
     reading = readings.shown(row)
     value = f"{reading['text']} ({clock.day(row['measured_at'])})"
     return [EmergencyItem(BLOOD_PRESSURE.key, str(BLOOD_PRESSURE.label), value)]
+
+
+@hookimpl
+async def fhir_resources(view):
+    """The latest reading of each measure as a vital-signs Observation, for the summary (IPS)."""
+    return await fhir.observations(view)
 
 
 @hookimpl

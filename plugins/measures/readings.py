@@ -20,11 +20,15 @@ from portal.dossiers.tables import PatientProfile
 CATEGORY = "mesures"
 #: The category of the patient's profile, where their height is (portal.dossiers.profile).
 PROFILE_CATEGORY = "patient"
-#: The page and the PDF show a year of readings; older ones are kept.
+#: The page and the PDF show a year of readings, at most the latest `SHOWN_MAX` of each
+#: measure (a chart of a few KB, a table that stays readable); older ones are kept.
 SHOWN_SPAN = timedelta(days=366)
+SHOWN_MAX = 100
 #: The form's fields: a reading's first and second numbers (a blood pressure's diastolic).
 FIELDS = ("kind", "value", "second_value", "measured_at")
 MOMENT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+#: The longest text of a field the page shows back when the form is refused.
+ECHOED_MAX = 40
 
 
 def typed_number(text: str) -> float | None:
@@ -59,9 +63,11 @@ def blank(now: datetime) -> dict[str, str]:
 def read_form(
     data: dict[str, Any], now: datetime, birth_date
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The reading the form describes (its columns), or what is wrong with it: a measure off
-    the list, a number missing, not a number or that cannot be real, a time to come."""
+    """The reading the form describes (its columns) and no errors; or, when something is
+    wrong, the form as typed and what is wrong with it: a measure off the list, a number
+    missing, not a number or that cannot be real, a time to come."""
     typed = {name: str(data.get(name, "")).strip() for name in FIELDS}
+    echoed = {name: text[:ECHOED_MAX] for name, text in typed.items()}
     errors: dict[str, str] = {}
     kind = KINDS.get(typed["kind"])
     if kind is None:
@@ -78,7 +84,7 @@ def read_form(
             errors[name] = str(
                 _("%(value)s %(unit)s cannot be right: give a value from %(low)s to %(high)s.")
                 % {
-                    "value": typed[name],
+                    "value": number(value, kind.decimals),
                     "unit": kind.unit,
                     "low": number(low, kind.decimals),
                     "high": number(high, kind.decimals),
@@ -101,7 +107,7 @@ def read_form(
     elif birth_date is not None and measured_at < clock.start_of(birth_date):
         errors["measured_at"] = str(_("Give a time after the birth date."))
     if errors:
-        return typed, errors
+        return echoed, errors
     columns = {
         "kind": kind.key,
         "value": values[0],
@@ -174,7 +180,7 @@ async def series(view: DossierView) -> list[dict[str, Any]]:
     height = await height_cm(view)
     result = []
     for kind in KINDS.values():
-        readings = [row for row in rows if row["kind"] == kind.key]
+        readings = [row for row in rows if row["kind"] == kind.key][-SHOWN_MAX:]
         if readings:
             newest_first = [shown(row, height) for row in reversed(readings)]
             result.append(

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from plugins.measures.kinds import KINDS
+from plugins.measures.readings import SHOWN_MAX
 from plugins.measures.tables import Reading
 from portal import clock, i18n
 from portal.audit import Action
@@ -83,6 +84,10 @@ async def test_medecins_and_pharmaciens_record_readings_too(carnet, login):
     assert added.status_code == 303
     [row] = await Reading.select().where(Reading.kind == "heart_rate", Reading.value == 44)
     assert row["author"] == carnet.accounts[login]
+    # Camille's access history tells it in the section's words.
+    camille = await sign_in(carnet, CAMILLE)
+    history = await camille.get(f"/dossiers/{carnet.dossiers['camille']}/history")
+    assert "recorded a health measure" in history.text
 
 
 async def test_the_matrix_says_who_reads_and_writes_the_measures(carnet):
@@ -138,6 +143,7 @@ async def test_every_bad_reading_is_refused_with_its_message_and_nothing_is_save
         (a_reading(value="heavy"), "value", "Weight: give a number in kg."),
         (a_reading(value=""), "value", "Weight: give a number in kg."),
         (a_reading(value="nan"), "value", "cannot be right"),
+        (a_reading(value="9" * 5000), "value", "cannot be right"),  # shown back cut short
         (
             a_reading(kind="temperature", value="38,5 °C"),
             "value",
@@ -166,7 +172,9 @@ async def test_every_bad_reading_is_refused_with_its_message_and_nothing_is_save
         assert f'<p class="error" id="{field}-error">' in answer.text, form
         error = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', answer.text)
         assert message in error.group(1), (form, error.group(1))
-        assert f'value="{form[field]}"' in answer.text or field == "kind", form  # as typed
+        if field != "kind":
+            assert f'value="{form[field][:40]}"' in answer.text, form  # as typed
+        assert "9" * 41 not in answer.text
     assert await Reading.count() == before
 
 
@@ -218,6 +226,51 @@ async def test_the_page_shows_each_chart_beside_its_table_at_phone_width(carnet)
     cells = re.findall(r"<td[^>]*>", table)
     assert len(cells) > 40 * 3
     assert all("data-label=" in cell for cell in cells)
+
+
+async def test_a_first_reading_draws_a_chart_of_one_point(carnet):
+    jules = await sign_in(carnet, "jules.petit@demo.carnet.fr")  # no reading yet
+    page = f"/dossiers/{carnet.dossiers['jules']}/measures"
+    assert "No measure recorded yet." in (await jules.get(page)).text
+    assert (await jules.post(page, data=a_reading(value="81.5"))).status_code == 303
+    shown = (await jules.get(page)).text
+    [chart] = re.findall(r"<svg .*?</svg>", shown, re.DOTALL)
+    assert chart.count("<circle") == 1
+    assert 'text-anchor="middle"' in chart  # its one day, under its one point
+    assert "<strong>81.5 kg</strong>" in shown
+
+
+async def test_the_page_shows_the_latest_readings_of_a_year_and_keeps_the_others(carnet):
+    jules = carnet.dossiers["jules"]
+    now = clock.now()
+    await Reading.insert(
+        *(
+            Reading(
+                dossier=jules,
+                kind="heart_rate",
+                value=60 + index % 20,
+                measured_at=now - timedelta(days=400) + timedelta(hours=index),
+                recorded_at=now,
+            )
+            for index in range(SHOWN_MAX + 30)  # thirty more than shown, over a year ago
+        ),
+        *(
+            Reading(
+                dossier=jules,
+                kind="heart_rate",
+                value=70,
+                measured_at=now - timedelta(hours=index + 1),
+                recorded_at=now,
+            )
+            for index in range(SHOWN_MAX + 10)  # ten more than shown
+        ),
+    )
+    client = await sign_in(carnet, "jules.petit@demo.carnet.fr")
+    page = (await client.get(f"/dossiers/{jules}/measures")).text
+    [chart] = re.findall(r"<svg .*?</svg>", page, re.DOTALL)
+    assert chart.count("<circle") == SHOWN_MAX
+    assert page.count('<td data-label="Heart rate">') == SHOWN_MAX
+    assert await Reading.count().where(Reading.dossier == jules) == 2 * SHOWN_MAX + 40
 
 
 async def test_htmx_gets_the_panel_alone_and_a_saved_reading_in_it(carnet):
@@ -282,6 +335,9 @@ async def test_the_emergency_card_shows_the_latest_blood_pressure(carnet):
         "Blood pressure",
         f"142/91 mmHg ({day})",
     )
+    camille = await sign_in(carnet, CAMILLE)
+    card = await camille.get(f"/dossiers/{carnet.dossiers['camille']}/emergency-card")
+    assert f"142/91 mmHg ({day})" in card.text
 
 
 async def test_the_demo_holds_months_of_camille_s_readings(carnet):

@@ -1,8 +1,8 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import DoublePrecision
 from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Real
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import UUID
 from piccolo.columns.column_types import Varchar
@@ -40,7 +40,7 @@ class Dossier(Table, tablename="dossier", schema=None):
     )
 
 
-ID = "2026-12-07T12:35:33:581857"
+ID = "2026-12-07T13:03:53:723766"
 VERSION = "1.38.0"
 DESCRIPTION = "readings of the health measures"
 
@@ -108,8 +108,8 @@ async def forwards():
         tablename="measures_reading",
         column_name="value",
         db_column_name="value",
-        column_class_name="Real",
-        column_class=Real,
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
         params={
             "default": 0.0,
             "null": False,
@@ -129,8 +129,8 @@ async def forwards():
         tablename="measures_reading",
         column_name="second_value",
         db_column_name="second_value",
-        column_class_name="Real",
-        column_class=Real,
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
         params={
             "default": None,
             "null": True,
