@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -22,6 +22,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from portal.crypto.keys import NONCE_BYTES
 from portal.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from portal.crypto import SealedTable
 
 TEXT_PREFIX = "enc1:"
 BYTES_PREFIX = b"\x00enc1"
@@ -104,14 +107,14 @@ class Sealer:
             for key, value in row.items()
         }
 
-    def open_rows(
-        self, table: str, columns: tuple[str, ...], rows: list[dict], id_column: str = "id"
-    ) -> list[Problem]:
-        """Open the ``columns`` of ``rows`` in place; the values that did not open."""
+    def open_rows(self, spec: SealedTable, rows: list[dict]) -> list[Problem]:
+        """Open the medical columns of ``rows`` (of ``spec``'s table) in place; the values
+        that did not open."""
         problems = []
+        table = spec.table._meta.tablename
         for row in rows:
-            row_id = row[id_column]
-            for column in columns:
+            row_id = row[spec.row]
+            for column in spec.columns:
                 if column in row:
                     row[column], opened = self.open(table, column, row_id, row[column])
                     if not opened:
