@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-with-providers test bench bench-audit bench-overview bench-overview-full bench-pdf lint format translations extract-messages browser vendor-htmx clean
+.PHONY: run run-with-providers test bench bench-audit bench-overview bench-overview-full bench-pdf bench-encryption lint format translations extract-messages browser vendor-htmx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ test: $(INSTALLED) translations browser
 # overview ones also run on PostgreSQL when CARNET_TEST_POSTGRES_URL is set. `make bench` takes a
 # few minutes; `make bench-overview-full` adds the 100 000-dossier database (about six minutes
 # per database engine).
-bench: bench-audit bench-overview bench-pdf
+bench: bench-audit bench-overview bench-pdf bench-encryption
 
 bench-audit: $(INSTALLED)
 	$(BIN)/python bench/audit.py
@@ -70,6 +70,10 @@ bench-overview: $(INSTALLED) translations
 
 bench-overview-full: $(INSTALLED) translations
 	$(BIN)/python bench/overview.py --sizes 100,100000
+
+# The encrypted portal against one storing in clear, in the same run (docs/encryption.md).
+bench-encryption: $(INSTALLED) translations
+	$(BIN)/python bench/encryption.py
 
 # On SQLite only: a PDF's time is WeasyPrint's, in its worker processes, not the database's.
 bench-pdf: $(INSTALLED) translations
