@@ -28,7 +28,13 @@ from portal.access import routes as access_routes
 from portal.access.banner import EmergencyBannerMiddleware
 from portal.access.matrix import load_matrix
 from portal.audit import history as audit_history
-from portal.db import Database, DatabaseUnavailable, create_engine
+from portal.db import (
+    Database,
+    DatabaseUnavailable,
+    create_engine,
+    describe_error,
+    is_unavailable_error,
+)
 from portal.dossiers import (
     creation,
     documents,
@@ -133,12 +139,13 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         await passwords.verify_dummy("")
         try:
             await database.connect()
-        except DatabaseUnavailable as error:
-            # Serve 503 pages until it is back rather than refusing to start.
-            logger.warning("database unavailable at start-up: %s", error)
-        else:
             # A wrong master key: nothing is served (`carnet serve` says why in one line).
             await crypto.check_keys()
+        except Exception as error:
+            if not is_unavailable_error(error):
+                raise
+            # Serve 503 pages until it is back rather than refusing to start.
+            logger.warning("database unavailable at start-up: %s", describe_error(error))
 
     async def reopen_database(request) -> None:
         """Open the pool the start-up could not open, as soon as the database is back."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -47,6 +48,7 @@ __all__ = [
     "remember",
     "sealed",
     "sealed_columns",
+    "sealed_tables",
     "sealer",
     "unreadable",
     "writing_sealer",
@@ -58,20 +60,42 @@ _keyring: Keyring | None = None
 _request_sealers: ContextVar[dict[UUID, Sealer] | None] = ContextVar("sealers", default=None)
 #: Who the trail names when a value does not open.
 INTEGRITY = audit.Actor(account_id=None, role="system", name="carnet")
-#: The medical columns of every table, by table name: sealed on write, opened on read.
-_SEALED: dict[str, tuple[str, ...]] = {}
 
 
-def sealed(table: type[Table], *columns: Column) -> None:
-    """Declare ``columns`` of ``table`` medical content: stored sealed under the dossier's key.
-    Every such table has a ``dossier`` column."""
-    names = tuple(column._meta.db_column_name for column in columns)
-    _SEALED[table._meta.tablename] = (*_SEALED.get(table._meta.tablename, ()), *names)
+@dataclass(frozen=True)
+class SealedTable:
+    """A table with medical columns: their names, and the column standing for the row in the
+    associated data (the primary key, unless the table says otherwise)."""
+
+    table: type[Table]
+    columns: tuple[str, ...]
+    row: str = "id"
+
+
+#: The tables with medical columns, by name: sealed on write, opened on read.
+_SEALED: dict[str, SealedTable] = {}
+
+
+def sealed(table: type[Table], *columns: Column, row: Column | None = None) -> None:
+    """Declare ``columns`` of ``table`` medical content, stored sealed under the dossier's key
+    (the table has a ``dossier`` column). ``row``: what names a row in the associated data,
+    when the primary key is not known before the insert (a serial number)."""
+    name = table._meta.tablename
+    known = _SEALED.get(name)
+    _SEALED[name] = SealedTable(
+        table,
+        (*(known.columns if known else ()), *(column._meta.db_column_name for column in columns)),
+        row._meta.db_column_name if row is not None else (known.row if known else "id"),
+    )
+
+
+def sealed_tables() -> list[SealedTable]:
+    return list(_SEALED.values())
 
 
 def sealed_columns(table: type[Table] | str) -> tuple[str, ...]:
     name = table if isinstance(table, str) else table._meta.tablename
-    return _SEALED.get(name, ())
+    return _SEALED[name].columns if name in _SEALED else ()
 
 
 def keyring_for(settings: Settings) -> Keyring:
@@ -148,18 +172,18 @@ async def sealer(dossier_id: UUID) -> Sealer:
 
 
 async def opened(
-    dossier_id: UUID, table: type[Table], rows: list[dict[str, Any]], id_column: str = "id"
+    dossier_id: UUID, table: type[Table], rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """``rows`` of one dossier with their medical columns opened, in place. A value that does
     not open shows as unreadable, and is traced in the dossier's chain; the others open."""
-    columns = sealed_columns(table)
-    if not rows or not columns:
+    spec = _SEALED.get(table._meta.tablename)
+    if not rows or spec is None:
         return rows
     try:
         found = await sealer(dossier_id)
     except KeyUnavailable:
         found = Sealer(dossier_id, None)
-    problems = found.open_rows(table._meta.tablename, columns, rows, id_column)
+    problems = found.open_rows(spec, rows)
     for problem in problems:
         await audit.record(
             audit.Action.VIEW,

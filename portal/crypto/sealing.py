@@ -11,10 +11,10 @@ to the caller, which traces it; the rest of the dossier opens.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -22,6 +22,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from portal.crypto.keys import NONCE_BYTES
 from portal.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from portal.crypto import SealedTable
 
 TEXT_PREFIX = "enc1:"
 BYTES_PREFIX = b"\x00enc1"
@@ -40,10 +43,6 @@ def is_sealed(value: Any) -> bool:
     return False
 
 
-def associated_data(dossier_id: UUID, table: str, column: str, row_id: Any) -> bytes:
-    return f"carnet/v1/{dossier_id}/{table}/{column}/{row_id}".encode()
-
-
 @dataclass(frozen=True)
 class Problem:
     """A value that did not open: where it is."""
@@ -60,6 +59,11 @@ class Sealer:
     def __init__(self, dossier_id: UUID, data_key: bytes | None) -> None:
         self.dossier_id = dossier_id
         self._aead = AESGCM(data_key) if data_key is not None else None
+        self._context = f"carnet/v1/{dossier_id}/"
+
+    def _associated_data(self, table: str, column: str, row_id: Any) -> bytes:
+        """What binds a value to its place: ``carnet/v1/{dossier}/{table}/{column}/{row}``."""
+        return f"{self._context}{table}/{column}/{row_id}".encode()
 
     @property
     def has_key(self) -> bool:
@@ -72,10 +76,10 @@ class Sealer:
         if self._aead is None:
             raise ValueError(f"dossier {self.dossier_id} has no data key to seal with")
         nonce = os.urandom(NONCE_BYTES)
-        aad = associated_data(self.dossier_id, table, column, row_id)
+        aad = self._associated_data(table, column, row_id)
         if isinstance(value, str):
             sealed = nonce + self._aead.encrypt(nonce, value.encode(), aad)
-            return TEXT_PREFIX + base64.urlsafe_b64encode(sealed).decode()
+            return TEXT_PREFIX + binascii.b2a_base64(sealed, newline=False).decode()
         return BYTES_PREFIX + nonce + self._aead.encrypt(nonce, bytes(value), aad)
 
     def open(self, table: str, column: str, row_id: Any, stored: Any) -> tuple[Any, bool]:
@@ -84,16 +88,16 @@ class Sealer:
         if not is_sealed(stored):
             return stored, True
         text = isinstance(stored, str)
-        aad = associated_data(self.dossier_id, table, column, row_id)
+        aad = self._associated_data(table, column, row_id)
         try:
             if self._aead is None:
                 raise InvalidTag
             if text:
-                raw = base64.urlsafe_b64decode(stored[len(TEXT_PREFIX) :])
+                raw = binascii.a2b_base64(stored[len(TEXT_PREFIX) :])
             else:
                 raw = bytes(stored)[len(BYTES_PREFIX) :]
             clear = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
-        except (InvalidTag, ValueError):
+        except (InvalidTag, ValueError):  # binascii.Error is a ValueError
             return (unreadable() if text else None), False
         return (clear.decode() if text else clear), True
 
@@ -104,14 +108,14 @@ class Sealer:
             for key, value in row.items()
         }
 
-    def open_rows(
-        self, table: str, columns: tuple[str, ...], rows: list[dict], id_column: str = "id"
-    ) -> list[Problem]:
-        """Open the ``columns`` of ``rows`` in place; the values that did not open."""
+    def open_rows(self, spec: SealedTable, rows: list[dict]) -> list[Problem]:
+        """Open the medical columns of ``rows`` (of ``spec``'s table) in place; the values
+        that did not open."""
         problems = []
+        table = spec.table._meta.tablename
         for row in rows:
-            row_id = row[id_column]
-            for column in columns:
+            row_id = row[spec.row]
+            for column in spec.columns:
                 if column in row:
                     row[column], opened = self.open(table, column, row_id, row[column])
                     if not opened:

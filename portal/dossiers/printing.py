@@ -46,7 +46,7 @@ from portal.dossiers.summary import (
     current,
     lines_of,
 )
-from portal.dossiers.tables import CONTACT_ROW, EmergencyContact, PatientProfile, PreparedPdf
+from portal.dossiers.tables import EmergencyContact, PatientProfile, PreparedPdf
 from portal.i18n import gettext as _
 from portal.i18n import with_colon
 from portal.identity.tables import Account
@@ -246,7 +246,7 @@ async def _profile_lines(view: DossierView, profile: dict[str, Any]) -> list[Lin
         .where(EmergencyContact.dossier == view.id)
         .order_by(EmergencyContact.position)
     )
-    await crypto.opened(view.id, EmergencyContact, contacts, CONTACT_ROW)
+    await crypto.opened(view.id, EmergencyContact, contacts)
     for contact in contacts:
         who = contact["name"] + (f" ({contact['relation']})" if contact["relation"] else "")
         key = f"core.contact.{contact['position']}"

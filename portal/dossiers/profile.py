@@ -22,8 +22,6 @@ from portal.access.policy import PERSONAL_NOTES
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers.tables import (
-    CONTACT_ROW,
-    PROFILE_ROW,
     BloodGroup,
     EmergencyContact,
     PatientProfile,
@@ -112,8 +110,8 @@ async def _stored(view: DossierView) -> tuple[dict[str, Any] | None, list[dict[s
         .order_by(EmergencyContact.position)
     )
     if profile is not None:
-        await crypto.opened(view.id, PatientProfile, [profile], PROFILE_ROW)
-    return profile, await crypto.opened(view.id, EmergencyContact, contacts, CONTACT_ROW)
+        await crypto.opened(view.id, PatientProfile, [profile])
+    return profile, await crypto.opened(view.id, EmergencyContact, contacts)
 
 
 def _as_typed(profile: dict[str, Any] | None, contacts: list[dict[str, Any]]) -> dict[str, str]:

@@ -182,10 +182,11 @@ class PreparedPdf(Table, tablename="prepared_pdf"):
 crypto.sealed(Document, Document.title, Document.body, Document.file_name, Document.file_data)
 crypto.sealed(SummaryVersion, SummaryVersion.sections)
 crypto.sealed(SummaryFlag, SummaryFlag.line, SummaryFlag.note)
-#: What stands for the row in the sealed values of a profile (one per dossier) and of a
-#: contact (numbered by position, rewritten whole at each change).
-PROFILE_ROW, CONTACT_ROW = "dossier", "position"
-crypto.sealed(PatientProfile, PatientProfile.notes)
-crypto.sealed(
-    EmergencyContact, EmergencyContact.name, EmergencyContact.relation, EmergencyContact.phone
+crypto.sealed(PatientProfile, PatientProfile.notes, row=PatientProfile.dossier)  # one each
+crypto.sealed(  # numbered by position, rewritten whole at each change
+    EmergencyContact,
+    EmergencyContact.name,
+    EmergencyContact.relation,
+    EmergencyContact.phone,
+    row=EmergencyContact.position,
 )

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import json
 import os
+import sqlite3
 import stat
 import uuid
 from pathlib import Path
@@ -16,6 +19,7 @@ from portal import cli, crypto
 from portal.app import create_app
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
+from portal.crypto.backfill import seal_existing, verify
 from portal.crypto.keys import MasterKey, new_master_key_text
 from portal.crypto.sealing import Sealer
 from portal.dossiers.tables import Document, SummaryVersion
@@ -38,8 +42,9 @@ def database_file(carnet) -> Path:
     return Path(carnet.settings.database_url.removeprefix("sqlite:///"))
 
 
-def unreadable(language: str = "fr") -> str:
-    return translated(language, "[unreadable: this content could not be decrypted]")
+def unreadable() -> str:
+    """What a value that does not open shows, as a French reader sees it."""
+    return translated("fr", "[unreadable: this content could not be decrypted]")
 
 
 # --- the master key -------------------------------------------------------------------------
@@ -97,7 +102,7 @@ def test_a_sealed_value_opens_only_in_its_own_dossier_table_column_and_row():
         ("document", "body", row),
         ("summary_flag", "title", row),
     ):
-        assert sealer.open(table, column, where, title) == (unreadable("en"), False)
+        assert sealer.open(table, column, where, title) == (crypto.unreadable(), False)
     assert Sealer(uuid.uuid4(), data_key).open("document", "title", row, title)[1] is False
     pdf = b"%PDF-1.4 compte rendu"
     sealed = sealer.seal("document", "file_data", row, pdf)
@@ -118,9 +123,11 @@ demo_on_sqlite = pytest.mark.parametrize("carnet", ["sqlite"], indirect=True)
 @demo_on_sqlite
 async def test_the_demo_holds_no_medical_text_in_clear_and_shows_it_as_before(carnet):
     await carnet.app.state.database.disconnect()  # everything written to the file
-    stored = database_file(carnet).read_bytes()
-    for clear in ("Hypertension", "Hypothyroïdie", "Consultation de cardiologie", "pénicilline"):
-        assert clear.encode() not in stored, clear
+    # What `sqlite3 var/carnet.sqlite3 .dump | grep -i hypertension` reads.
+    with contextlib.closing(sqlite3.connect(database_file(carnet))) as connection:
+        dump = "\n".join(connection.iterdump()).lower()
+    for clear in ("hypertension", "hypothyroïdie", "consultation de cardiologie", "pénicilline"):
+        assert clear not in dump, clear
     camille = await carnet.sign_in(CAMILLE)
     documents = await camille.get(f"/dossiers/{carnet.dossiers['camille']}/documents")
     assert "Consultation de cardiologie" in documents.text
@@ -223,3 +230,52 @@ async def test_a_wrong_master_key_stops_the_start_up_naming_the_key_needed(
     said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("carnet:")]
     assert said == [said[0]]
     assert said[0].startswith("carnet: the master key does not open this database")
+
+
+# --- the rows stored before encryption ------------------------------------------------------
+
+
+async def test_the_rows_stored_in_clear_are_sealed_in_batches_and_checked(carnet):
+    camille = carnet.dossiers["camille"]
+    documents = await Document.select(Document.id).where(Document.dossier == camille).limit(3)
+    # As a portal before encryption at rest stored them: in clear.
+    for number, row in enumerate(documents):
+        await Document.update({Document.title: f"Hypertension, bilan {number}"}).where(
+            Document.id == row["id"]
+        )
+    newest = await SummaryVersion.select(SummaryVersion.id).where(
+        SummaryVersion.dossier == camille, SummaryVersion.number == 2
+    )
+    clear_sections = {"problems": ["Hypertension artérielle"]}
+    await SummaryVersion.update({SummaryVersion.sections: json.dumps(clear_sections)}).where(
+        SummaryVersion.id == newest[0]["id"]
+    )
+    untouched = await Document.select(Document.id, Document.body).where(Document.dossier == camille)
+
+    report = await seal_existing(batch_size=2)
+    assert (report.sealed, report.problems) == (4, [])
+    stored = await Document.select(Document.id, Document.title, Document.body).where(
+        Document.dossier == camille
+    )
+    assert all(crypto.is_sealed(row["title"]) for row in stored)
+    # What was sealed already is left as it was: a second run (as after an interruption)
+    # has nothing to do.
+    assert {row["id"]: row["body"] for row in stored} == {
+        row["id"]: row["body"] for row in untouched
+    }
+    assert (await seal_existing()).sealed == 0
+
+    patient = await carnet.sign_in(CAMILLE)
+    listing = await patient.get(f"/dossiers/{camille}/documents")
+    assert "Hypertension, bilan 2" in listing.text
+    summary = await patient.get(f"/dossiers/{camille}/summary")
+    assert "Hypertension artérielle" in summary.text
+
+    # The check names a value that does not decrypt.
+    await Document.update({Document.title: stored[1]["title"]}).where(
+        Document.id == stored[0]["id"]
+    )
+    [problem] = await verify()
+    assert (
+        problem == f"document.title of row {stored[0]['id']} (dossier {camille}) does not decrypt"
+    )

@@ -30,7 +30,7 @@ from portal.testing import (
 
 JULES = "jules.petit@demo.carnet.fr"
 CAMILLE = "camille.martin@demo.carnet.fr"
-DELETED = "Ce dossier a été supprimé : plus rien ne peut en être lu."
+DELETED = "Ce dossier a été supprimé\u00a0: plus rien ne peut en être lu."
 
 
 def on(carnet: Carnet, app: Litestar, client: httpx.AsyncClient) -> Carnet:
