@@ -28,6 +28,8 @@ async def deposit(client: httpx.AsyncClient, dossier: UUID, title: str, body: st
     return answer.status_code
 
 
-async def saved(title: str) -> int:
-    """How many documents have ``title``."""
-    return await Document.count().where(Document.title == title)
+async def documents_of(dossier: UUID) -> set[UUID]:
+    """The ids of the documents of ``dossier`` (whatever their content, encrypted or not)."""
+    return {
+        row["id"] for row in await Document.select(Document.id).where(Document.dossier == dossier)
+    }
