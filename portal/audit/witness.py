@@ -9,8 +9,10 @@ came after it. The witness can: once an append is committed, the new head of its
 compares the database with the latest line of each chain: a chain shorter than its witness
 was cut. A line whose signature does not check was edited.
 
-The file only grows, by one line per committed append (O_APPEND: the lines of concurrent
-processes do not mix). A head that a crash kept from the file only makes the witness lag.
+The file only grows, by one line per chain per committed transaction (O_APPEND: the lines of
+concurrent processes do not mix). A head that a crash kept from the file, or an event
+recorded in a transaction not opened by `db.Database.write_transaction` (which runs the
+witness once it commits), only makes the witness lag until the chain's next append.
 After a restore, `restart()` puts the current file aside (nothing is deleted) and starts a
 new one from the restored database's verified heads.
 """

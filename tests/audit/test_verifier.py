@@ -156,3 +156,15 @@ async def test_a_receipt_of_another_record_is_refused(camille, key, portal, new_
         f"FAILED: the receipt is of another record (dossier:{other.dossier}), not of this "
         f"history (dossier:{camille.dossier}).\n"
     )
+
+
+async def test_a_rewritten_entry_does_not_match_the_receipt(camille, key):
+    await views(camille.dossier, 3)
+    receipt = await camille.receipt("receipt.txt")  # event #4: her opening of the history
+    await drop_append_only_triggers(db.current())
+    await raw(db.current(), "DELETE FROM audit_event WHERE chain = {} AND seq > 3",
+              f"dossier:{camille.dossier}")  # fmt: skip
+    history = await camille.history()  # a new event #4, signed: not the one she was given
+    assert run(history, "--key", key, "--receipt", receipt) == (
+        1, "FAILED: event #4 is not the one the receipt shows: the history was rewritten.\n"
+    )  # fmt: skip
