@@ -2,6 +2,7 @@
 """Dr Bernard's practice software on Carnet's FHIR API, against a running demo (`make run`):
 
     .venv/bin/python scripts/fhir-demo.py [--base-url http://127.0.0.1:8000] [--browser]
+                                          [--code <dr.bernard's authenticator code>]
 
 1. gets a token as the practice software (`scripts/smart-demo.py practice`: the script logs in
    as dr.bernard and consents; ``--browser``: you do, in your own browser);
@@ -161,10 +162,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--browser", action="store_true", help="consent in your own browser")
+    parser.add_argument("--code", help="the GP's authenticator code (default: the demo's)")
     arguments = parser.parse_args()
     base_url = arguments.base_url.rstrip("/")
     fhir = f"{base_url}/fhir"
-    client = smart_demo().practice_token(base_url, arguments.browser)
+    client = smart_demo().practice_token(base_url, arguments.browser, arguments.code)
     patient = find_patient(client, fhir)
     deposit(client, fhir, patient)
     find_and_download(client, fhir, patient)

@@ -43,6 +43,16 @@ class Issue:
     severity: str = "error"
 
 
+class Invalid(Exception):
+    """A request the API refuses: ``issues`` say what and where, ``status`` is the HTTP answer
+    (the routes answer it as an ``OperationOutcome``)."""
+
+    def __init__(self, issues: list[Issue], status: int = 400) -> None:
+        super().__init__("; ".join(issue.diagnostics for issue in issues))
+        self.issues = issues
+        self.status = status
+
+
 def outcome(*issues: Issue) -> dict[str, Any]:
     """An ``OperationOutcome`` listing ``issues``."""
     return {

@@ -39,6 +39,7 @@ from portal.fhir import codes, ips, search
 from portal.fhir.resources import (
     FHIR_JSON,
     FHIR_VERSION,
+    Invalid,
     Issue,
     bundle,
     document_reference,
@@ -48,7 +49,6 @@ from portal.fhir.resources import (
 from portal.fhir.transaction import (
     TEXT_TYPE,
     Deposit,
-    Invalid,
     Submission,
     parse_json,
     read_submission,
@@ -148,11 +148,11 @@ def _id(text: str) -> UUID:
         raise NotFoundException() from None
 
 
-async def _view(request: Request, dossier_id: UUID, action: Action = Action.VIEW) -> DossierView:
+async def _view(request: Request, dossier_id: UUID) -> DossierView:
     """The dossier for the asker, the refusal traced; 404 alike for no dossier and for one the
     asker may not open."""
     try:
-        return await open_dossier(request, dossier_id, action)
+        return await open_dossier(request, dossier_id)
     except PermissionDeniedException:
         raise NotFoundException() from None
 
@@ -219,7 +219,8 @@ async def metadata(request: Request) -> Response:
 # --- Patient (PDQm) -------------------------------------------------------------------------
 
 
-async def _patient(request: Request, view: DossierView) -> dict[str, Any]:
+async def _patient(view: DossierView) -> dict[str, Any]:
+    """The ``Patient`` of the dossier, its reading traced."""
     await view.require(Action.VIEW, target_type="dossier")
     return await patient_of(view)
 
@@ -242,7 +243,7 @@ async def patient_of(view: DossierView) -> dict[str, Any]:
 @get("/Patient/{patient_id:str}", guards=[bearer_token("Patient.r")])
 async def read_patient(request: Request, patient_id: FromPath[str]) -> Response:
     view = await _view(request, _id(patient_id))
-    return answer(await _patient(request, view))
+    return answer(await _patient(view))
 
 
 @get("/Patient/{patient_id:str}/$summary", guards=[bearer_token("Patient.r")])
@@ -289,7 +290,7 @@ async def search_patients(request: Request) -> Response:
         except NotFoundException:
             pass
         else:
-            resource = await _patient(request, view)
+            resource = await _patient(view)
             entries.append(
                 {
                     "fullUrl": f"{_base(request)}/fhir/Patient/{view.id}",

@@ -24,8 +24,7 @@ from portal.audit import Action
 from portal.dossiers.documents import as_seen
 from portal.dossiers.tables import Document
 from portal.fhir import codes
-from portal.fhir.resources import Issue
-from portal.fhir.transaction import Invalid
+from portal.fhir.resources import Invalid, Issue
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100

@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from portal.fhir import codes
-from portal.fhir.resources import Issue
+from portal.fhir.resources import Invalid, Issue
 
 #: Entries in one bundle: a submission set and up to 49 documents with their files.
 MAX_ENTRIES = 100
@@ -32,21 +32,11 @@ TEXT_TYPE = "text/plain"
 _REFERENCE = re.compile(r"(?:.*/)?(Patient|DocumentReference)/([^/]+)$")
 
 
-class Invalid(Exception):
-    """The bundle is refused: ``issues`` say what and where, ``status`` the HTTP answer."""
-
-    def __init__(self, issues: list[Issue], status: int = 400) -> None:
-        super().__init__("; ".join(issue.diagnostics for issue in issues))
-        self.issues = issues
-        self.status = status
-
-
 @dataclass(frozen=True)
 class Deposit:
     """One document of the submission: where it is in the bundle and what it holds."""
 
     index: int
-    full_url: str
     master_identifier: str
     category: str
     type: str
@@ -196,7 +186,7 @@ def read_submission(data: Any, base_url: str) -> Submission:
     used: set[str] = set()
     for index, resource in references:
         deposit, patient, author, binary_url = _document(
-            reader, index, resource, entries[index].get("fullUrl"), binaries, base_url
+            reader, index, resource, binaries, base_url
         )
         patients.update([patient] if patient else [])
         authors.update([author] if author else [])
@@ -239,7 +229,6 @@ def _document(
     reader: _Reader,
     index: int,
     resource: dict,
-    full_url: Any,
     binaries: dict[str, tuple[int, dict]],
     base_url: str,
 ) -> tuple[Deposit | None, UUID | None, str, str]:
@@ -278,7 +267,6 @@ def _document(
         return None, patient, author, binary_url
     deposit = Deposit(
         index=index,
-        full_url=full_url if isinstance(full_url, str) else "",
         master_identifier=f"{master_system}|{master_value}",
         category=category,
         type=document_type,

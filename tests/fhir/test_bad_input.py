@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.dossiers.tables import Document
-from portal.fhir.transaction import Invalid, parse_json, read_submission
+from portal.fhir.resources import Invalid
+from portal.fhir.transaction import parse_json, read_submission
 from tests.fhir.conftest import (
     BASE,
     FHIR,
@@ -288,3 +289,18 @@ def test_the_valid_bundle_of_the_fuzz_is_read():
     assert submission.author_rpps == "10003456789"
     assert [deposit.data for deposit in submission.deposits] == [PDF]
     assert base64.b64encode(PDF)
+
+
+async def test_a_new_version_needs_the_update_scope(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp, "user/DocumentReference.crs")
+    first = await software.post(FHIR, json=provide_bundle(dossier))
+    replaced = first.json()["entry"][1]["response"]["location"].split("/")[1]
+    entry = document_entry(dossier, title="Corrigé", replaces=uuid.UUID(replaced))
+    answer = await software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert answer.status_code == 403, answer.text
+    assert where(answer) == ["Bundle.entry[1].resource.relatesTo"]
+    assert await Document.count() == 1
