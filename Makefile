@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-with-providers test bench bench-audit bench-overview bench-overview-full bench-pdf bench-fhir lint format translations extract-messages browser vendor-htmx clean
+.PHONY: run run-with-providers test bench bench-audit bench-overview bench-overview-full bench-pdf bench-fhir bench-encryption lint format translations extract-messages browser vendor-htmx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ test: $(INSTALLED) translations browser
 # overview and FHIR ones also run on PostgreSQL when CARNET_TEST_POSTGRES_URL is set.
 # `make bench` takes a few minutes; `make bench-overview-full` adds the 100 000-dossier
 # database (about six minutes per database engine).
-bench: bench-audit bench-overview bench-pdf bench-fhir
+bench: bench-audit bench-overview bench-pdf bench-fhir bench-encryption
 
 bench-audit: $(INSTALLED)
 	$(BIN)/python bench/audit.py
@@ -73,6 +73,10 @@ bench-overview-full: $(INSTALLED) translations
 
 bench-fhir: $(INSTALLED)
 	$(BIN)/python bench/fhir.py
+
+# The encrypted portal against one storing in clear, in the same run (docs/encryption.md).
+bench-encryption: $(INSTALLED) translations
+	$(BIN)/python bench/encryption.py
 
 # On SQLite only: a PDF's time is WeasyPrint's, in its worker processes, not the database's.
 bench-pdf: $(INSTALLED) translations

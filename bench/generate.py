@@ -42,9 +42,9 @@ import asyncpg
 from piccolo.columns import Serial
 from piccolo.table import Table
 
-from portal import clock
+from portal import audit, clock
 from portal.access.tables import Block, CircleMember, Joined
-from portal.audit import Action, Outcome, Purpose, signing
+from portal.audit import Action, Outcome, Purpose
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import GENESIS, event_hash
 from portal.cli import upgrade_database
@@ -660,7 +660,7 @@ async def generate(
     plugins = load_plugins(settings.disabled_plugins)
     database = Database(create_engine(database_url), [APP_CONFIG, *plugins.piccolo_apps])
     database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
+    audit.install(settings)
     await database.connect()
     try:
         if not await load_demo(plugins):

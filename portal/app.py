@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 
 from litestar import Litestar
@@ -15,14 +22,19 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
-from portal import pages, pdf, piccolo_app, web
+from portal import audit, crypto, pages, pdf, piccolo_app, web
 from portal.access import is_core_guard, professional_routes
 from portal.access import routes as access_routes
 from portal.access.banner import EmergencyBannerMiddleware
 from portal.access.matrix import load_matrix
 from portal.audit import history as audit_history
-from portal.audit import signing
-from portal.db import Database, DatabaseUnavailable, create_engine
+from portal.db import (
+    Database,
+    DatabaseUnavailable,
+    create_engine,
+    describe_error,
+    is_unavailable_error,
+)
 from portal.dossiers import (
     creation,
     documents,
@@ -95,7 +107,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     )
     matrix = load_matrix(settings.access_matrix, plugins.categories)
     database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
+    audit.install(settings)
+    crypto.install(crypto.keyring_for(settings))
     channel = channel_for(settings)
     notifications.install(channel, settings.language)
     static = StaticFiles(
@@ -126,9 +139,13 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         await passwords.verify_dummy("")
         try:
             await database.connect()
-        except DatabaseUnavailable as error:
+            # A wrong master key: nothing is served (`carnet serve` says why in one line).
+            await crypto.check_keys()
+        except Exception as error:
+            if not is_unavailable_error(error):
+                raise
             # Serve 503 pages until it is back rather than refusing to start.
-            logger.warning("database unavailable at start-up: %s", error)
+            logger.warning("database unavailable at start-up: %s", describe_error(error))
 
     async def reopen_database(request) -> None:
         """Open the pool the start-up could not open, as soon as the database is back."""
@@ -181,9 +198,38 @@ def create_served_app() -> Litestar:
     garbage collector's reach. They live as long as the process; left in the oldest
     generation, each full collection would walk the whole application again (a pause of tens
     of milliseconds every few thousand requests)."""
+    end_with_parent()
     app = create_app()
     app.on_startup.extend([pdf.start_workers, gc.freeze])
     return app
+
+
+#: Linux's prctl() option asking for a signal when the parent process ends.
+PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent() -> None:
+    """In a worker of ``carnet serve --workers N``: end (SIGTERM, a graceful shutdown) as soon
+    as the main process does, however it ended (``kill -9`` included), so that no worker goes
+    on serving, holding the port the next start needs. Linux says so at once (``prctl``);
+    elsewhere a thread watches for the parent to change."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # one worker: uvicorn serves in the main process itself
+        return
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent.pid:  # it ended before we asked
+            os.kill(os.getpid(), signal.SIGTERM)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent.pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def check_routes_guarded(app: Litestar) -> None:

@@ -12,10 +12,12 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from portal import clock
+from portal import audit, clock, crypto
 from portal.access.matrix import MatrixError
-from portal.audit import signing
+from portal.audit import signing, witness
 from portal.audit.verification import verify
+from portal.backup import BackupError, create_backup, known_migrations, restore_backup
+from portal.crypto.rotation import rotate
 from portal.db import (
     Database,
     DatabaseUnavailable,
@@ -51,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=Warning, module="piccolo")
     try:
         return arguments.command(arguments) or 0
-    except (SettingsError, PluginError, MatrixError, CommandError) as error:
+    except (SettingsError, PluginError, MatrixError, CommandError, BackupError) as error:
         print(f"carnet: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -99,6 +101,31 @@ def _parser() -> argparse.ArgumentParser:
     new_migration.add_argument("--description", default="", help="what the migration does")
     new_migration.set_defaults(command=new_migration_command)
 
+    backup = commands.add_parser(
+        "backup",
+        help="write a backup of the whole database to FILE, while the portal serves",
+        description="Write a backup of every table (the plugins' included) to FILE: the "
+        "database's own dump, a consistent snapshot taken while the portal serves, with a "
+        "manifest of its row counts and migrations. FILE is replaced once the backup is whole.",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE")
+    backup.set_defaults(command=backup_command)
+    restore = commands.add_parser(
+        "restore",
+        help="restore a backup made by `carnet backup`, then verify its rows and audit trail",
+        description="Restore FILE into the database of CARNET_DATABASE_URL, all or nothing, "
+        "then check every table's row count and every audit chain and signature. Refuses a "
+        "database that is not empty unless --force is given; a failed restore leaves the "
+        "database as it was.",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace everything in a database that is not empty by the backup",
+    )
+    restore.set_defaults(command=restore_command)
+
     demo = commands.add_parser("demo", help="load the demo people into an empty database")
     demo.set_defaults(command=demo_command)
 
@@ -134,14 +161,24 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(title="commands", metavar="COMMAND", required=True)
     verify = audit_commands.add_parser(
-        "verify", help="check every hash chain and signed checkpoint; exit 1 if broken"
+        "verify",
+        help="check every hash chain, signature and checkpoint, and that no chain is shorter "
+        "than its witness; exit 1 if broken",
     )
     verify.add_argument("--dossier", type=UUID, default=None, help="only this dossier's chain")
     verify.set_defaults(command=audit_verify_command)
     sign = audit_commands.add_parser(
-        "sign", help="sign the chain heads that moved since their last checkpoint (run hourly)"
+        "sign",
+        help="sign a checkpoint on the chains whose last events were written before every "
+        "event was signed (run once after upgrading)",
     )
     sign.set_defaults(command=audit_sign_command)
+    new_witness = audit_commands.add_parser(
+        "new-witness",
+        help="after a restore: start a new witness from the verified database, keeping the "
+        "old file under another name",
+    )
+    new_witness.set_defaults(command=audit_new_witness_command)
 
     reminders = commands.add_parser(
         "reminders",
@@ -156,6 +193,15 @@ def _parser() -> argparse.ArgumentParser:
         "activated whose codes expired, leaving a tombstone in the audit trail (run daily)",
     )
     purge.set_defaults(command=purge_command)
+
+    keys = commands.add_parser("keys", help="the keys that encrypt the records at rest")
+    keys_commands = keys.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    rotate = keys_commands.add_parser(
+        "rotate",
+        help="re-wrap every record's data key under CARNET_MASTER_KEY (the old master key in "
+        "CARNET_PREVIOUS_MASTER_KEYS); resumable, the portal keeps serving",
+    )
+    rotate.set_defaults(command=keys_rotate_command)
 
     plugins = commands.add_parser("plugins", help="list the plugins, their versions and hooks")
     plugins.set_defaults(command=plugins_command)
@@ -197,6 +243,12 @@ def serve_command(arguments: argparse.Namespace) -> int:
         f"Carnet on http://{arguments.host}:{arguments.port} ({settings.env}, "
         f"{arguments.workers} worker{'s' if arguments.workers > 1 else ''})"
     )
+    try:
+        _run_with_database(_with_database(settings, crypto.check_keys))
+    except crypto.WrongMasterKey as error:
+        raise CommandError(str(error)) from None
+    except CommandError:  # the database is down: the portal answers 503 until it is back
+        pass
     if arguments.workers > 1 and parse_database_url(settings.database_url).engine == "sqlite":
         print(
             "carnet: warning: the workers share SQLite's one writer and wait on each other's "
@@ -244,7 +296,8 @@ def _installed_database(settings: Settings) -> Database:
     plugins = load_plugins(settings.disabled_plugins)
     database = Database(create_engine(settings.database_url), [CORE_APP, *plugins.piccolo_apps])
     database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
+    audit.install(settings)
+    crypto.install(crypto.keyring_for(settings))
     return database
 
 
@@ -261,9 +314,15 @@ async def _with_database(settings: Settings, work):
 def audit_verify_command(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env()
     key = signing.key_from_text(settings.audit_key)
-    report = _run_with_database(
-        _with_database(settings, lambda: verify(key, dossier_id=arguments.dossier))
-    )
+
+    async def check():
+        heads = await witness.load(settings.audit_witness, key)
+        return await verify(key, dossier_id=arguments.dossier, witness=heads)
+
+    try:
+        report = _run_with_database(_with_database(settings, check))
+    except witness.WitnessError as error:
+        raise CommandError(str(error)) from None
     print(
         f"{report.events} events in {report.chains} chain{'s' if report.chains != 1 else ''}, "
         f"{report.checkpoints} signed checkpoint{'s' if report.checkpoints != 1 else ''}."
@@ -274,6 +333,8 @@ def audit_verify_command(arguments: argparse.Namespace) -> int:
             f"{waiting} recent event{'s' if waiting != 1 else ''} not yet signed "
             "(carnet audit sign)."
         )
+    print(f"{report.witnessed} chain{'s' if report.witnessed != 1 else ''} compared with the "
+          f"witness {settings.audit_witness}.")  # fmt: skip
     if report.intact:
         print("The audit trail is intact.")
         return 0
@@ -288,6 +349,62 @@ def audit_sign_command(arguments: argparse.Namespace) -> int:
     key = signing.key_from_text(settings.audit_key)
     count = _run_with_database(_with_database(settings, lambda: signing.sign_heads(key)))
     print(f"Signed {count} chain head{'s' if count != 1 else ''}.")
+    return 0
+
+
+def backup_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    manifest = _run_with_database(create_backup(settings.database_url, arguments.file))
+    print(
+        f"Backed up {manifest.rows} rows in {len(manifest.row_counts)} tables to {arguments.file}."
+    )
+    return 0
+
+
+def restore_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    plugins = load_plugins(settings.disabled_plugins)
+    known = known_migrations([CORE_APP, *plugins.piccolo_apps])
+    manifest = _run_with_database(
+        restore_backup(settings.database_url, arguments.file, known, force=arguments.force)
+    )
+    # The audit chains now end where they ended when the backup was made: once they verify,
+    # the witness starts again from the restored heads (the previous one kept aside).
+    restored = (
+        f"Restored {manifest.rows} rows in {len(manifest.row_counts)} tables from the backup "
+        f"of {manifest.created_at}"
+    )
+    key = signing.key_from_text(settings.audit_key)
+    try:
+        kept = _run_with_database(
+            _with_database(settings, lambda: witness.restart(settings.audit_witness, key))
+        )
+    except witness.WitnessError as error:
+        print(f"{restored}; audit: {error} (see carnet audit verify).")
+        return 1
+    aside = f" (the previous one kept as {kept})" if kept else ""
+    print(f"{restored}; a new audit witness started{aside}; audit: intact.")
+    missing = known - set(manifest.migrations)
+    if missing:
+        print(
+            f"This version has {len(missing)} migration{'s' if len(missing) > 1 else ''} the "
+            "backup predates: run `carnet db upgrade`."
+        )
+    return 0
+
+
+def audit_new_witness_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    key = signing.key_from_text(settings.audit_key)
+    try:
+        kept = _run_with_database(
+            _with_database(settings, lambda: witness.restart(settings.audit_witness, key))
+        )
+    except witness.WitnessError as error:
+        raise CommandError(str(error)) from None
+    if kept:
+        print(f"The previous witness is kept as {kept}.")
+    print(f"New witness started in {settings.audit_witness}.")
     return 0
 
 
@@ -406,6 +523,29 @@ def _run_with_database(coroutine):
         if is_unavailable_error(error):
             raise CommandError(f"cannot reach the database: {describe_error(error)}") from None
         raise
+
+
+def keys_rotate_command(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if settings.master_key_generated:
+        raise CommandError(
+            "set CARNET_MASTER_KEY to the new master key and CARNET_PREVIOUS_MASTER_KEYS to the "
+            f"one in use (in development, the content of {settings.data_dir / 'master_key'}); "
+            "a new key: python -c 'import base64, os; "
+            "print(base64.b64encode(os.urandom(32)).decode())'"
+        )
+    rotation = _run_with_database(_with_database(settings, rotate))
+    print(f"{rotation.rewrapped} data keys re-wrapped under the master key {rotation.key_id}.")
+    if rotation.shredded:
+        print(f"{rotation.shredded} records were deleted: their keys stay destroyed.")
+    if not rotation.complete:
+        missing = ", ".join(f"{key} ({count})" for key, count in sorted(rotation.missing.items()))
+        raise CommandError(
+            f"data keys wrapped by keys not configured were left as they are: {missing}; "
+            "add those keys to CARNET_PREVIOUS_MASTER_KEYS and run it again."
+        )
+    print("Every data key is under the new master key: the previous ones are no longer needed.")
+    return 0
 
 
 def plugins_command(arguments: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ import io
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from portal import sqlite_engine
@@ -51,7 +52,40 @@ def create_engine(database_url: str) -> Engine:
     url = parse_database_url(database_url)
     if url.engine == "sqlite":
         return sqlite_engine.SQLiteEngine(path=url.path, timeout=SQLITE_BUSY_TIMEOUT)
-    return PostgresEngine(config={"dsn": url.dsn, "timeout": POSTGRES_CONNECT_TIMEOUT})
+    return SafePostgresEngine(config={"dsn": url.dsn, "timeout": POSTGRES_CONNECT_TIMEOUT})
+
+
+class SafePostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction, which gives its connection back to the pool and forgets itself
+    even when it cannot roll back because the connection is gone (the server restarting).
+    Piccolo's own keeps the connection then: each restart under load took a connection of the
+    pool for ever, until none was left and the portal's shutdown waited for them in vain."""
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class SafePostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine with `SafePostgresTransaction`."""
+
+    def transaction(self, allow_nested: bool = True) -> SafePostgresTransaction:
+        return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -121,11 +155,28 @@ class Database:
                 raise DatabaseUnavailable(describe_error(error)) from error
             raise
 
-    def write_transaction(self):
-        """A transaction for writes: IMMEDIATE on SQLite so the write lock is taken up front."""
+    @contextlib.asynccontextmanager
+    async def write_transaction(self):
+        """A transaction for writes: IMMEDIATE on SQLite so the write lock is taken up front.
+        Within another transaction, it is that one; the callbacks given to `after_commit`
+        run once the outermost one has committed."""
         if isinstance(self.engine, SQLiteEngine):
-            return self.engine.transaction(transaction_type=TransactionType.immediate)
-        return self.engine.transaction()
+            transaction = self.engine.transaction(transaction_type=TransactionType.immediate)
+        else:
+            transaction = self.engine.transaction()
+        if self.engine.current_transaction.get() is not None:
+            async with transaction as outer:
+                yield outer
+            return
+        callbacks: list[Callable[[], None]] = []
+        token = _after_commit.set(callbacks)
+        try:
+            async with transaction as started:
+                yield started
+        finally:
+            _after_commit.reset(token)
+        for callback in callbacks:
+            callback()
 
     async def upgrade(self) -> list[str]:
         """Apply every app's pending migrations (core first); return the names of those applied."""
@@ -150,6 +201,19 @@ class Database:
 
 
 _current: Database | None = None
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "after_commit", default=None
+)
+
+
+def after_commit(callback: Callable[[], None]) -> bool:
+    """Run ``callback`` once the current `Database.write_transaction` has committed (never if
+    it rolls back); False, and nothing done, outside one."""
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        return False
+    callbacks.append(callback)
+    return True
 
 
 def current() -> Database:
@@ -188,14 +252,70 @@ def _postgres_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+#: SQLSTATE classes of PostgreSQL errors that say the server cannot serve now, not that the
+#: statement is wrong: connection exceptions, a login refused, a database missing, transaction
+#: rollbacks (serialization failures, deadlocks), insufficient resources (disk full, out of
+#: memory, too many connections), operator intervention (shutdown, restart, cancelled), system
+#: errors and internal errors.
+POSTGRES_UNAVAILABLE_CLASSES = frozenset({"08", "28", "3D", "40", "53", "57", "58", "XX"})
+#: SQLite's primary result codes that say the same of the database file: busy, locked, out of
+#: memory, read-only, I/O error, corrupt, disk full, cannot open, locking protocol, not a
+#: database.
+SQLITE_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+
+
 def is_unavailable_error(error: BaseException) -> bool:
-    """Whether an exception means "the database is not there" rather than a bug."""
-    if isinstance(error, (DatabaseUnavailable, OSError, TimeoutError, *_postgres_errors())):
+    """Whether an exception means "the database cannot serve now" rather than a bug: the
+    server or file is unreachable, restarting, full or failing, whatever the driver calls it
+    (asyncpg's client-side errors, such as ``InternalClientError: cannot switch to state``
+    after a lost connection, included), and whether the driver's exception was raised as it
+    is or as the cause of another. A network error (``OSError``) counts only when raised as it
+    is: as the cause of another, it may be some other server's (a mail server's)."""
+    if isinstance(error, (DatabaseUnavailable, OSError, TimeoutError)):
         return True
-    if isinstance(error, sqlite3.OperationalError):
-        message = str(error)
-        return "unable to open" in message or "disk I/O" in message or "locked" in message
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _driver_says_unavailable(current):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(cause for cause in (current.__cause__, current.__context__) if cause)
     return False
+
+
+def _driver_says_unavailable(error: BaseException) -> bool:
+    if type(error).__module__.startswith("asyncpg"):
+        import asyncpg
+
+        if isinstance(error, asyncpg.PostgresError):
+            return str(getattr(error, "sqlstate", ""))[:2] in POSTGRES_UNAVAILABLE_CLASSES
+        # The client's own errors (InterfaceError, InternalClientError, ...) say the connection
+        # or its protocol state was lost, except for an argument it could not encode (a bug).
+        return not isinstance(error, asyncpg.DataError)
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in SQLITE_UNAVAILABLE_CODES
+        return isinstance(error, sqlite3.OperationalError)
+    return isinstance(error, DatabaseUnavailable)
 
 
 def describe_error(error: BaseException) -> str:

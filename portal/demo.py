@@ -10,12 +10,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
-from portal import audit, clock
+from portal import audit, clock, crypto
 from portal.access.policy import OCCUPATIONAL_HEALTH
 from portal.access.tables import CircleMember, Joined, SectionConsent
-from portal.audit import Action, Actor, Mode, Purpose, signing
-from portal.dossiers import reimbursements
+from portal.audit import Action, Actor, Mode, Purpose
+from portal.dossiers import reimbursements, summary
 from portal.dossiers.tables import Document, Dossier, Representative, SummaryVersion
 from portal.hookspecs import DemoData
 from portal.identity.accounts import NewAccount, create_account
@@ -200,9 +201,6 @@ async def load_demo(plugins: Plugins | None = None) -> bool:
     await _demo_dossiers()
     if plugins is not None:
         await plugins.add_demo_data(await read_demo())
-    key = signing.installed()
-    if key is not None:
-        await signing.sign_heads(key)
     return True
 
 
@@ -375,18 +373,24 @@ async def _demo_documents(camille, jules, leo, accounts: dict[str, object]) -> N
                 )
             else:
                 author_name, profession = item.author, ""
+            document_id, sealer = uuid4(), await crypto.writing_sealer(dossier)
             await Document.insert(
                 Document(
+                    **sealer.seal_row(
+                        "document",
+                        crypto.sealed_columns(Document),
+                        document_id,
+                        {"title": item.title, "body": item.body},
+                    ),
+                    id=document_id,
                     dossier=dossier,
                     category=item.category,
                     type=item.type,
-                    title=item.title,
                     care_date=item.care_date,
                     created_at=now,
                     author=accounts[item.author] if person else None,
                     author_name=author_name,
                     author_profession=profession,
-                    body=item.body,
                     masked=item.masked,
                     hidden_until=now + timedelta(days=item.hidden_days)
                     if item.hidden_days
@@ -425,14 +429,17 @@ CAMILLE_SUMMARY = {
 async def _demo_summary(camille, bernard) -> None:
     now = clock.now()
     for number, days_ago, sections in ((1, 430, CAMILLE_SUMMARY_FIRST), (2, 68, CAMILLE_SUMMARY)):
+        version_id = uuid4()
+        sealer = await crypto.writing_sealer(camille)
         await SummaryVersion.insert(
             SummaryVersion(
+                id=version_id,
                 dossier=camille,
                 number=number,
                 created_at=now - timedelta(days=days_ago),
                 author=bernard,
                 author_name="Sophie Bernard",
-                sections=sections,
+                sections=summary.sealed_sections(sealer, version_id, sections),
             )
         )
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from portal.access.tables import Block, CircleMember, EmergencyGrant, SectionConsent
-from portal.audit.tables import AuditCheckpoint, AuditEvent, AuditPurge
+from portal.audit.tables import AuditActor, AuditCheckpoint, AuditEvent, AuditPurge
 from portal.dossiers.tables import (
     Document,
     Dossier,
@@ -49,6 +49,7 @@ APP_CONFIG = AppConfig(
         AuditEvent,
         AuditCheckpoint,
         AuditPurge,
+        AuditActor,
         Notification,
         KnownDevice,
         Dossier,

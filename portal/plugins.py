@@ -46,6 +46,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "occupational_health": "plugins.occupational_health.plugin",
     "organ_donation": "plugins.organ_donation.plugin",
     "end_of_life": "plugins.end_of_life.plugin",
+    "measures": "plugins.measures.plugin",
 }
 
 PLUGIN_KEY = re.compile(r"^[a-z][a-z0-9_]{1,30}$")

@@ -41,6 +41,9 @@ KNOWN_VARIABLES = (
     "CARNET_SMS_URL",
     "CARNET_TRUSTED_PROXIES",
     "CARNET_AUDIT_KEY",
+    "CARNET_AUDIT_WITNESS",
+    "CARNET_MASTER_KEY",
+    "CARNET_PREVIOUS_MASTER_KEYS",
     "CARNET_OAUTH_KEY",
     "CARNET_ACCESS_MATRIX",
     "CARNET_PSC_ISSUER",
@@ -57,6 +60,9 @@ SMTP_TLS_MODES = ("starttls", "none")
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 AUDIT_KEY_FILE = "audit_key"
+#: The audit trail's witness (`portal.audit.witness`), in the data directory by default.
+AUDIT_WITNESS_FILE = "audit-witness.log"
+MASTER_KEY_FILE = "master_key"
 OAUTH_KEY_FILE = "oauth_key.pem"
 #: The smallest RSA key accepted to sign ID tokens (RS256).
 MIN_OAUTH_KEY_BITS = 2048
@@ -113,6 +119,14 @@ class Settings:
     #: The Ed25519 seed (base64) that signs the audit checkpoints.
     audit_key: str = field(default="", repr=False)
     audit_key_generated: bool = False
+    #: The append-only file that witnesses each audit chain's signed head; best on another
+    #: disk than the database's (`portal.audit.witness`).
+    audit_witness: Path = Path("var") / AUDIT_WITNESS_FILE
+    #: The key-encryption key (base64 of 32 bytes) that wraps the dossiers' data keys
+    #: (`portal.crypto`), and those it replaces while `carnet keys rotate` re-wraps.
+    master_key: str = field(default="", repr=False)
+    master_key_generated: bool = False
+    previous_master_keys: tuple[str, ...] = field(default=(), repr=False)
     #: A deployment's own access matrix (TOML), instead of portal/access/matrix.toml.
     access_matrix: Path | None = None
     #: The RSA private key (PEM) that signs the ID tokens given to software (`portal.oauth`);
@@ -196,6 +210,23 @@ class Settings:
                 "'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
             )
 
+        master_key = environ.get("CARNET_MASTER_KEY", "").strip()
+        previous_master_keys = tuple(
+            text.strip()
+            for text in environ.get("CARNET_PREVIOUS_MASTER_KEYS", "").split(",")
+            if text.strip()
+        )
+        for name, texts in (
+            ("CARNET_MASTER_KEY", (master_key,) if master_key else ()),
+            ("CARNET_PREVIOUS_MASTER_KEYS", previous_master_keys),
+        ):
+            if not all(_is_ed25519_seed(text) for text in texts):
+                raise SettingsError(
+                    f"{name} must be 32 random bytes in base64 (comma-separated for several), "
+                    "for example: python -c 'import base64, os; "
+                    "print(base64.b64encode(os.urandom(32)).decode())'"
+                )
+
         oauth_key = environ.get("CARNET_OAUTH_KEY", "").replace("\\n", "\n").strip()
         if oauth_key:
             _check_oauth_key(oauth_key)
@@ -228,6 +259,12 @@ class Settings:
             trusted_proxies=proxies,
             audit_key=audit_key or _generated_audit_key(data_dir),
             audit_key_generated=not audit_key,
+            audit_witness=Path(
+                environ.get("CARNET_AUDIT_WITNESS", "") or data_dir / AUDIT_WITNESS_FILE
+            ),
+            master_key=master_key or _generated_master_key(data_dir),
+            master_key_generated=not master_key,
+            previous_master_keys=previous_master_keys,
             access_matrix=Path(access_matrix) if access_matrix else None,
             oauth_key=oauth_key,
             psc=_openid_provider(environ, "CARNET_PSC"),
@@ -265,6 +302,12 @@ class Settings:
             raise SettingsError(
                 "CARNET_ENV=prod needs CARNET_AUDIT_KEY: the audit key generated into "
                 f"{self.data_dir / AUDIT_KEY_FILE} is for development only."
+            )
+        if self.master_key_generated:
+            raise SettingsError(
+                "CARNET_ENV=prod needs CARNET_MASTER_KEY, the key that wraps the records' data "
+                f"keys: the key generated into {self.data_dir / MASTER_KEY_FILE} is for "
+                "development only, and must never sit beside the database."
             )
         if not self.oauth_key:
             raise SettingsError(
@@ -479,6 +522,7 @@ def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _is_ed25519_seed(text: str) -> bool:
+    """32 bytes in base64: an Ed25519 seed, or an AES-256 key."""
     try:
         return len(base64.b64decode(text.strip(), validate=True)) == 32
     except ValueError:
@@ -520,6 +564,12 @@ def _generated_secret_key(data_dir: Path) -> str:
 def _generated_audit_key(data_dir: Path) -> str:
     return _generated_file(
         data_dir / AUDIT_KEY_FILE, lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+
+
+def _generated_master_key(data_dir: Path) -> str:
+    return _generated_file(
+        data_dir / MASTER_KEY_FILE, lambda: base64.b64encode(secrets.token_bytes(32)).decode()
     )
 
 

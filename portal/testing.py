@@ -42,10 +42,9 @@ import pytest
 import pytest_asyncio
 from litestar import Litestar, Request
 
-from portal import clock
+from portal import audit, clock, crypto
 from portal.access.view import DossierView, open_dossier
 from portal.app import create_app
-from portal.audit import signing
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
 from portal.db import Database, create_engine
@@ -142,7 +141,8 @@ class Templates:
             settings = make_settings(self.folder, url)
             database = Database(create_engine(url), [CORE_APP, *plugins.piccolo_apps])
             database.install()
-            signing.install(signing.key_from_text(settings.audit_key))
+            audit.install(settings)
+            crypto.install(crypto.keyring_for(settings))
             try:
                 await database.upgrade()
                 if demo:
@@ -153,10 +153,14 @@ class Templates:
             self.made[key] = url
         return self.made[key]
 
-    def settings(self, url: str) -> Settings:
-        """Settings for a copy of a template: the same keys (the demo's audit trail is signed
-        with the audit key)."""
-        return make_settings(self.folder, url)
+    def settings(self, url: str, folder: Path) -> Settings:
+        """Settings for a copy of a template, with its data in ``folder``: the same audit
+        and master keys (the demo's audit trail is signed with the one, its content sealed
+        under the other), and its own register of purged dossiers."""
+        template = make_settings(self.folder, url)
+        return make_settings(
+            folder, url, CARNET_AUDIT_KEY=template.audit_key, CARNET_MASTER_KEY=template.master_key
+        )
 
     def drop(self) -> None:
         for url in self.made.values():
@@ -314,7 +318,7 @@ async def carnet(request, tmp_path, carnet_templates) -> AsyncIterator[Carnet]:
     url = await copy_database(
         await carnet_templates.get(request.param, plugins, demo=True), tmp_path
     )
-    app = create_app(carnet_templates.settings(url), plugins)
+    app = create_app(carnet_templates.settings(url, tmp_path), plugins)
     try:
         async with running(app), http_client(app) as client:
             demo = await read_demo()

@@ -291,10 +291,22 @@ class FlashMiddleware(ASGIMiddleware):
         return [m for m in messages if isinstance(m, dict)][:5]
 
 
+#: The longest path (with its query) taken from a request and sent back in a redirect: longer
+#: than any of the portal's own addresses, short enough that nobody makes it answer with
+#: headers of any size.
+MAX_ECHOED_PATH = 2000
+
+
 def local_path(target: str | None, default: str = "/") -> str:
     """Only ever redirect within the portal: ``//evil``, ``https://…`` and ``\\evil`` are not
-    paths of ours."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    paths of ours, nor is anything longer than `MAX_ECHOED_PATH`."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > MAX_ECHOED_PATH
+    ):
         return default
     return target
 
@@ -424,7 +436,8 @@ def error_response(request: Request, exc: Exception) -> Response:
 def _to_login(request: Request) -> Response:
     """Send a visitor who is not signed in to the login page, and back here afterwards."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = "/login?" + urlencode({"next": target}) if request.method == "GET" else "/login"
+    back = request.method == "GET" and len(target) <= MAX_ECHOED_PATH
+    location = "/login?" + urlencode({"next": target}) if back else "/login"
     headers = {"location": location}
     if request.headers.get("hx-request"):
         headers["hx-redirect"] = location  # htmx follows this header instead of swapping

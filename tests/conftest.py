@@ -17,9 +17,8 @@ import pytest
 from litestar import Litestar
 from markupsafe import escape
 
-from portal import i18n
+from portal import audit, crypto, i18n
 from portal.app import create_app
-from portal.audit import signing
 from portal.cli import upgrade_database
 from portal.db import Database, create_engine
 from portal.piccolo_app import APP_CONFIG
@@ -66,7 +65,8 @@ async def database(tmp_path, database_url) -> AsyncIterator[Database]:
     await upgrade_database(settings)
     database = Database(create_engine(settings.database_url), [APP_CONFIG])
     database.install()
-    signing.install(signing.key_from_text(settings.audit_key))
+    audit.install(settings)
+    crypto.install(crypto.keyring_for(settings))
     await database.connect()
     database.settings = settings
     yield database

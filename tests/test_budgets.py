@@ -77,6 +77,9 @@ NOT_PAGES = {
     "/dossiers/{dossier_id:uuid}/documents/{document_id:uuid}/file": "a download: the file "
     "attached to a document, as it was deposited",
     "/dossiers/{dossier_id:uuid}/history.csv": "a download: the access history as a spreadsheet",
+    "/dossiers/{dossier_id:uuid}/history.json": "a download: the signed access history, for "
+    "docs/verify_audit.py",
+    "/.well-known/carnet-audit-key": "JSON for anyone checking the trail: its public key",
     "/.well-known/smart-configuration": "JSON for software: the SMART metadata",
     "/.well-known/openid-configuration": "JSON for software: the same metadata",
     "/oauth/jwks": "JSON for software: Carnet's public key",

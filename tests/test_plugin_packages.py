@@ -61,6 +61,28 @@ def test_carnet_plugin_new_writes_a_package_that_passes_its_own_tests(
     assert passed(run), run.stdout[-5000:] + run.stderr[-2000:]
 
 
+def test_carnet_plugin_new_writes_code_in_carnet_s_own_style_whatever_the_key(
+    tmp_path, monkeypatch
+):
+    """The longest key still gives lines that Carnet's linter and formatter accept, and the
+    package's part of the dossier's PDF leaves the section's title to the core."""
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path / "var"))
+    key = "home_blood_pressure_readings_ab"  # 31 characters, the most a key has
+    assert main(["plugin", "new", key, "--directory", str(tmp_path)]) == 0
+    package = tmp_path / "carnet-home-blood-pressure-readings-ab"
+    config = str(Path(__file__).parent.parent / "pyproject.toml")
+    sources = [str(path) for path in package.rglob("*.py") if "piccolo_migrations" not in str(path)]
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (["check", "--select", "E,W,F"], ["format", "--check"]):
+        run = subprocess.run(
+            [*ruff, *command, "--config", config, *sources], capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+    printed = (package / f"carnet_{key}" / "templates" / key / "print.html").read_text()
+    assert "<h1" not in printed
+    assert "<h2" not in printed
+
+
 @pytest.mark.parametrize(
     ("name", "problem"),
     [

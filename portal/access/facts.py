@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from portal import crypto
 from portal.access.policy import DossierFacts, Grant, Item
 from portal.access.tables import (
     Block,
@@ -30,7 +31,8 @@ from portal.dossiers.tables import Document, Dossier, DossierStatus, Representat
 _FACTS = """
 SELECT dossier.id, dossier.status, patient.account AS patient_account, dossier.medecin_traitant,
     dossier.refuses_emergency_access, dossier.refuses_samu_access, patient.first_name,
-    patient.last_name, patient.birth_date, people.kind, people.account, people.detail
+    patient.last_name, patient.birth_date, people.kind, people.account, people.detail,
+    dossier.data_key, dossier.data_key_id
 FROM dossier JOIN patient ON patient.id = dossier.patient
 LEFT JOIN (
     SELECT 'representative' AS kind, account, '' AS detail FROM representative WHERE dossier = {}
@@ -65,6 +67,7 @@ async def dossier_facts(
     if not rows:
         return None
     row = rows[0]
+    crypto.remember(row["id"], row["data_key_id"], row["data_key"])  # read with the dossier
     people: dict[str, list[tuple[UUID, str]]] = {
         kind: [] for kind in ("representative", "circle", "blocked", "scoped", "unannounced")
     }

@@ -16,12 +16,12 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.response import Template
 from litestar.response.base import ASGIResponse
 from litestar.types import Receive, Scope, Send
 
-from portal import audit, clock, db
+from portal import audit, clock, crypto, db
 from portal.access import notices
 from portal.access.facts import LISTED, dossier_facts, item_of
 from portal.access.matrix import Matrix
@@ -219,7 +219,8 @@ class DossierView:
             rows = await Document.raw(_CURRENT_DOCUMENTS, self.id)
         else:
             rows = await Document.raw(_CURRENT_DOCUMENTS_OF_CATEGORY, self.id, category)
-        return [row for row in rows if self.may(Action.VIEW, item=item_of(row))]
+        readable = [row for row in rows if self.may(Action.VIEW, item=item_of(row))]
+        return await crypto.opened(self.id, Document, readable)
 
     async def document(self, document_id: UUID, action: Action = Action.VIEW) -> dict[str, Any]:
         """One document with its body, if the asker may do ``action`` on it; traced."""
@@ -238,7 +239,7 @@ class DossierView:
         )
         if row is None:
             raise NotFoundException()
-        return row
+        return (await crypto.opened(self.id, Document, [row]))[0]
 
 
 class TracedTemplate(Template):
@@ -335,6 +336,12 @@ async def _view(
     found = await dossier_facts(dossier_id, grants)
     if found is None:
         raise NotFoundException()
+    if dossier_id in crypto.keyring().shredded:
+        # A copy of the database from before the dossier's purge: its key was destroyed.
+        raise HTTPException(
+            status_code=410,
+            detail=_("This record has been deleted: nothing of it can be read any more."),
+        )
     facts, patient = found
     actor = Actor(session.account_id, session.role, session.profession, session.reach)
     trace_actor = actor_of(

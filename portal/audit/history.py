@@ -5,7 +5,9 @@ and their representatives' accesses are left out unless asked for.
 
 Patients see their own dossier's history, legal representatives the history of the dossiers
 they manage (`portal.access.policy` decides). Opening the history, exporting it and checking
-its integrity are themselves accesses, and are traced like any other.
+its integrity are themselves accesses, and are traced like any other. Every page carries the
+chain's receipt, and the history is exported as a spreadsheet and as the signed events
+(`portal.audit.receipts`) that ``docs/verify_audit.py`` checks offline.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from portal import clock
 from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.view import open_dossier
-from portal.audit import Action, Mode, signing
+from portal.audit import Action, Mode, receipts, signing, witness
 from portal.audit.naming import Namer, Told
-from portal.audit.tables import AuditEvent
+from portal.audit.tables import AuditActor, AuditEvent
 from portal.audit.trail import chain_of
 from portal.audit.verification import verify
 from portal.audit.visits import visits, who
@@ -94,34 +96,35 @@ async def history(
     start: FromQuery[str] = "",
     end: FromQuery[str] = "",
     own: FromQuery[str] = "",
-    page: FromQuery[int] = 1,
+    before: FromQuery[int | None] = None,
+    after: FromQuery[int | None] = None,
 ) -> Template:
+    """One page of the history: the `PAGE_SIZE` accesses before event ``before`` (or after
+    ``after``), newest first. Pages are found by event number, not counted from the top, and
+    the person filter reads `AuditActor`: every page costs the same few indexed reads,
+    however long the chain."""
     facts = await open_dossier(
         request, dossier_id, Action.VIEW, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.VIEW, ABOUT_ACCESS, target_type="history")
     filters, error = _filters(professional, mode, start, end, own)
-    page = max(page, 1)
-    base = AuditEvent.select().where(AuditEvent.chain == chain_of(facts.id))
-    rows = (
-        await filters.apply(base)
-        .order_by(AuditEvent.seq, ascending=False)
-        .limit(PAGE_SIZE + 1)
-        .offset((page - 1) * PAGE_SIZE)
-    )
+    rows, newer, older = await page_of(filters.apply(chain_events(facts.id)), before, after)
     actors = (
-        await AuditEvent.select(AuditEvent.actor_account, AuditEvent.actor_name)
-        .where(AuditEvent.chain == chain_of(facts.id), AuditEvent.actor_role != "patient")
-        .distinct()
+        await AuditActor.select(
+            AuditActor.account.as_alias("actor_account"), AuditActor.name.as_alias("actor_name")
+        )
+        .where(AuditActor.chain == chain_of(facts.id))
+        .order_by(AuditActor.name)
     )
     namer = Namer(facts, request.app.state.plugins.sections)
-    await namer.read(rows[:PAGE_SIZE])
+    await namer.read(rows)
+    receipt = await receipts.current(facts.id)
     return Template(
         "audit/history.html",
         context={
             "dossier_id": facts.id,
-            "visits": visits([namer.told(row) for row in rows[:PAGE_SIZE]]),
-            "actors": [actor for actor in actors if actor["actor_account"]],
+            "visits": visits([namer.told(row) for row in rows]),
+            "actors": actors,
             "filters": {
                 "professional": professional,
                 "mode": mode,
@@ -130,11 +133,32 @@ async def history(
                 "own": "1" if filters.own else "",
             },
             "filter_error": error,
-            "page": page,
-            "has_next": len(rows) > PAGE_SIZE,
+            "newer": rows[0]["seq"] if rows and newer else None,
+            "older": rows[-1]["seq"] if rows and older else None,
+            "receipt": receipt,
+            "receipt_text": receipts.as_text(receipt) if receipt else "",
+            "public_key_path": signing.PUBLIC_KEY_PATH,
         },
         status_code=400 if error else 200,
     )
+
+
+def chain_events(dossier_id: UUID):
+    """A new query of the dossier's events (a query grows with each ``where``)."""
+    return AuditEvent.select().where(AuditEvent.chain == chain_of(dossier_id))
+
+
+async def page_of(query, before: int | None, after: int | None) -> tuple[list[dict], bool, bool]:
+    """The page's events, newest first, and whether there are newer and older ones."""
+    if after is not None:
+        rows = (
+            await query.where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(PAGE_SIZE + 1)
+        )
+        return list(reversed(rows[:PAGE_SIZE])), len(rows) > PAGE_SIZE, True
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    rows = await query.order_by(AuditEvent.seq, ascending=False).limit(PAGE_SIZE + 1)
+    return rows[:PAGE_SIZE], before is not None, len(rows) > PAGE_SIZE
 
 
 @get("/dossiers/{dossier_id:uuid}/history.csv", guards=[signed_in])
@@ -143,29 +167,41 @@ async def history_csv(request: Request, dossier_id: FromPath[UUID]) -> Response:
         request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
-    rows = (
-        await AuditEvent.select()
-        .where(AuditEvent.chain == chain_of(facts.id))
-        .order_by(AuditEvent.seq, ascending=False)
-    )
+    rows = await chain_events(facts.id).order_by(AuditEvent.seq, ascending=False)
     namer = Namer(facts, request.app.state.plugins.sections)
     await namer.read()
     output = io.StringIO()
     writer = csv.writer(output)
     writer.writerow(
         [_("Date (UTC)"), _("Who"), _("Role"), _("Profession"), _("What happened"),
-         _("Outcome"), _("Mode"), _("Reason given"), _("Through the application")]
+         _("Outcome"), _("Mode"), _("Reason given"), _("Through the application"),
+         _("Number"), _("Hash"), _("Signature")]
     )  # fmt: skip
     for row in rows:
         writer.writerow(
             [row["occurred_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row["actor_name"],
              row["actor_role"], row["actor_profession"], describe(namer.told(row)), row["outcome"],
-             row["mode"], row["mode_detail"], row["via"]]
+             row["mode"], row["mode_detail"], row["via"], row["seq"], row["hash"],
+             row["signature"]]
         )  # fmt: skip
     return Response(
         output.getvalue().encode("utf-8-sig"),  # the BOM lets spreadsheets read the accents
         media_type="text/csv",  # Litestar adds the charset of text types itself
         headers={"content-disposition": 'attachment; filename="historique-des-acces.csv"'},
+    )
+
+
+@get("/dossiers/{dossier_id:uuid}/history.json", guards=[signed_in])
+async def history_json(request: Request, dossier_id: FromPath[UUID]) -> Response:
+    """The signed events themselves, for ``docs/verify_audit.py``."""
+    facts = await open_dossier(
+        request, dossier_id, Action.EXPORT, ABOUT_ACCESS, target_type="history"
+    )
+    await facts.require(Action.EXPORT, ABOUT_ACCESS, target_type="history")
+    rows = await chain_events(facts.id).order_by(AuditEvent.seq)
+    return Response(
+        receipts.export(facts.id, rows),
+        headers={"content-disposition": 'attachment; filename="historique-des-acces.json"'},
     )
 
 
@@ -175,8 +211,14 @@ async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redir
         request, dossier_id, Action.VERIFY, ABOUT_ACCESS, target_type="history"
     )
     await facts.require(Action.VERIFY, ABOUT_ACCESS, target_type="history")
-    report = await verify(signing.installed(), dossier_id=facts.id)
-    if report.intact:
+    key, witnessed = signing.installed(), witness.installed()
+    try:
+        heads = await witness.load(witnessed, key) if witnessed and key else None
+        report = await verify(key, dossier_id=facts.id, witness=heads)
+        problem = report.problems[0] if report.problems else None
+    except witness.WitnessError as error:
+        problem = error
+    if problem is None:
         flash(
             request,
             _(
@@ -187,7 +229,7 @@ async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redir
             "success",
         )
     else:
-        logger.error("audit chain of dossier %s broken: %s", facts.id, report.problems[0])
+        logger.error("audit chain of dossier %s broken: %s", facts.id, problem)
         flash(
             request,
             _(
@@ -199,4 +241,4 @@ async def check_integrity(request: Request, dossier_id: FromPath[UUID]) -> Redir
     return see_other(f"/dossiers/{facts.id}/history")
 
 
-ROUTES = [history, history_csv, check_integrity]
+ROUTES = [history, history_csv, history_json, check_integrity, *receipts.ROUTES]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from portal import clock
+from portal import clock, crypto
 from portal.access.facts import item_of
 from portal.access.policy import READS
 from portal.audit import Action
@@ -94,7 +94,8 @@ class Namer:
             if not ids:
                 return
             query = query.where(Document.id.is_in(list(ids)))
-        self.documents = {str(row["id"]): row for row in await query}
+        rows = await crypto.opened(self.view.id, Document, await query)
+        self.documents = {str(row["id"]): row for row in rows}
 
     def told(self, event: dict[str, Any]) -> Told:
         if event["target_type"] != "document":

@@ -1,4 +1,4 @@
-"""The audit trail: one append-only table of events, in hash chains, and signed checkpoints.
+"""The audit trail: one append-only table of events, in hash chains, each event signed.
 
 Events name their actor and dossier by id without foreign keys: the trail outlives the
 accounts and dossiers it speaks of. The database itself refuses UPDATE and DELETE on both
@@ -33,10 +33,14 @@ class AuditEvent(Table, tablename="audit_event"):
     client_address = Varchar(length=64, default="")
     previous_hash = Varchar(length=64)
     hash = Varchar(length=64)
+    #: Ed25519 over (chain, seq, hash), hex (`portal.audit.signing`); "" for the events
+    #: written before every event was signed (vouched for by the first signature after them).
+    signature = Varchar(length=128, default="")
 
 
 class AuditCheckpoint(Table, tablename="audit_checkpoint"):
-    """A chain head signed with the audit key: rewriting the whole log cannot forge these."""
+    """A chain head signed with the audit key, for chains whose head was written before every
+    event was signed (``carnet audit sign``): rewriting the whole log cannot forge these."""
 
     chain = Varchar(length=64, index=True)
     seq = BigInt()
@@ -47,9 +51,20 @@ class AuditCheckpoint(Table, tablename="audit_checkpoint"):
 
 
 class AuditPurge(Table, tablename="audit_purge"):
-    """The one door through the append-only triggers: while a chain is listed here, its events
-    and checkpoints may be deleted. `portal.dossiers.lifecycle.purge` lists a purged dossier's
-    chain, deletes it and unlists it in one transaction, and leaves a tombstone event in the
-    system chain."""
+    """The one door through the append-only triggers: a dossier's chain may be deleted while
+    it is listed here *and* its dossier no longer exists (the system chain, never).
+    `portal.dossiers.lifecycle.purge` deletes the dossier, lists its chain, deletes the chain
+    and unlists it in one transaction, and leaves a tombstone event in the system chain."""
 
     chain = Varchar(length=64, unique=True)
+
+
+class AuditActor(Table, tablename="audit_actor"):
+    """Who, other than the patient, appears in each dossier's chain: kept by the database
+    itself as events are inserted (a trigger), so that the history's filter by person reads a
+    handful of rows however long the chain. One row per chain and account, with the name of
+    their first event; derived from the events, not signed, and deleted with its chain."""
+
+    chain = Varchar(length=64)
+    account = UUID()
+    name = Varchar(length=201, default="")

@@ -8,6 +8,10 @@ transaction, before it reads (or, for the overview, while it reads: the page wai
 `portal.access.view.TracedTemplate`): the events recorded that way at the same moment are
 committed together (`_Batch`), and each caller goes on once its own is on disk.
 
+Every event is signed with the audit key as it is appended (`portal.audit.signing`), and
+once committed, its chain's new head is written to the witness outside the database
+(`portal.audit.witness`): cutting the last events of a chain then shows.
+
 Appends to one chain are serialised: on SQLite by the IMMEDIATE transaction every write
 uses (one writer at a time), on PostgreSQL by a transaction-scoped advisory lock on the
 chain. The unique (chain, seq) index makes a fork impossible even if that were bypassed.
@@ -29,7 +33,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from portal import clock, db
-from portal.audit import signing
+from portal.audit import signing, witness
 from portal.audit.tables import AuditEvent
 
 SYSTEM_CHAIN = "system"
@@ -107,7 +111,7 @@ def event_hash(fields: dict[str, Any]) -> str:
     """SHA-256 of the event's canonical JSON (sorted keys, UTC timestamps to the microsecond)."""
     hashed = HASHED_FIELDS + tuple(name for name in HASHED_WHEN_SET if fields.get(name))
     canonical = json.dumps(
-        {name: _plain(fields[name]) for name in hashed},
+        {name: canonical_value(fields[name]) for name in hashed},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -115,7 +119,9 @@ def event_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def canonical_value(value: Any) -> Any:
+    """A field as it is hashed (and exported): timestamps in UTC to the microsecond, UUIDs
+    as text."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, UUID):
@@ -192,7 +198,9 @@ async def record(
     ):
         raise RuntimeError("audit.record needs db.write_transaction(), not a read transaction")
     await _lock_chains(engine, [event])
-    return await _append(event)
+    fields = await _append(event)
+    db.after_commit(lambda: witness.write([fields]))
+    return fields
 
 
 async def _lock_chains(engine: Any, events: list[dict[str, Any]]) -> None:
@@ -216,8 +224,8 @@ async def _append(event: dict[str, Any]) -> dict[str, Any]:
         "previous_hash": head["hash"] if head else GENESIS,
     }
     fields["hash"] = event_hash(fields)
+    fields["signature"] = signing.sign_event(fields["chain"], fields["seq"], fields["hash"])
     await AuditEvent.raw(_INSERT, *(fields[column] for column in _COLUMNS))
-    await signing.sign_if_due(fields["chain"], fields["seq"], fields["hash"])
     return fields
 
 
@@ -276,6 +284,7 @@ class _Batch:
             raise error
         for (_, future), fields in zip(events, written, strict=True):
             future.set_result(fields)
+        witness.write(written)
 
 
 _batches: weakref.WeakKeyDictionary[db.Database, _Batch] = weakref.WeakKeyDictionary()

@@ -97,11 +97,13 @@ class Visit:
 
 
 def who(event: dict[str, Any]) -> str:
-    """The person as the trail keeps them: their name, their profession or role, and the
-    application they acted through."""
+    """The person as the trail keeps them: their name (with "Dr" for doctors and dentists),
+    their profession or role, and the application they acted through."""
     person = event["actor_name"] or _("Someone")
     profession = PROFESSIONS.get(event["actor_profession"])
     if profession:
+        if profession.doctor and event["actor_name"]:
+            person = _("Dr %(name)s") % {"name": person}
         person = f"{person}, {str(profession.label).lower()}"
     elif event["actor_role"] and event["actor_role"] != "patient":
         label = ROLE_LABELS.get(event["actor_role"])

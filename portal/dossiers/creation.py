@@ -728,7 +728,7 @@ async def _waiting_account(login: str) -> dict | None:
 
 @get("/activate", guards=[public])
 async def activate_form(login: FromQuery[str] = "") -> Template:
-    return _activate_page(login)
+    return _activate_page(accounts.echoed_login(login))
 
 
 @post("/activate", guards=[public])
@@ -743,7 +743,7 @@ async def activate(request: Request, data: Form) -> Template | Redirect:
         if account is not None:
             await abuse.record_failure(account["id"])
         return _activate_page(
-            login,
+            accounts.echoed_login(login),
             _(
                 "This code does not open an account with this address. Check both, or ask for "
                 "a new code."
@@ -773,8 +773,9 @@ async def resend_activation(request: Request, data: Form) -> Redirect:
 
 
 def _to_activation(login: str) -> Redirect:
-    """The activation page, its login filled in."""
-    return see_other(f"/activate?{urlencode({'login': login}, safe='@')}")
+    """The activation page, its login filled in when it can be one."""
+    login = accounts.echoed_login(login)
+    return see_other(f"/activate?{urlencode({'login': login}, safe='@')}" if login else "/activate")
 
 
 # --- at the counter, or by a professional ----------------------------------------------------

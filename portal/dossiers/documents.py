@@ -29,7 +29,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import clock
+from portal import clock, crypto
 from portal.access import signed_in
 from portal.access.controls import ControlError
 from portal.access.facts import LISTED, item_of
@@ -141,7 +141,7 @@ async def document_row(view: DossierView, document_id: UUID, *, with_file: bool 
     )
     if row is None:
         raise NotFoundException()
-    return row
+    return (await crypto.opened(view.id, Document, [row]))[0]
 
 
 async def lineage_of(view: DossierView, document: dict) -> tuple[dict, list[dict]]:
@@ -156,6 +156,7 @@ async def lineage_of(view: DossierView, document: dict) -> tuple[dict, list[dict
         )
         .order_by(Document.created_at, ascending=False)
     )
+    await crypto.opened(view.id, Document, rows)
     current = next((row for row in rows if row["superseded_at"] is None), rows[0])
     return current, rows
 
@@ -543,27 +544,35 @@ async def store(view: DossierView, entry: Entry, replacing: dict | None = None) 
                 raise ControlError(
                     _("A newer version was added meanwhile: look at it before adding yours.")
                 )
+        sealer = await crypto.writing_sealer(view.id)
         await Document.insert(
             Document(
+                **sealer.seal_row(
+                    "document",
+                    crypto.sealed_columns(Document),
+                    document_id,
+                    {
+                        "title": entry.title,
+                        "body": entry.body,
+                        "file_name": entry.file_name,
+                        "file_data": entry.file_data,
+                    },
+                ),
                 id=document_id,
                 dossier=view.id,
                 category=entry.category,
                 type=entry.type,
-                title=entry.title,
                 care_date=entry.care_date,
                 created_at=view.now,
                 author=view.actor.account_id,
                 author_name=view.trace_actor.name[:200],
                 author_profession=view.trace_actor.profession or "",
-                body=entry.body,
                 masked=replacing["masked"] if replacing else False,
                 hidden_until=entry.hidden_until,
                 hidden_from_representatives=entry.hidden_from_representatives,
                 lineage=lineage,
-                file_name=entry.file_name,
                 file_type=entry.file_type,
                 file_size=len(entry.file_data or b""),
-                file_data=entry.file_data,
                 submission=entry.submission,
             )
         )

@@ -18,6 +18,7 @@ from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from portal import crypto
 from portal.access import signed_in
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
@@ -79,7 +80,7 @@ async def found(view: DossierView, search: Search) -> list[dict[str, Any]]:
         rows = await Document.select(Document.id, Document.body).where(
             Document.id.is_in([document["id"] for document in documents] or [None])
         )
-        bodies = {row["id"]: row["body"] for row in rows}
+        bodies = {row["id"]: row["body"] for row in await crypto.opened(view.id, Document, rows)}
     return [
         document
         for document in documents

@@ -7,7 +7,9 @@ the person confirming with their password: it is purged at once. `carnet purge` 
 archives closed ten years ago (and, through `creation`, the online registrations never
 activated whose codes expired).
 
-Purging deletes the dossier with everything that hangs from it (documents, summary, care
+Purging destroys the dossier's data key first (crypto-shredding, `portal.crypto`: older
+copies of the database, backups included, can no longer open its content), then deletes the
+dossier with everything that hangs from it (documents, summary, care
 circle, plugin rows, the notifications about it: their foreign keys cascade), its patient, the
 patient's account unless it still represents someone, and its audit chain. The trail
 keeps a tombstone: one event of the system chain saying which dossier was purged, when, why
@@ -24,13 +26,13 @@ from litestar import Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal import audit, clock, db
+from portal import audit, clock, crypto, db
 from portal.access import signed_in
 from portal.access.policy import ABOUT_ACCESS
 from portal.access.tables import EmergencyGrant
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
-from portal.audit.tables import AuditCheckpoint, AuditEvent, AuditPurge
+from portal.audit.tables import AuditActor, AuditCheckpoint, AuditEvent, AuditPurge
 from portal.audit.trail import chain_of
 from portal.dossiers.tables import Dossier, DossierStatus, Representative
 from portal.i18n import gettext as _
@@ -79,14 +81,19 @@ async def purge(dossier_id: UUID, actor: audit.Actor, reason: str) -> None:
             .order_by(AuditEvent.seq, ascending=False)
             .first()
         )
-        await AuditPurge.insert(AuditPurge(chain=chain))
-        await AuditCheckpoint.delete().where(AuditCheckpoint.chain == chain)
-        await AuditEvent.delete().where(AuditEvent.chain == chain)
-        await AuditPurge.delete().where(AuditPurge.chain == chain)
+        # First, so that no copy of the database can ever open the dossier again, even if
+        # this transaction does not commit: the deletion was asked for.
+        crypto.destroy_data_key(dossier_id)
         await Dossier.delete().where(Dossier.id == dossier_id)
         await Patient.delete().where(Patient.id == dossier["patient"])
         if dossier["account"] is not None:
             await _retire(dossier["account"])
+        # The triggers let a chain go only once its dossier has gone.
+        await AuditPurge.insert(AuditPurge(chain=chain))
+        await AuditCheckpoint.delete().where(AuditCheckpoint.chain == chain)
+        await AuditEvent.delete().where(AuditEvent.chain == chain)
+        await AuditActor.delete().where(AuditActor.chain == chain)
+        await AuditPurge.delete().where(AuditPurge.chain == chain)
         await audit.record(
             Action.PURGE,
             actor,

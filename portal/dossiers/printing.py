@@ -32,7 +32,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from portal import db
+from portal import crypto, db
 from portal.access import signed_in
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
@@ -246,6 +246,7 @@ async def _profile_lines(view: DossierView, profile: dict[str, Any]) -> list[Lin
         .where(EmergencyContact.dossier == view.id)
         .order_by(EmergencyContact.position)
     )
+    await crypto.opened(view.id, EmergencyContact, contacts)
     for contact in contacts:
         who = contact["name"] + (f" ({contact['relation']})" if contact["relation"] else "")
         key = f"core.contact.{contact['position']}"

@@ -16,11 +16,16 @@ from litestar import Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from portal import crypto
 from portal.access import signed_in
 from portal.access.policy import PERSONAL_NOTES
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
-from portal.dossiers.tables import BloodGroup, EmergencyContact, PatientProfile
+from portal.dossiers.tables import (
+    BloodGroup,
+    EmergencyContact,
+    PatientProfile,
+)
 from portal.i18n import gettext as _
 from portal.identity.tables import Account
 from portal.web import flash, see_other
@@ -104,7 +109,9 @@ async def _stored(view: DossierView) -> tuple[dict[str, Any] | None, list[dict[s
         .where(EmergencyContact.dossier == view.id)
         .order_by(EmergencyContact.position)
     )
-    return profile, contacts
+    if profile is not None:
+        await crypto.opened(view.id, PatientProfile, [profile])
+    return profile, await crypto.opened(view.id, EmergencyContact, contacts)
 
 
 def _as_typed(profile: dict[str, Any] | None, contacts: list[dict[str, Any]]) -> dict[str, str]:
@@ -175,11 +182,12 @@ async def save_profile(
 
 
 async def _save(view: DossierView, answers: Answers, *, notify_by_message: bool) -> None:
+    sealer = await crypto.writing_sealer(view.id)
     columns = {
         "height_cm": answers.height_cm,
         "weight_kg": answers.weight_kg,
         "blood_group": answers.values["blood_group"],
-        "notes": answers.values["notes"],
+        "notes": sealer.seal("patient_profile", "notes", view.id, answers.values["notes"]),
         "updated_at": view.now,
     }
     if await PatientProfile.exists().where(PatientProfile.dossier == view.id):
@@ -188,8 +196,11 @@ async def _save(view: DossierView, answers: Answers, *, notify_by_message: bool)
         await PatientProfile.insert(PatientProfile(dossier=view.id, **columns))
     await EmergencyContact.delete().where(EmergencyContact.dossier == view.id)
     for position, contact in enumerate(answers.contacts):
+        sealed = sealer.seal_row(
+            "emergency_contact", crypto.sealed_columns(EmergencyContact), position, contact
+        )
         await EmergencyContact.insert(
-            EmergencyContact(dossier=view.id, position=position, **contact)
+            EmergencyContact(dossier=view.id, position=position, **sealed)
         )
     await Account.update({Account.notify_by_message: notify_by_message}).where(
         Account.id == view.actor.account_id

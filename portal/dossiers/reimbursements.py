@@ -37,7 +37,7 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.response import Template
 
-from portal import clock, db, i18n
+from portal import clock, crypto, db, i18n
 from portal.access import role_in
 from portal.access.policy import patient_side_accounts
 from portal.access.view import DossierView, open_dossier
@@ -402,7 +402,7 @@ class Importer:
         async with view.acting(
             Action.CREATE, CATEGORY, target_type="document", target_id=str(document_id)
         ):
-            batch.documents.append(_document(view, document_id, care))
+            batch.documents.append(await _document(view, document_id, care))
             batch.present.add(care.submission)
             if dossier_id not in self.told and dossier_id not in batch.told:
                 await self._tell(view)
@@ -425,19 +425,21 @@ class Importer:
             )
 
 
-def _document(view: DossierView, document_id: UUID, care: Care) -> Document:
+async def _document(view: DossierView, document_id: UUID, care: Care) -> Document:
+    """The document of one line, its content sealed (inside the write transaction)."""
+    sealer = await crypto.writing_sealer(view.id)
+    content = {"title": title_of(care)[:200], "body": body_of(care, view.now.date())}
     return Document(
+        **sealer.seal_row("document", crypto.sealed_columns(Document), document_id, content),
         id=document_id,
         dossier=view.id,
         category=CATEGORY,
         type="",
-        title=title_of(care)[:200],
         care_date=care.care_date,
         created_at=view.now,
         author=view.actor.account_id,
         author_name=AUTHOR_NAME,
         author_profession="",
-        body=body_of(care, view.now.date()),
         lineage=document_id,
         submission=care.submission,
     )

@@ -34,7 +34,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from portal import clock, db
+from portal import clock, crypto, db
 from portal.access import signed_in
 from portal.access.policy import SUMMARY, Act, Item
 from portal.access.view import DossierView, open_dossier
@@ -289,10 +289,23 @@ def field_labels(section: Section, rows: int = 0) -> dict[str, str]:
 # --- versions -------------------------------------------------------------------------------
 
 
-def _loaded(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is not None:
+async def opened_versions(dossier_id: UUID, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Versions with their sections opened (`portal.crypto`) and complete: sealed, the
+    sections are one JSON text; a version that does not open shows no line (and is traced)."""
+    await crypto.opened(dossier_id, SummaryVersion, rows)
+    for row in rows:
+        if isinstance(row["sections"], str):
+            try:
+                row["sections"] = json.loads(row["sections"])
+            except ValueError:
+                row["sections"] = {}
         row["sections"] = normalised(row["sections"])
-    return row
+    return rows
+
+
+def sealed_sections(sealer: crypto.Sealer, version_id: UUID, sections: dict[str, Any]) -> str:
+    """A version's sections as stored: one JSON text, sealed, as a JSON string."""
+    return json.dumps(sealer.seal("summary_version", "sections", version_id, json.dumps(sections)))
 
 
 #: The latest version, written out once: every overview reads it.
@@ -307,7 +320,7 @@ async def current(dossier_id: UUID) -> dict[str, Any] | None:
         return None
     row = rows[0]
     row["sections"] = json.loads(row["sections"])
-    return _loaded(row)
+    return (await opened_versions(dossier_id, [row]))[0]
 
 
 async def _versions(dossier_id: UUID, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -319,7 +332,7 @@ async def _versions(dossier_id: UUID, limit: int, offset: int) -> list[dict[str,
         .offset(offset)
         .output(load_json=True)
     )
-    return [_loaded(row) for row in rows]
+    return await opened_versions(dossier_id, rows)
 
 
 def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
@@ -372,7 +385,7 @@ async def _open_flags(view: DossierView, may_write: bool) -> list[dict[str, Any]
     patient's side (nobody else sees them)."""
     if not (may_write or view.for_patient_side):
         return []
-    return (
+    flags = (
         await SummaryFlag.select(
             SummaryFlag.id,
             SummaryFlag.section,
@@ -385,6 +398,7 @@ async def _open_flags(view: DossierView, may_write: bool) -> list[dict[str, Any]
         .where(SummaryFlag.dossier == view.id, SummaryFlag.resolved_at.is_null())
         .order_by(SummaryFlag.flagged_at)
     )
+    return await crypto.opened(view.id, SummaryFlag, flags)
 
 
 async def _context(view: DossierView, **extra: Any) -> dict[str, Any]:
@@ -564,7 +578,9 @@ async def save_section(
                     created_at=view.now,
                     author=view.actor.account_id,
                     author_name=view.trace_actor.name,
-                    sections=sections,
+                    sections=sealed_sections(
+                        await crypto.writing_sealer(dossier_id), version_id, sections
+                    ),
                 )
             )
     except _Stale:
@@ -659,14 +675,19 @@ async def flag_line(
         context = await _context(view, problem=problem)
         return Template("dossiers/summary.html", context=context, status_code=status)
     async with view.acting(Act.FLAG, target_type="summary_flag", target_id=str(flag_id)):
+        sealer = await crypto.writing_sealer(dossier_id)
         await SummaryFlag.insert(
             SummaryFlag(
+                **sealer.seal_row(
+                    "summary_flag",
+                    crypto.sealed_columns(SummaryFlag),
+                    flag_id,
+                    {"line": line, "note": note},
+                ),
                 id=flag_id,
                 dossier=dossier_id,
                 version=summary["id"],
                 section=key,
-                line=line,
-                note=note,
                 flagged_by=view.actor.account_id,
                 flagged_at=view.now,
             )

@@ -22,6 +22,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from portal import crypto
 from portal.identity.tables import Account, Patient
 
 
@@ -48,6 +49,10 @@ class Dossier(Table, tablename="dossier"):
     refuses_emergency_access = Boolean(default=False)
     refuses_samu_access = Boolean(default=False)
     closed_at = Timestamptz(null=True, default=None)
+    #: The dossier's data key, wrapped by the key-encryption key named by ``data_key_id``
+    #: (`portal.crypto`): made with the first value sealed, erased by the purge.
+    data_key = Bytea(null=True, default=None)
+    data_key_id = Varchar(length=16, default="", index=True)
 
 
 class Representative(Table, tablename="representative"):
@@ -67,7 +72,8 @@ class Document(Table, tablename="document"):
     #: (``compte_rendu`` / ``accouchement``): the access matrix decides on both.
     category = Varchar(length=40)
     type = Varchar(length=40, default="")
-    title = Varchar(length=200)
+    #: Title, body and file (with its name) are sealed (`portal.crypto`): stored as text.
+    title = Text()
     care_date = Date()
     created_at = Timestamptz()
     #: Who deposited it: an account (professional, patient, representative, the insurer's
@@ -88,7 +94,7 @@ class Document(Table, tablename="document"):
     lineage = UUID(index=True, null=True, default=None)
     superseded_at = Timestamptz(null=True, default=None)
     #: The attached file, if any (PDF, JPEG or PNG, its type checked from its content).
-    file_name = Varchar(length=200, default="")
+    file_name = Text(default="")
     file_type = Varchar(length=40, default="")
     file_size = Integer(default=0)
     file_data = Bytea(null=True, default=None)
@@ -155,9 +161,10 @@ class EmergencyContact(Table, tablename="emergency_contact"):
 
     dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)
     position = Integer()
-    name = Varchar(length=120)
-    relation = Varchar(length=60, default="")
-    phone = Varchar(length=30)
+    #: Sealed (`portal.crypto`, the position standing for the row): stored as text.
+    name = Text()
+    relation = Text(default="")
+    phone = Text()
 
 
 class PreparedPdf(Table, tablename="prepared_pdf"):
@@ -169,3 +176,17 @@ class PreparedPdf(Table, tablename="prepared_pdf"):
     token_hash = Varchar(length=64, unique=True)
     content = Bytea()
     created_at = Timestamptz()
+
+
+# The medical content, sealed under each dossier's data key (`portal.crypto`).
+crypto.sealed(Document, Document.title, Document.body, Document.file_name, Document.file_data)
+crypto.sealed(SummaryVersion, SummaryVersion.sections)
+crypto.sealed(SummaryFlag, SummaryFlag.line, SummaryFlag.note)
+crypto.sealed(PatientProfile, PatientProfile.notes, row=PatientProfile.dossier)  # one each
+crypto.sealed(  # numbered by position, rewritten whole at each change
+    EmergencyContact,
+    EmergencyContact.name,
+    EmergencyContact.relation,
+    EmergencyContact.phone,
+    row=EmergencyContact.position,
+)

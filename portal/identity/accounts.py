@@ -32,6 +32,8 @@ from portal.identity.tables import (
 from portal.notifications.messaging import Channel, Message, address_of
 
 LOGIN_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: The longest e-mail address (RFC 5321's path limit), and so the longest login.
+MAX_LOGIN = 254
 NAME_LIMIT = 100
 
 
@@ -74,11 +76,17 @@ def personal_words(account: dict) -> tuple[str, ...]:
     return (login, login.partition("@")[0], account["first_name"], account["last_name"])
 
 
+def echoed_login(typed: str) -> str:
+    """What was typed as a login, to fill in again (in a form, a redirect): nothing when no
+    login is that long."""
+    return typed if len(typed) <= MAX_LOGIN else ""
+
+
 async def create_account(new: NewAccount) -> UUID:
     """Validate and create an account with its patient or professional profile."""
     errors: dict[str, str] = {}
     login = normalize_login(new.login)
-    if not LOGIN_PATTERN.match(login) or len(login) > 254:
+    if not LOGIN_PATTERN.match(login) or len(login) > MAX_LOGIN:
         errors["login"] = _("Enter an e-mail address, such as prenom.nom@exemple.fr.")
     for name in ("first_name", "last_name"):
         value = getattr(new, name).strip()

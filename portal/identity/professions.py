@@ -27,20 +27,22 @@ class Profession:
     label: LazyProxy
     #: The TRE_G15 code, or None when the profession has none there.
     rpps_code: str | None
+    #: Addressed as "Dr": doctors and dentists hold a state doctorate.
+    doctor: bool = False
 
 
 PROFESSIONS: dict[str, Profession] = {
     profession.key: profession
     for profession in (
         # The professions of the access matrix (ACCESS.md), in its order.
-        Profession("medecin", _("Doctor"), "10"),
+        Profession("medecin", _("Doctor"), "10", doctor=True),
         Profession("sage_femme", _("Midwife"), "50"),
-        Profession("chirurgien_dentiste", _("Dentist"), "40"),
+        Profession("chirurgien_dentiste", _("Dentist"), "40", doctor=True),
         Profession("pharmacien", _("Pharmacist"), "21"),
         Profession("infirmier", _("Nurse"), "60"),
         Profession("masseur_kinesitherapeute", _("Physiotherapist"), "70"),
         Profession("pedicure_podologue", _("Podiatrist"), "80"),
-        Profession("medecin_du_travail", _("Occupational physician"), "10"),
+        Profession("medecin_du_travail", _("Occupational physician"), "10", doctor=True),
         # Other health professions of the RPPS.
         Profession("infirmier_sante_travail", _("Occupational health nurse"), "60"),
         Profession("orthophoniste", _("Speech therapist"), "91"),

@@ -103,7 +103,7 @@ async def login(request: Request, data: Form) -> Template | Redirect:
             "identity/login.html",
             status=400,
             next=target,
-            login=login_name,
+            login=accounts.echoed_login(login_name),
             error=_(
                 "Login or password incorrect. After several failed attempts, the account is "
                 "locked for a few minutes."

@@ -4,6 +4,10 @@ A notification is stored for the person's notification centre and, if they asked
 sent through the messaging channel. It is kept as a *kind* and its parameters: the words are
 chosen when it is shown, in the reader's language. Each kind is declared once with
 `NotificationKind` (the core's below; a plugin declares its own the same way).
+
+A notification about a dossier carries the receipt of its audit chain at that moment
+(`portal.audit.receipts`), shown under it and at the foot of its message, so that the person
+can later check that nothing recorded until then was removed or changed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from portal import clock, i18n
+from portal.audit import receipts
 from portal.i18n import gettext_lazy as _
 from portal.identity.tables import Account
 from portal.notifications.messaging import Channel, Message, MessageNotSent, address_of
@@ -54,6 +59,13 @@ NEW_DEVICE = declare(
     )
 )
 
+#: The parameter that holds the dossier's audit receipt (`portal.audit.receipts`).
+RECEIPT = "audit_receipt"
+RECEIPT_FOOTER = _(
+    "Receipt of the record's access history at that moment (keep it to check later that "
+    "nothing was removed): %(receipt)s"
+)
+
 _channel: Channel | None = None
 _language = "fr"
 
@@ -79,6 +91,9 @@ async def notify(
     if dossier is None and link.startswith("/dossiers/"):
         # Its words name the patient: it must go when the dossier is purged.
         raise ValueError(f"A notification linking to {link} must name its dossier.")
+    head = await receipts.current(dossier) if dossier is not None else None
+    if head is not None:
+        params = {**params, RECEIPT: receipts.as_text(head)}
     await Notification.insert(
         Notification(
             account=account_id,
@@ -102,6 +117,8 @@ async def notify(
     token = i18n.set_language(_language)
     try:
         title, body = kind.render(params)
+        if RECEIPT in params:
+            body = f"{body}\n\n{_receipt_footer(params[RECEIPT])}"
     finally:
         i18n.reset_language(token)
     try:
@@ -125,7 +142,12 @@ async def latest(account_id: UUID, limit: int = 50) -> list[dict[str, Any]]:
         kind = KINDS.get(row["kind"])
         params = row["params"] if isinstance(row["params"], dict) else {}
         row["title"], row["body"] = kind.render(params) if kind else (row["kind"], "")
+        row["receipt"] = params.get(RECEIPT, "")
     return rows
+
+
+def _receipt_footer(receipt: str) -> str:
+    return str(RECEIPT_FOOTER) % {"receipt": receipt}
 
 
 async def mark_all_read(account_id: UUID) -> None:

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from piccolo.querystring import QueryString
+
 from portal.db import Database
 
 
-async def raw(database: Database, sql: str) -> None:
-    """Run SQL as someone with direct access to the database would (outside the portal)."""
-    await database.engine.run_ddl(sql)
+async def raw(database: Database, sql: str, *values) -> None:
+    """Run SQL as someone with direct access to the database would (outside the portal);
+    ``{}`` in ``sql`` stand for ``values``."""
+    if values:
+        await database.engine.run_querystring(QueryString(sql, *values))
+    else:
+        await database.engine.run_ddl(sql)
 
 
 async def drop_append_only_triggers(database: Database) -> None:

@@ -141,22 +141,75 @@ async def test_reordered_events_are_found(database):
     assert not report.intact
 
 
-async def test_a_whole_log_swapped_for_another_fails_the_signatures(database):
+async def test_every_event_is_signed_and_a_recomputed_event_is_not(database):
     dossier = uuid.uuid4()
     await record_views(3, dossier)
-    assert await signing.sign_heads(key(database)) == 1
+    rows = await AuditEvent.select().where(AuditEvent.chain == f"dossier:{dossier}")
+    assert all(key(database).verify(row["chain"], row["seq"], row["hash"], row["signature"])
+               for row in rows)  # fmt: skip
     await drop_append_only_triggers(database)
-    await raw(database, "DELETE FROM audit_event")
-    # A new, self-consistent history of the same dossier: every hash checks out...
-    await record_views(3, dossier)
+    # The last event rewritten with its hash recomputed, as anyone can: the chain holds...
+    forged = {**rows[2], "target_id": "doc-x"}
+    await raw(database, "UPDATE audit_event SET target_id = 'doc-x', hash = {} WHERE seq = 3",
+              trail.event_hash(forged))  # fmt: skip
     report = await verify(key(database))
-    # ...but the signed checkpoint vouches for the old head.
-    assert [problem.what for problem in report.problems] == [
-        "the log no longer matches its signed checkpoint"
+    # ...but only the audit key could have signed it.
+    assert [(problem.seq, problem.what) for problem in report.problems] == [
+        (3, "its signature is not valid")
     ]
 
 
-async def test_checkpoints_from_another_key_are_refused(database):
+async def test_a_whole_log_swapped_for_another_fails_the_signatures(database, monkeypatch):
+    dossier = uuid.uuid4()
+    await record_views(3, dossier)
+    await drop_append_only_triggers(database)
+    await raw(database, "DELETE FROM audit_event")
+    # A new, self-consistent history of the same dossier, signed with another key.
+    monkeypatch.setattr(signing, "_key", signing.key_from_text("B" * 43 + "="))
+    await record_views(3, dossier)
+    report = await verify(key(database))
+    assert [(problem.seq, problem.what) for problem in report.problems] == [
+        (1, "its signature is not valid")
+    ]
+
+
+async def test_an_unsigned_event_after_signed_ones_is_refused(database, monkeypatch):
+    dossier = uuid.uuid4()
+    await record_views(2, dossier)
+    monkeypatch.setattr(
+        signing, "_key", None
+    )  # as someone writing to the database without the key would
+    await record_views(1, dossier)
+    report = await verify(key(database))
+    assert [(problem.seq, problem.what) for problem in report.problems] == [
+        (3, "is not signed: the portal did not write it")
+    ]
+
+
+async def test_events_from_before_every_event_was_signed_are_vouched_for(database, monkeypatch):
+    """The chains written before every event was signed: their first signed event, or a
+    checkpoint (``carnet audit sign``), vouches for the unsigned events before it."""
+    legacy, continued = uuid.uuid4(), uuid.uuid4()
+    monkeypatch.setattr(signing, "_key", None)
+    await record_views(3, legacy)
+    await record_views(2, continued)
+    report = await verify(key(database))
+    assert report.intact
+    assert report.unsigned == {f"dossier:{legacy}": 3, f"dossier:{continued}": 2}
+
+    monkeypatch.setattr(signing, "_key", key(database))
+    await record_views(1, continued)  # signed: it vouches for the two before it
+    assert (await verify(key(database))).unsigned == {f"dossier:{legacy}": 3}
+    assert await signing.sign_heads(key(database)) == 1  # the legacy chain's head only
+    assert await signing.sign_heads(key(database)) == 0
+    assert await AuditCheckpoint.count() == 1
+    report = await verify(key(database))
+    assert report.intact
+    assert report.unsigned == {}
+
+
+async def test_checkpoints_from_another_key_are_refused(database, monkeypatch):
+    monkeypatch.setattr(signing, "_key", None)
     await record_views(1, uuid.uuid4())
     forger = signing.key_from_text("B" * 43 + "=")
     await signing.sign_heads(forger)
@@ -164,18 +217,6 @@ async def test_checkpoints_from_another_key_are_refused(database):
     assert [problem.what for problem in report.problems] == [
         "checkpoint signed with an unknown audit key"
     ]
-
-
-async def test_heads_are_signed_in_line_every_few_events_and_on_demand(database):
-    dossier = uuid.uuid4()
-    await record_views(signing.SIGN_EVERY + 3, dossier)
-    assert await AuditCheckpoint.count() == 1  # in line, at SIGN_EVERY
-    report = await verify(key(database))
-    assert report.intact
-    assert report.unsigned == {f"dossier:{dossier}": 3}
-    assert await signing.sign_heads(key(database)) == 1
-    assert await signing.sign_heads(key(database)) == 0  # nothing moved since
-    assert (await verify(key(database))).unsigned == {}
 
 
 # --- concurrency ----------------------------------------------------------------------------

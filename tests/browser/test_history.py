@@ -42,7 +42,7 @@ def test_camille_reads_what_dr_garcia_read_at_his_visit(new_page, portal, totp):
     visit = camille.locator("ol.history summary", has_text="Karim Garcia").first
     cardiology = f"«{NBSP}Consultation de cardiologie{NBSP}» (soins du 03/06/2026)"
     expect(visit).to_contain_text(
-        re.compile(f"^Karim Garcia, médecin — le .* à [0-9]{{2}}:[0-9]{{2}}{NBSP}: le dossier")
+        re.compile(f"^Dr Karim Garcia, médecin — le .* à [0-9]{{2}}:[0-9]{{2}}{NBSP}: le dossier")
     )
     expect(visit).to_contain_text("la synthèse médicale")
     expect(visit).to_contain_text(

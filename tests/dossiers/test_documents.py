@@ -18,6 +18,7 @@ from uuid import UUID
 
 import httpx
 
+from portal import crypto
 from portal.dossiers import documents
 from portal.dossiers.documents import MAX_FILE_SIZE, MAX_REQUEST_SIZE
 from portal.dossiers.tables import Document, Dossier
@@ -82,7 +83,9 @@ def created(response: httpx.Response, dossier: UUID) -> UUID:
 
 
 async def documents_of(dossier: UUID) -> list[dict]:
-    return await Document.select().where(Document.dossier == dossier).order_by(Document.created_at)
+    """The dossier's documents as stored, their sealed content opened."""
+    rows = await Document.select().where(Document.dossier == dossier).order_by(Document.created_at)
+    return await crypto.opened(dossier, Document, rows)
 
 
 async def told(person: Person, kind: str) -> list[dict]:

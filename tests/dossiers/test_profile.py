@@ -4,6 +4,7 @@ choice of notifications by e-mail."""
 
 from __future__ import annotations
 
+from portal import crypto
 from portal.dossiers.tables import EmergencyContact, PatientProfile
 from portal.identity.tables import Account
 from tests.access.conftest import dossier_of, join, post_form, signed_in_browser
@@ -32,6 +33,11 @@ async def test_the_patient_fills_their_profile_and_the_circle_reads_it(portal, n
     assert saved.status_code == 303
     profile = await PatientProfile.select().where(PatientProfile.dossier == dossier).first()
     assert (profile["height_cm"], profile["weight_kg"], profile["blood_group"]) == (168, 61.5, "A+")
+    # The notes and the contacts are stored encrypted (`portal.crypto`).
+    [contact] = await EmergencyContact.select().where(EmergencyContact.dossier == dossier)
+    for stored in (profile["notes"], contact["name"], contact["relation"], contact["phone"]):
+        assert crypto.is_sealed(stored)
+    assert "Paul" not in contact["name"]
     account = await Account.select(Account.notify_by_message).where(Account.id == alice.id).first()
     assert account["notify_by_message"] is True
     page = (await browser.get(f"/dossiers/{dossier}/profile")).text

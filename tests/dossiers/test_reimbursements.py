@@ -22,7 +22,7 @@ import pyotp
 from babel.numbers import format_decimal
 from markupsafe import escape
 
-from portal import i18n
+from portal import crypto, i18n
 from portal.dossiers import reimbursements as reimbursements_module
 from portal.dossiers.reimbursements import MAX_FILE_SIZE, MAX_LINES, MAX_REQUEST_SIZE
 from portal.dossiers.tables import Document, Dossier, DossierStatus
@@ -153,11 +153,12 @@ def bad_lines(page: str) -> dict[int, list[tuple[str, str]]]:
 
 
 async def reimbursements(dossier: UUID) -> list[dict]:
-    return (
+    rows = (
         await Document.select()
         .where(Document.dossier == dossier, Document.category == "remboursement")
         .order_by(Document.care_date)
     )
+    return await crypto.opened(dossier, Document, rows)
 
 
 async def told(person: Person) -> list[dict]:

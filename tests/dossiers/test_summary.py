@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from portal import clock as wall_clock
+from portal import crypto
 from portal.access.tables import Joined
 from portal.audit.tables import AuditEvent
 from portal.demo import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_TOTP_SECRET, load_demo
@@ -76,12 +77,20 @@ async def edit(
 
 
 async def versions(dossier: UUID) -> list[dict]:
-    return await (
+    """The summary's versions as stored, their sealed sections opened."""
+    rows = await (
         SummaryVersion.select()
         .where(SummaryVersion.dossier == dossier)
         .order_by(SummaryVersion.number)
         .output(load_json=True)
     )
+    return await summary.opened_versions(dossier, rows)
+
+
+async def flags(dossier: UUID) -> list[dict]:
+    """The lines reported as wrong, as stored, opened."""
+    rows = await SummaryFlag.select().where(SummaryFlag.dossier == dossier)
+    return await crypto.opened(dossier, SummaryFlag, rows)
 
 
 async def with_a_summary(browser: Browser, setting: Practice) -> None:
@@ -396,7 +405,7 @@ async def test_the_patient_reports_a_line_and_the_medecin_traitant_handles_it(po
          "note": "Je n’ai jamais eu d’asthme."},
     )  # fmt: skip
     assert (flagged.status_code, flagged.headers["location"]) == (303, setting.page)
-    [flag] = await SummaryFlag.select().where(SummaryFlag.dossier == setting.dossier)
+    [flag] = await flags(setting.dossier)
     assert (flag["section"], flag["line"], flag["flagged_by"]) == (
         "problems",
         "Asthme",
@@ -431,7 +440,7 @@ async def test_the_patient_reports_a_line_and_the_medecin_traitant_handles_it(po
     assert (await post_form(patient, resolve)).status_code == 403
     handled = await traitant.submit(resolve)
     assert (handled.status_code, handled.headers["location"]) == (303, setting.page)
-    [flag] = await SummaryFlag.select().where(SummaryFlag.dossier == setting.dossier)
+    [flag] = await flags(setting.dossier)
     assert flag["resolved_at"] is not None
     assert fr("Lines reported as wrong") not in (await traitant.get(setting.page)).text
 
@@ -574,7 +583,7 @@ async def test_control_characters_are_dropped(portal, new_browser):
          "note": "Jamais\x00 eu"},
     )  # fmt: skip
     assert answer.status_code == 303
-    [flag] = await SummaryFlag.select()
+    [flag] = await flags(setting.dossier)
     assert flag["note"] == "Jamais eu"
 
 

@@ -9,7 +9,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from portal import clock, i18n
+from portal import audit, clock, i18n
+from portal.audit import receipts
 from portal.dossiers.tables import Dossier
 from portal.i18n import gettext_lazy
 from portal.identity.accounts import NewAccount, create_account
@@ -153,3 +154,27 @@ async def test_the_upgrade_gives_the_earlier_notifications_their_dossier(person,
     await migration.name_their_dossiers()
     named = {row["link"]: row["dossier"] for row in await Notification.select()}
     assert named == dict.fromkeys(links) | {links[0]: dossier}
+
+
+async def test_a_notification_about_a_dossier_carries_its_audit_receipt(person, monkeypatch):
+    channel = RecordingChannel()
+    monkeypatch.setattr(service, "_channel", channel)
+    dossier = await dossier_of_person(person)
+    await notify(person, NEWS, link="/account", name="Marie")  # about no dossier: no receipt
+    for _ in range(2):
+        await audit.record(audit.Action.VIEW, audit.Actor(uuid4()), dossier_id=dossier)
+    await notify(person, NEWS, link=f"/dossiers/{dossier}", dossier=dossier, name="Marie")
+
+    head = await receipts.current(dossier)
+    assert head.seq == 2
+    newest, oldest = await service.latest(person)
+    assert (newest["receipt"], oldest["receipt"]) == (receipts.as_text(head), "")
+    about_dossier, plain = reversed(channel.sent)
+    assert plain.body == "Hello Marie"
+    token = i18n.set_language("fr")  # the portal's language, which its messages are written in
+    try:
+        footer = str(service.RECEIPT_FOOTER) % {"receipt": receipts.as_text(head)}
+    finally:
+        i18n.reset_language(token)
+    assert about_dossier.body == f"Hello Marie\n\n{footer}"
+    assert '"seq":2' in footer

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from portal import crypto
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
 from portal.dossiers.tables import Document
@@ -56,9 +57,10 @@ async def test_a_hospital_system_deposits_for_its_professionals_and_reads_nothin
         },
     )
     assert deposited.status_code == 201, deposited.text
-    document = (
-        await Document.select().where(Document.title == "Compte rendu d'hospitalisation").first()
+    [document] = await crypto.opened(
+        dossier, Document, await Document.select().where(Document.dossier == dossier)
     )
+    assert document["title"] == "Compte rendu d'hospitalisation"
     assert document["author"] == cardiologist.id
     [event] = await AuditEvent.select().where(
         AuditEvent.chain == chain_of(dossier), AuditEvent.action == "create"

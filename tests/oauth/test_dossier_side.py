@@ -57,7 +57,7 @@ async def test_the_gp_software_reads_and_deposits_as_the_gp_and_the_patient_sees
 
     history = await (await signed_in(new_browser, patient)).get(f"/dossiers/{dossier}/history")
     # One visit through the application, naming what it read and added.
-    assert history.text.count("<strong>Sophie Bernard, médecin, via Logiciel Médical Démo") == 1
+    assert history.text.count("<strong>Dr Sophie Bernard, médecin, via Logiciel Médical Démo") == 1
     assert "a consulté la liste des documents" in history.text
     assert "a ajouté le document «\u00a0Compte rendu du logiciel\u00a0» (soins du" in history.text
     # The application's name is hashed with each event, and the chain still verifies.
