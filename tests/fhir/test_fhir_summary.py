@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+from fhirpy import AsyncFHIRClient
+
 from plugins.end_of_life.tables import Directives, DirectivesKind
 from portal import clock
 from tests.fhir.conftest import (
+    BASE,
     FHIR,
     dossier_of,
     join,
@@ -17,6 +20,7 @@ from tests.fhir.conftest import (
     valid,
 )
 from tests.fhir.ips_checks import check_ips, entries_of, section_codes
+from tests.fhir.test_fhir_client import served  # noqa: F401
 from tests.oauth.conftest import raw_client
 
 ADVANCE_DIRECTIVES = "42348-3"
@@ -87,3 +91,20 @@ async def test_the_capability_statement_lists_the_summary_operation(portal):
     assert patient["operation"] == [
         {"name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}
     ]
+
+
+async def test_a_fhir_client_library_gets_the_summary(portal, served, new_browser):  # noqa: F811
+    dossier = await _with_directives()
+    doctor = await new_professional()
+    await join(dossier, doctor)
+    software = await software_for(portal, new_browser, doctor)
+    client = AsyncFHIRClient(
+        served,
+        authorization=f"Bearer {software.token['access_token']}",
+        url_aliases=[FHIR],
+    )
+    bundle = check_ips(await client.execute(f"Patient/{dossier}/$summary", method="get"), FHIR)
+    assert entries_of(bundle, ADVANCE_DIRECTIVES)
+    patient = await client.reference("Patient", str(dossier)).to_resource()
+    assert bundle["entry"][1]["resource"] == patient.serialize()
+    assert BASE in bundle["entry"][0]["fullUrl"]

@@ -33,7 +33,9 @@ async def test_the_medecin_traitant_gets_the_whole_summary(carnet):
     allergies = entries_of(bundle, ALLERGIES)
     assert allergies
     assert all(a["resourceType"] == "AllergyIntolerance" for a in allergies)
-    assert all(a["id"].startswith("summary-") for a in allergies)  # the summary's, not "none"
+    assert [(a["code"]["text"], a["reaction"][0]["severity"]) for a in allergies] == [
+        ("pénicilline", "moderate")  # the demo summary's, as the médecin traitant wrote it
+    ]
     assert {m["resourceType"] for m in entries_of(bundle, MEDICATIONS)} == {"MedicationStatement"}
     immunizations = entries_of(bundle, IMMUNIZATIONS)
     assert immunizations
