@@ -112,6 +112,7 @@ PRODUCTION = {
     "CARNET_ENV": "prod",
     "CARNET_OAUTH_KEY": OAUTH_KEY,
     "CARNET_AUDIT_KEY": "A" * 43 + "=",
+    "CARNET_MASTER_KEY": "B" * 43 + "=",
     "CARNET_MESSAGING": "smtp",
     "CARNET_SMTP_URL": "smtp://carnet:secret@mail.example.fr:587",
     "CARNET_SECRET_KEY": STRONG_KEY,
@@ -137,6 +138,7 @@ def test_production_starts_with_safe_settings(tmp_path):
         ({"CARNET_MESSAGING": "outbox"}, "CARNET_MESSAGING"),
         ({"CARNET_AUDIT_KEY": None}, "CARNET_AUDIT_KEY"),
         ({"CARNET_OAUTH_KEY": None}, "CARNET_OAUTH_KEY"),
+        ({"CARNET_MASTER_KEY": None}, "CARNET_MASTER_KEY"),
         (
             {
                 "CARNET_PSC_ISSUER": "http://auth.esw.esante.gouv.fr/auth/realms/esante-wallet",

@@ -4,6 +4,8 @@ sits in the database (docs/encryption.md).
 - `keys`: the key-encryption keys (`MasterKey`, or a KMS/HSM object), the `Keyring` of a
   running portal and the `ShredRegister` of purged dossiers.
 - `sealing`: AES-256-GCM of one value, bound to its dossier, table, column and row.
+- `rotation`: `carnet keys rotate`, re-wrapping every data key under a new master key.
+- `backfill`: the migration sealing the values stored before encryption at rest.
 - here: the dossiers' data keys in the database (created with the first value sealed,
   destroyed by the purge), the medical columns of every table, and the keyring installed by
   `portal.app.create_app` and the commands.
@@ -36,6 +38,7 @@ __all__ = [
     "KeyUnavailable",
     "Keyring",
     "Problem",
+    "SealedTable",
     "Sealer",
     "WrongMasterKey",
     "check_keys",

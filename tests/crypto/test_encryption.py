@@ -28,14 +28,6 @@ from portal.testing import http_client, make_settings, running
 from tests.conftest import translated
 
 CAMILLE = "camille.martin@demo.carnet.fr"
-PRODUCTION = {
-    "CARNET_ENV": "prod",
-    "CARNET_SECRET_KEY": "x" * 48,
-    "CARNET_BASE_URL": "https://carnet.example.fr",
-    "CARNET_AUDIT_KEY": base64.b64encode(os.urandom(32)).decode(),
-    "CARNET_MESSAGING": "smtp",
-    "CARNET_SMTP_URL": "smtp://mail.example.fr:587",
-}
 
 
 def database_file(carnet) -> Path:
@@ -48,16 +40,6 @@ def unreadable() -> str:
 
 
 # --- the master key -------------------------------------------------------------------------
-
-
-def test_production_refuses_to_start_without_a_master_key(tmp_path, monkeypatch):
-    monkeypatch.setattr("portal.settings._check_oauth_key", lambda pem: None)
-    environ = {**PRODUCTION, "CARNET_OAUTH_KEY": "pem"}
-    with pytest.raises(SettingsError, match="CARNET_ENV=prod needs CARNET_MASTER_KEY"):
-        make_settings(tmp_path, "sqlite:///db.sqlite3", **environ)
-    key = new_master_key_text()
-    settings = make_settings(tmp_path, "sqlite:///db.sqlite3", **environ, CARNET_MASTER_KEY=key)
-    assert (settings.master_key, settings.master_key_generated) == (key, False)
 
 
 @pytest.mark.parametrize("name", ["CARNET_MASTER_KEY", "CARNET_PREVIOUS_MASTER_KEYS"])
