@@ -317,7 +317,9 @@ def count_statements(engine) -> Iterator[Statements]:
     have slots: the methods are wrapped on the class, for this engine only."""
     counted = Statements()
     cls = type(engine)
-    originals = {name: cls.__dict__[name] for name in ("run_querystring", "run_ddl")}
+    names = ("run_querystring", "run_ddl")
+    originals = {name: getattr(cls, name) for name in names}
+    own = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
 
     def counting(original: Callable) -> Callable:
         async def run(self, query, *args, **kwargs):
@@ -337,8 +339,11 @@ def count_statements(engine) -> Iterator[Statements]:
     try:
         yield counted
     finally:
-        for name, original in originals.items():
-            setattr(cls, name, original)
+        for name in names:  # as they were: the class's own, or inherited again
+            if name in own:
+                setattr(cls, name, own[name])
+            else:
+                delattr(cls, name)
 
 
 @contextlib.asynccontextmanager

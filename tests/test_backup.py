@@ -98,7 +98,7 @@ async def test_round_trip_into_an_empty_database(demo_url, empty_url, tmp_path, 
     restored = await restore_backup(empty_url, backup, KNOWN)
 
     assert restored == manifest
-    audit_key = carnet_templates.settings(demo_url).audit_key
+    audit_key = carnet_templates.settings(demo_url, tmp_path).audit_key
     logins, events, intact = await _contents(empty_url, audit_key)
     assert (logins, events, intact) == await _contents(demo_url, audit_key)
     assert intact

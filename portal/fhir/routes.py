@@ -318,7 +318,7 @@ async def search_documents(request: Request) -> Response:
     view = await _view(request, query.patient)
     await view.require(Action.VIEW, target_type="documents")
     found = await search.documents(view, query)
-    page = await search.page_of(found[query.offset : query.offset + query.count])
+    page = await search.page_of(view, found[query.offset : query.offset + query.count])
     base = _base(request)
     entries = [
         {

@@ -18,6 +18,7 @@ from uuid import UUID
 from litestar import Request
 from litestar.exceptions import NotFoundException
 
+from portal import crypto
 from portal.access.facts import LISTED
 from portal.access.view import DossierView
 from portal.audit import Action
@@ -268,10 +269,12 @@ async def documents(view: DossierView, query: DocumentQuery) -> list[dict[str, A
     return found
 
 
-async def page_of(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The documents of one page of ``found``, whole (without body nor file), in its order."""
+async def page_of(view: DossierView, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents of one page of ``found``, whole (without body nor file) and opened, in
+    its order."""
     if not found:
         return []
-    rows = await Document.select(*COLUMNS).where(Document.id.is_in([row["id"] for row in found]))
+    query = Document.select(*COLUMNS).where(Document.id.is_in([row["id"] for row in found]))
+    rows = await crypto.opened(view.id, Document, await query)
     by_id = {row["id"]: row for row in rows}
     return [{**by_id[row["id"]], "replaces": row["replaces"]} for row in found]

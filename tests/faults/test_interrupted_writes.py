@@ -157,6 +157,8 @@ async def test_a_worker_killed_mid_write_leaves_nothing_half_written(carnet):
         **{name: value for name, value in os.environ.items() if not name.startswith("CARNET_")},
         "CARNET_ENV": "test",
         "CARNET_DATA_DIR": str(settings.data_dir),
+        "CARNET_AUDIT_KEY": settings.audit_key,
+        "CARNET_MASTER_KEY": settings.master_key,
         "CARNET_DATABASE_URL": settings.database_url,
         "CARNET_ALLOWED_HOSTS": TEST_HOST,
     }

@@ -12,6 +12,7 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portal import crypto
 from portal.dossiers.tables import Document
 from portal.fhir.resources import Invalid
 from portal.fhir.transaction import parse_json, read_submission
@@ -159,7 +160,7 @@ async def test_titles_are_kept_without_their_unicode_tricks(portal, new_browser)
         FHIR, json=provide_bundle(dossier, document_entry(dossier, title=title))
     )
     assert answer.status_code == 200, answer.text
-    [stored] = await Document.select(Document.title)
+    [stored] = await crypto.opened(dossier, Document, await Document.select())
     assert stored["title"] == "Compte rendu fdp.exe du 1er mars"
 
 

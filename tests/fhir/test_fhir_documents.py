@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from portal import crypto
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
 from portal.dossiers.tables import Document
@@ -78,7 +79,9 @@ async def test_the_gp_software_deposits_finds_and_retrieves_a_report(portal, new
     assert [entry["response"]["status"] for entry in response["entry"]] == ["201 Created"] * 3
     location = response["entry"][1]["response"]["location"]
     assert location.startswith("DocumentReference/")
-    [stored] = await Document.select().where(Document.dossier == dossier)
+    [stored] = await crypto.opened(
+        dossier, Document, await Document.select().where(Document.dossier == dossier)
+    )
     assert (stored["title"], stored["category"], stored["type"]) == (
         "Consultation du 1er mars",
         "compte_rendu",
@@ -214,8 +217,8 @@ async def test_a_text_document_is_kept_as_its_text(portal, new_browser):
     )
     answer = await software.post(FHIR, json=provide_bundle(dossier, entry))
     assert answer.status_code == 200, answer.text
-    [stored] = await Document.select(Document.body, Document.file_data)
-    assert stored == {"body": text, "file_data": None}
+    [stored] = await crypto.opened(dossier, Document, await Document.select())
+    assert (stored["body"], stored["file_data"]) == (text, None)
     binary = answer.json()["entry"][2]["response"]["location"]
     retrieved = await software.get(f"{FHIR}/{binary}")
     assert retrieved.headers["content-type"].startswith("text/plain")
