@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         ),
         middleware=[
             web.AllowedHostsMiddleware(settings),
+            web.BoundedQueryMiddleware(),
             web.LanguageMiddleware(settings),
             SessionMiddleware(settings),
             EmergencyBannerMiddleware(),

@@ -150,6 +150,37 @@ def request_host(scope: Scope) -> str:
     return host.rpartition(":")[0] if ":" in host else host
 
 
+# --- echoed values --------------------------------------------------------------------------
+
+
+#: The longest path (with its query) taken from a request and sent back, in a redirect or a
+#: page (a search refilled, the links to a search's other pages): longer than any of the
+#: portal's own addresses, short enough that nobody makes it answer with headers or pages of
+#: any size.
+MAX_ECHOED_PATH = 2000
+
+
+class BoundedQueryMiddleware(ASGIMiddleware):
+    """Refuse (414) a query string longer than `MAX_ECHOED_PATH`.
+
+    Searches and filters are shown back to whoever typed them (the search box refilled, the
+    links to the next page, a FHIR search's ``next``): this one bound, checked before any
+    route runs, keeps every such echo small, whatever the route does with its parameters.
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if len(scope["query_string"]) > MAX_ECHOED_PATH:
+            raise HTTPException(
+                status_code=414,
+                detail=_(
+                    "This address is too long. Shorten the search or the filters, then try again."
+                ),
+            )
+        await next_app(scope, receive, send)
+
+
 # --- language -------------------------------------------------------------------------------
 
 
@@ -291,12 +322,6 @@ class FlashMiddleware(ASGIMiddleware):
         return [m for m in messages if isinstance(m, dict)][:5]
 
 
-#: The longest path (with its query) taken from a request and sent back in a redirect: longer
-#: than any of the portal's own addresses, short enough that nobody makes it answer with
-#: headers of any size.
-MAX_ECHOED_PATH = 2000
-
-
 def local_path(target: str | None, default: str = "/") -> str:
     """Only ever redirect within the portal: ``//evil``, ``https://…`` and ``\\evil`` are not
     paths of ours, nor is anything longer than `MAX_ECHOED_PATH`."""
@@ -357,6 +382,7 @@ ERROR_TITLES: dict[int, Callable[[], str]] = {
     404: lambda: _("Page not found"),
     405: lambda: _("This action is not available here"),
     413: lambda: _("The file is too large"),
+    414: lambda: _("The address is too long"),
     429: lambda: _("Too many attempts"),
     500: lambda: _("Something went wrong on our side"),
     503: lambda: _("Carnet is temporarily unavailable"),

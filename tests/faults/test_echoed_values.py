@@ -1,15 +1,23 @@
 """A value typed by someone and sent back to them (in a redirect's ``Location``, a form filled
-in again) is bounded: nobody makes the portal answer with headers or pages of any size."""
+in again, a search refilled or paged) is bounded: nobody makes the portal answer with headers
+or pages of any size."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
+from litestar.handlers import HTTPRouteHandler
 
 from portal.testing import CSRF_FIELD
 from portal.web import MAX_ECHOED_PATH
 
 HUGE_LOGIN = "a" * 100_000 + "@example.fr"
+#: A query value as long as a client sends (httpx refuses addresses over 64 KB).
+HUGE = "a" * 60_000
+#: The longest answer to a refused request: an error page, never the value sent back.
+SMALL = 20_000
 pytestmark = pytest.mark.parametrize("carnet", ["sqlite"], indirect=True)
 
 
@@ -61,8 +69,63 @@ async def test_the_page_to_come_back_to_is_bounded(carnet):
     )
     assert long_path not in login.text
 
-    protected = await carnet.client.get("/account", params={"q": "a" * MAX_ECHOED_PATH})
+    protected = await carnet.client.get("/account", params={"q": "a" * (MAX_ECHOED_PATH - 10)})
     assert protected.status_code == 303
     assert protected.headers["location"] == "/login"
     usual = await carnet.client.get("/account", params={"q": "a"})
     assert usual.headers["location"] == "/login?next=%2Faccount%3Fq%3Da"
+
+
+def _every_address(carnet) -> list[tuple[str, str]]:
+    """Each route of the portal and of its plugins (method, a path it answers), its path
+    parameters filled in with a demo dossier's id, or a word, or a number."""
+    dossier = str(carnet.dossiers["camille"])
+    fill = {"uuid": dossier, "int": "1", "str": "x", "path": "x"}
+    addresses = []
+    for route in carnet.app.routes:
+        handlers = getattr(route, "route_handlers", [])
+        methods = {m for h in handlers if isinstance(h, HTTPRouteHandler) for m in h.http_methods}
+        path = re.sub(r"{[^:}]+:([a-z]+)}", lambda m: fill[m.group(1)], route.path)
+        addresses += [(method, path) for method in sorted(methods - {"OPTIONS"})]
+    return addresses
+
+
+async def test_no_route_echoes_a_huge_query(carnet):
+    doctor = await carnet.sign_in("dr.bernard@demo.carnet.fr")
+    addresses = _every_address(carnet)
+    assert len(addresses) > 100
+    for client in (carnet.client, doctor):
+        for method, path in addresses:
+            answer = await client.request(method, path, params={"q": HUGE})
+            assert answer.status_code == 414, (method, path, answer.status_code)
+            assert len(answer.content) < SMALL, (method, path)
+            assert all(len(value) < SMALL for value in answer.headers.values()), (method, path)
+            assert "aaaaaaaaaa" not in answer.text, (method, path)
+    refused = await doctor.get("/admin/accounts", params={"q": HUGE})
+    assert "Cette adresse est trop longue" in refused.text
+    fhir = await carnet.client.get("/fhir/DocumentReference", params={"patient": HUGE})
+    assert fhir.status_code == 414
+    assert fhir.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_searches_of_a_usual_length_are_shown_back(carnet):
+    camille = carnet.dossiers["camille"]
+    admin = await carnet.sign_in("admin@demo.carnet.fr")
+    accounts = await admin.get("/admin/accounts", params={"q": "martin"})
+    assert accounts.status_code == 200
+    assert 'value="martin"' in accounts.text
+    assert "camille.martin@demo.carnet.fr" in accounts.text
+
+    doctor = await carnet.sign_in("dr.bernard@demo.carnet.fr")
+    words = "b" * (MAX_ECHOED_PATH // 2)
+    documents = await doctor.get(f"/dossiers/{camille}/documents", params={"q": words})
+    assert documents.status_code == 200
+    assert words[:200] in documents.text
+
+    patient = await carnet.sign_in("camille.martin@demo.carnet.fr")
+    directory = await patient.get(f"/dossiers/{camille}/access/directory", params={"q": "moreau"})
+    assert directory.status_code == 200
+    assert "moreau" in directory.text.lower()
+    history = await patient.get(f"/dossiers/{camille}/history", params={"start": "2020-01-01"})
+    assert history.status_code == 200
+    assert 'value="2020-01-01"' in history.text
