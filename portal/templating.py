@@ -23,6 +23,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 from portal import clock, i18n
+from portal.echo import shown_back
 from portal.identity.numbers import readable_address
 
 
@@ -63,6 +64,7 @@ def create_environment(
         time_of_day=clock.time_of_day,
         address=readable_address,
         colon=with_colon,
+        shown_back=shown_back,
     )
     environment.globals.update(template_globals or {})
     return environment

@@ -31,6 +31,7 @@ from litestar.utils.scope.state import ScopeState
 from portal import i18n
 from portal.access.guards import LoginRequired
 from portal.db import is_unavailable_error
+from portal.echo import MAX_ECHOED_PATH
 from portal.i18n import gettext as _
 from portal.notifications.messaging import MessageNotSent
 from portal.settings import Settings
@@ -151,13 +152,6 @@ def request_host(scope: Scope) -> str:
 
 
 # --- echoed values --------------------------------------------------------------------------
-
-
-#: The longest path (with its query) taken from a request and sent back, in a redirect or a
-#: page (a search refilled, the links to a search's other pages): longer than any of the
-#: portal's own addresses, short enough that nobody makes it answer with headers or pages of
-#: any size.
-MAX_ECHOED_PATH = 2000
 
 
 class BoundedQueryMiddleware(ASGIMiddleware):

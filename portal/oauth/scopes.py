@@ -19,6 +19,7 @@ from uuid import UUID
 
 from portal.access.policy import READS, Reach
 from portal.audit import Action
+from portal.echo import shown_back
 from portal.i18n import gettext as _
 
 PERMISSIONS = "cruds"
@@ -57,10 +58,12 @@ class ResourceScope:
             return None
         match = _RESOURCE_SCOPE.fullmatch(text)
         if match is None or not _in_order(match[3]):
-            raise InvalidScope(f"unknown scope {text!r}")
+            raise InvalidScope(f"unknown scope {shown_back(text)!r}")
         scope = cls(*match.groups())
         if scope.context == "system" and set(scope.permissions) - set(SYSTEM_PERMISSIONS):
-            raise InvalidScope(f"{text!r}: a backend service may only create (system/*.c)")
+            raise InvalidScope(
+                f"{shown_back(text)!r}: a backend service may only create (system/*.c)"
+            )
         return scope
 
     def covers(self, other: ResourceScope) -> bool:
@@ -87,7 +90,7 @@ def split(scope: str | None) -> list[str]:
     scopes = list(dict.fromkeys((scope or "").split()))
     for text in scopes:
         if ResourceScope.parse(text) is None and text not in OTHER_SCOPES:
-            raise InvalidScope(f"unknown scope {text!r}")
+            raise InvalidScope(f"unknown scope {shown_back(text)!r}")
     return scopes
 
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from litestar.handlers import HTTPRouteHandler
 
+from portal.echo import MAX_ECHOED_PATH, MAX_SHOWN_BACK
 from portal.testing import CSRF_FIELD
-from portal.web import MAX_ECHOED_PATH
 
 HUGE_LOGIN = "a" * 100_000 + "@example.fr"
 #: A query value as long as a client sends (httpx refuses addresses over 64 KB).
@@ -129,3 +129,16 @@ async def test_searches_of_a_usual_length_are_shown_back(carnet):
     history = await patient.get(f"/dossiers/{camille}/history", params={"start": "2020-01-01"})
     assert history.status_code == 200
     assert 'value="2020-01-01"' in history.text
+
+
+async def test_a_form_filled_in_again_cuts_a_huge_value(carnet):
+    admin = await carnet.sign_in("admin@demo.carnet.fr")
+    form = {"role": "professional", "login": "new@example.fr", "last_name": "Durand"}
+    refused = await admin.post("/admin/accounts/new", data={**form, "first_name": HUGE})
+    assert refused.status_code == 400
+    assert len(refused.text) < SMALL
+    assert 'value="' + "a" * (MAX_SHOWN_BACK - 3) + '..."' in refused.text
+
+    usual = await admin.post("/admin/accounts/new", data={**form, "first_name": "", "rpps": "1"})
+    assert usual.status_code == 400
+    assert 'value="Durand"' in usual.text

@@ -207,6 +207,17 @@ async def test_client_assertions_that_are_refused(portal):
             },
         )
         assert (wider.status_code, wider.json()["error"]) == (400, "invalid_scope")
+        huge = await http.post(
+            TOKEN_ENDPOINT,
+            data={
+                "grant_type": "client_credentials",
+                "scope": "x" * 100_000,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": system.assertion(),
+            },
+        )
+        assert (huge.status_code, huge.json()["error"]) == (400, "invalid_scope")
+        assert len(huge.text) < 2_000  # the unknown scope is named, cut
         public = await http.post(
             TOKEN_ENDPOINT,
             data={"grant_type": "client_credentials", "client_id": await register_app(SCOPE)},
