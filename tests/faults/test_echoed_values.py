@@ -142,3 +142,12 @@ async def test_a_form_filled_in_again_cuts_a_huge_value(carnet):
     usual = await admin.post("/admin/accounts/new", data={**form, "first_name": "", "rpps": "1"})
     assert usual.status_code == 400
     assert 'value="Durand"' in usual.text
+
+
+async def test_a_text_filled_in_again_is_cut_to_what_its_field_accepts(carnet):
+    patient = await carnet.sign_in("camille.martin@demo.carnet.fr")
+    profile = f"/dossiers/{carnet.dossiers['camille']}/profile"
+    refused = await patient.post(profile, data={"notes": HUGE, "contact_0_name": HUGE})
+    assert refused.status_code == 400
+    assert len(refused.text) < SMALL
+    assert ">" + "a" * 4997 + "...</textarea>" in refused.text
