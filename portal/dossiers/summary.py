@@ -58,6 +58,9 @@ MAX_LINE = 300  # characters in a line, a substance or a reaction
 MAX_LINES = 100  # lines (or allergies) in a section
 MAX_TEXT = 5000  # characters of the notes
 MAX_NOTE = 1000  # characters of the patient's note on a flag
+#: The longest text a section's form shows back: longer than a section accepts (its lines and
+#: their line breaks), so a text cut when shown back is refused again, never saved.
+MAX_SHOWN = MAX_LINES * (MAX_LINE + 1)
 EXTRA_ROWS = 1  # empty allergy rows offered after the existing ones (and "Add an allergy")
 OUTDATED_AFTER = timedelta(days=365)
 REMIND_AGAIN_AFTER = timedelta(days=30)
@@ -477,6 +480,7 @@ def _form_context(
         **context,
         "section": section,
         "shown": shown,
+        "max_shown": MAX_SHOWN,
         "focus_row": focus_row,
         "errors": errors,
         "labels": field_labels(section, len(shown) if section.kind == ALLERGIES else 0),

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from litestar.handlers import HTTPRouteHandler
 
+from portal.dossiers.summary import MAX_SHOWN
 from portal.echo import MAX_ECHOED_PATH, MAX_SHOWN_BACK
 from portal.testing import CSRF_FIELD
 
@@ -151,3 +152,16 @@ async def test_a_text_filled_in_again_is_cut_to_what_its_field_accepts(carnet):
     assert refused.status_code == 400
     assert len(refused.text) < SMALL
     assert ">" + "a" * 4997 + "...</textarea>" in refused.text
+
+
+async def test_a_summary_section_refused_is_shown_back_cut(carnet):
+    doctor = await carnet.sign_in("dr.bernard@demo.carnet.fr")
+    sections = f"/dossiers/{carnet.dossiers['camille']}/summary/sections"
+    treatments = await doctor.post(f"{sections}/treatments", data={"treatments": HUGE})
+    assert treatments.status_code == 400
+    assert len(treatments.text) < MAX_SHOWN + SMALL
+    assert "a" * (MAX_SHOWN - 3) + "...</textarea>" in treatments.text
+
+    allergies = await doctor.post(f"{sections}/allergies", data={"substance-0": HUGE})
+    assert allergies.status_code == 400
+    assert len(allergies.text) < SMALL
