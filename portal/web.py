@@ -484,6 +484,7 @@ def template_globals(settings: Settings) -> dict[str, Any]:
     """Functions every template may call."""
     return {
         "current_language": i18n.current_language,
+        "local_path": local_path,
         "language_names": i18n.LANGUAGE_NAMES,
         "settings": settings,
     }

@@ -102,6 +102,13 @@ async def test_no_route_echoes_a_huge_query(carnet):
             assert len(answer.content) < SMALL, (method, path)
             assert all(len(value) < SMALL for value in answer.headers.values()), (method, path)
             assert "aaaaaaaaaa" not in answer.text, (method, path)
+    for client in (carnet.client, doctor):
+        for path in ("/" + HUGE, f"/dossiers/{carnet.dossiers['camille']}/summary/sections/{HUGE}"):
+            unknown = await client.get(path)
+            assert unknown.status_code in (303, 404)  # to the login page, or not found
+            assert len(unknown.content) < SMALL
+            assert all(len(value) < SMALL for value in unknown.headers.values())
+            assert "aaaaaaaaaa" not in unknown.text
     refused = await doctor.get("/admin/accounts", params={"q": HUGE})
     assert "Cette adresse est trop longue" in refused.text
     fhir = await carnet.client.get("/fhir/DocumentReference", params={"patient": HUGE})
