@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from portal.echo import shown_back
 from portal.i18n import gettext as _
 
 NIR_LENGTH = 15
@@ -206,5 +207,6 @@ def _possible_month(month: int) -> bool:
 
 
 def _unexpected(text: str, allowed: frozenset[str]) -> str:
-    """The characters of ``text`` not in ``allowed``, each once, in order of appearance."""
-    return " ".join(dict.fromkeys(char for char in text if char not in allowed))
+    """The characters of ``text`` not in ``allowed``, each once, in order of appearance (the
+    first of them, when there are very many)."""
+    return shown_back(" ".join(dict.fromkeys(char for char in text if char not in allowed)))

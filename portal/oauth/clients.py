@@ -19,6 +19,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from portal import clock, db
+from portal.echo import shown_back
 from portal.i18n import gettext as _
 from portal.identity.accounts import FormErrors
 from portal.identity.numbers import InvalidNumber, validate_rpps
@@ -148,7 +149,7 @@ async def _members(numbers: list[str], errors: dict[str, str]) -> list[UUID]:
         try:
             rpps = validate_rpps(number)
         except InvalidNumber as problem:
-            errors["professionals"] = f"{number}: {problem}"
+            errors["professionals"] = f"{shown_back(number)}: {problem}"
             return []
         row = (
             await Professional.select(Professional.account).where(Professional.rpps == rpps).first()

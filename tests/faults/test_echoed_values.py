@@ -172,3 +172,16 @@ async def test_a_summary_section_refused_is_shown_back_cut(carnet):
     allergies = await doctor.post(f"{sections}/allergies", data={"substance-0": HUGE})
     assert allergies.status_code == 400
     assert len(allergies.text) < SMALL
+
+
+async def test_a_number_refused_names_a_bounded_part_of_what_was_typed(carnet):
+    doctor = await carnet.sign_in("dr.bernard@demo.carnet.fr")
+    odd = "".join(chr(0x4E00 + offset) for offset in range(20_000))  # 20,000 characters
+    refused = await doctor.post("/patients/lookup", data={"nir": odd})
+    assert refused.status_code == 400
+    assert len(refused.text) < SMALL
+    assert odd[:10] in refused.text  # the characters to remove, as far as they are shown
+
+    usual = await doctor.post("/patients/lookup", data={"nir": "1 85 05 75 x"})
+    assert usual.status_code == 400
+    assert "retirez\xa0: x" in usual.text  # French typography: a no-break space
