@@ -18,6 +18,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from portal import crypto
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
 
@@ -69,6 +70,24 @@ class TrustedPerson(Table, tablename="end_of_life_trusted_person"):
     author = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
     author_name = Varchar(length=200)
     created_at = Timestamptz()
+
+
+# The wishes and the trusted person's details, sealed under the dossier's data key
+# (`portal.crypto`).
+crypto.sealed(
+    Directives,
+    Directives.answers,
+    Directives.elsewhere_place,
+    Directives.elsewhere_holder,
+    Directives.witnesses,
+)
+crypto.sealed(
+    TrustedPerson,
+    TrustedPerson.name,
+    TrustedPerson.relation,
+    TrustedPerson.phone,
+    TrustedPerson.email,
+)
 
 
 class Reminder(Table, tablename="end_of_life_reminder"):
