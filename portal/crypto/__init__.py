@@ -116,9 +116,10 @@ FREE_TEXT = (Text, JSON)
 def unsealed_free_text(table: type[Table]) -> list[str]:
     """The free-text columns (`FREE_TEXT`) of a table of dossier content (it has a
     ``dossier`` column) that are not declared sealed: the plugin contract refuses them."""
-    if table._meta.get_column_by_name("dossier") is None:
+    if "dossier" not in {column._meta.name for column in table._meta.columns}:
         return []
-    declared = sealed_columns(table)
+    spec = _SEALED.get(table._meta.tablename)
+    declared = spec.columns if spec is not None and spec.table is table else ()
     return [
         column._meta.db_column_name
         for column in table._meta.columns
