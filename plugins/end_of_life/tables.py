@@ -60,10 +60,11 @@ class TrustedPerson(Table, tablename="end_of_life_trusted_person"):
     number = Integer()
     #: The patient no longer has a trusted person (the other columns are empty).
     removed = Boolean(default=False)
-    name = Varchar(length=120, default="")
-    relation = Varchar(length=60, default="")
-    phone = Varchar(length=30, default="")
-    email = Varchar(length=254, default="")
+    #: Sealed (below), hence text: the form bounds their lengths (`wishes.NAME_MAX`…).
+    name = Text(default="")
+    relation = Text(default="")
+    phone = Text(default="")
+    email = Text(default="")
     #: The day the person accepted (co-signed the designation), if they have yet.
     accepted_on = Date(null=True, default=None)
     on_behalf = Boolean(default=False)

@@ -5,7 +5,7 @@ fails, naming them, when a value is left in clear or does not decrypt."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-12-07T13:50:00:000000"
+ID = "2026-12-07T13:58:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "encryption at rest: the existing rows sealed"
 
