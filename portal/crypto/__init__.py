@@ -55,7 +55,6 @@ __all__ = [
     "keyring_for",
     "opened",
     "remember",
-    "seal",
     "sealed",
     "sealed_columns",
     "sealed_tables",
@@ -127,11 +126,9 @@ def unsealed_free_text(table: type[Table]) -> list[str]:
     ]
 
 
-async def seal(*rows: Table) -> None:
-    """Seal, in place, the medical columns of rows about to be inserted, each under the data
-    key of its ``dossier`` (made on first use). Call it inside the write's transaction. The
-    row's name in the associated data (the table's ``row``, its ``id`` by default) must be
-    set: a table numbered by the database declares another ``row`` with `sealed`."""
+async def _seal(*rows: Table) -> None:
+    """Seal, in place, the medical columns of rows about to be written, each under the data
+    key of its ``dossier`` (made on first use), the column naming the row being set."""
     for row in rows:
         spec = _SEALED.get(row._meta.tablename)
         if spec is None:
@@ -152,13 +149,13 @@ async def seal(*rows: Table) -> None:
 
 
 async def insert(*rows: Table) -> None:
-    """Insert rows of dossier content, their medical columns sealed (`seal`). Call it inside
+    """Insert rows of dossier content, their medical columns sealed. Call it inside
     the write's transaction. A row of a table numbered by the database (its serial key names
     its rows) is inserted first, and its medical columns written sealed under its number."""
     for row in rows:
         spec, key = _SEALED.get(row._meta.tablename), row._meta.primary_key
         if spec is None or not (isinstance(key, Serial) and spec.row == key._meta.name):
-            await seal(row)
+            await _seal(row)
             await row.save()
             continue
         columns = [spec.table._meta.get_column_by_name(name) for name in spec.columns]
@@ -168,7 +165,7 @@ async def insert(*rows: Table) -> None:
         await row.save()  # numbered
         for column, value in clear.items():
             setattr(row, column._meta.name, value)
-        await seal(row)
+        await _seal(row)
         await row.update_self({column: getattr(row, column._meta.name) for column in columns})
 
 
