@@ -5,7 +5,8 @@ in the ``carnet`` group (``[project.entry-points.carnet] my_section = "my_packag
 Any of them can be switched off with ``CARNET_DISABLED_PLUGINS``. Loading fails loudly, naming
 the plugin, when a plugin cannot be imported, implements a hook that does not exist
 (``check_pending``) or breaks a convention of the contract: among them, a table that could keep
-a patient's data after their dossier is purged.
+a patient's data after their dossier is purged, and free text of a dossier (a ``Text`` or
+``JSON`` column: medical text) that is not encrypted at rest (`portal.crypto`).
 
 Every hook is called through pluggy (``manager.hook.<name>`` or a subset of it): each
 implementation gets only the arguments it names, and hook wrappers and pluggy's tracing apply.
@@ -31,7 +32,7 @@ from piccolo.columns.reference import LazyTableReference
 from piccolo.conf.apps import AppConfig
 from piccolo.table import Table
 
-from portal import hookspecs
+from portal import crypto, hookspecs
 from portal.dossiers.tables import Dossier
 from portal.hookspecs import NO_PATIENT_DATA, Card, DemoData, EmergencyItem, Section
 
@@ -121,6 +122,7 @@ class Plugins:
                 )
             for table in app_config.table_classes:
                 _check_purged_with_its_dossier(key, table)
+                _check_free_text_sealed(key, table)
             apps.append(app_config)
         return apps
 
@@ -280,6 +282,25 @@ def _check_purged_with_its_dossier(key: str, table: type[Table]) -> None:
         f"{table.__name__} a column `dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, "
         "index=True)` (Dossier from portal.dossiers.tables) and a migration; or, if it holds "
         "nothing about any patient, mark it with @holds_no_patient_data (from portal)."
+    )
+
+
+def _check_free_text_sealed(key: str, table: type[Table]) -> None:
+    """The free text of a dossier (a ``Text`` or ``JSON`` column of a table with a ``dossier``
+    column) is medical text: declared sealed, stored encrypted (docs/plugin_hooks.md)."""
+    unsealed = crypto.unsealed_free_text(table)
+    if not unsealed:
+        return
+    name, cls = table._meta.tablename, table.__name__
+    columns = ", ".join(f"{cls}.{column}" for column in unsealed)
+    raise PluginError(
+        f"Plugin {key!r}: the column{'s' if len(unsealed) > 1 else ''} "
+        f"{', '.join(repr(f'{name}.{column}') for column in unsealed)} of its table {name!r} "
+        "hold free text of a dossier (medical text) and would be stored in clear. Declare "
+        f"them sealed next to the table, `crypto.sealed({cls}, {columns})` (from portal import "
+        "crypto), write the rows with crypto.insert and read them with crypto.opened, and add "
+        "a migration sealing the rows already stored (portal.crypto.backfill.migrate); or, for "
+        "a short value that says nothing medical (a code, a choice), use a Varchar column."
     )
 
 

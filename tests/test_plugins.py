@@ -175,11 +175,11 @@ def test_an_unguarded_route_stops_the_portal(tmp_path, install_distribution):
 
 
 TABLE_PLUGIN = """
-    from piccolo.columns import ForeignKey, OnDelete, Varchar
+    from piccolo.columns import JSON, ForeignKey, OnDelete, Text, Varchar
     from piccolo.columns.reference import LazyTableReference
     from piccolo.conf.apps import AppConfig
     from piccolo.table import Table
-    from portal import hookimpl, holds_no_patient_data
+    from portal import crypto, hookimpl, holds_no_patient_data
     from portal.dossiers.tables import Dossier
 
     {table}
@@ -237,5 +237,55 @@ def test_a_table_that_would_outlive_its_dossier_stops_the_portal(install_distrib
 def test_a_table_purged_with_its_dossier_or_holding_no_patient_data_loads(
     install_distribution, table
 ):
+    _notes_plugin(install_distribution, table)
+    assert "notes" in [app.app_name for app in load_plugins().piccolo_apps]
+
+
+DOSSIER_NOTE = (
+    'class Note(Table, tablename="notes_note"):\n'
+    "    dossier = ForeignKey(Dossier, on_delete=OnDelete.cascade, index=True)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("columns", "named", "fix"),
+    [
+        ("    text = Text()", "'notes_note.text'", "crypto.sealed(Note, Note.text)"),
+        (
+            "    text = Text()\n    details = JSON()\n    kind = Varchar()\n"
+            "crypto.sealed(Note, Note.text)",
+            "'notes_note.details'",
+            "crypto.sealed(Note, Note.details)",
+        ),
+    ],
+)
+def test_free_text_of_a_dossier_that_is_not_sealed_stops_the_portal(
+    install_distribution, columns, named, fix
+):
+    _notes_plugin(install_distribution, DOSSIER_NOTE + columns)
+    with pytest.raises(PluginError) as refusal:
+        load_plugins()
+    message = str(refusal.value)
+    assert "'notes'" in message
+    assert named in message
+    assert fix in message
+    assert "crypto.insert" in message
+    assert "crypto.opened" in message
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        "    text = Text()\n    details = JSON()\ncrypto.sealed(Note, Note.text, Note.details)",
+        "    kind = Varchar()",  # a short value, not free text
+    ],
+)
+def test_sealed_free_text_or_none_loads(install_distribution, columns):
+    _notes_plugin(install_distribution, DOSSIER_NOTE + columns)
+    assert "notes" in [app.app_name for app in load_plugins().piccolo_apps]
+
+
+def test_a_table_holding_no_patient_data_may_hold_free_text(install_distribution):
+    table = '@holds_no_patient_data\nclass Note(Table, tablename="notes_note"):\n    text = Text()'
     _notes_plugin(install_distribution, table)
     assert "notes" in [app.app_name for app in load_plugins().piccolo_apps]

@@ -18,6 +18,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from portal import crypto
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
 
@@ -59,16 +60,35 @@ class TrustedPerson(Table, tablename="end_of_life_trusted_person"):
     number = Integer()
     #: The patient no longer has a trusted person (the other columns are empty).
     removed = Boolean(default=False)
-    name = Varchar(length=120, default="")
-    relation = Varchar(length=60, default="")
-    phone = Varchar(length=30, default="")
-    email = Varchar(length=254, default="")
+    #: Sealed (below), hence text: the form bounds their lengths (`wishes.NAME_MAX`…).
+    name = Text(default="")
+    relation = Text(default="")
+    phone = Text(default="")
+    email = Text(default="")
     #: The day the person accepted (co-signed the designation), if they have yet.
     accepted_on = Date(null=True, default=None)
     on_behalf = Boolean(default=False)
     author = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
     author_name = Varchar(length=200)
     created_at = Timestamptz()
+
+
+# The wishes and the trusted person's details, sealed under the dossier's data key
+# (`portal.crypto`).
+crypto.sealed(
+    Directives,
+    Directives.answers,
+    Directives.elsewhere_place,
+    Directives.elsewhere_holder,
+    Directives.witnesses,
+)
+crypto.sealed(
+    TrustedPerson,
+    TrustedPerson.name,
+    TrustedPerson.relation,
+    TrustedPerson.phone,
+    TrustedPerson.email,
+)
 
 
 class Reminder(Table, tablename="end_of_life_reminder"):

@@ -7,6 +7,7 @@ call these functions only for what the policy allowed.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from plugins.end_of_life.tables import Directives, DirectivesKind, TrustedPerson
-from portal import EmergencyItem, clock
+from portal import EmergencyItem, clock, crypto
 from portal import gettext_lazy as _
 from portal.access.policy import Item
 from portal.web import typed_date
@@ -275,25 +276,41 @@ DIRECTIVES_CONTENT = (
 TRUSTED_PERSON_CONTENT = ("removed", "name", "relation", "phone", "email", "accepted_on")
 
 
+async def _opened_directives(dossier_id: UUID, rows: list[dict[str, Any]]) -> list[dict]:
+    """Revisions with their medical columns opened, the answers and witnesses loaded (a
+    revision that does not open shows none)."""
+    await crypto.opened(dossier_id, Directives, rows)
+    for row in rows:
+        for name, empty in (("answers", {}), ("witnesses", [])):
+            if isinstance(row[name], str):
+                try:
+                    row[name] = json.loads(row[name])
+                except ValueError:
+                    row[name] = empty
+    return rows
+
+
 async def directives_history(dossier_id: UUID) -> list[dict[str, Any]]:
     """Every revision of the dossier's directives, the latest first."""
-    return (
+    rows = (
         await Directives.select()
         .where(Directives.dossier == dossier_id)
         .order_by(Directives.number, ascending=False)
         .output(load_json=True)
     )
+    return await _opened_directives(dossier_id, rows)
 
 
 async def latest_directives(dossier_id: UUID) -> dict[str, Any] | None:
     """The latest revision (it may be a revocation), or None."""
-    return (
+    row = (
         await Directives.select()
         .where(Directives.dossier == dossier_id)
         .order_by(Directives.number, ascending=False)
         .first()
         .output(load_json=True)
     )
+    return (await _opened_directives(dossier_id, [row]))[0] if row else None
 
 
 def valid(directives: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -304,20 +321,22 @@ def valid(directives: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def trusted_person_history(dossier_id: UUID) -> list[dict[str, Any]]:
-    return (
+    rows = (
         await TrustedPerson.select()
         .where(TrustedPerson.dossier == dossier_id)
         .order_by(TrustedPerson.number, ascending=False)
     )
+    return await crypto.opened(dossier_id, TrustedPerson, rows)
 
 
 async def latest_trusted_person(dossier_id: UUID) -> dict[str, Any] | None:
-    return (
+    row = (
         await TrustedPerson.select()
         .where(TrustedPerson.dossier == dossier_id)
         .order_by(TrustedPerson.number, ascending=False)
         .first()
     )
+    return (await crypto.opened(dossier_id, TrustedPerson, [row]))[0] if row else None
 
 
 def designated(person: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -338,7 +357,7 @@ async def add_directives(
     latest = await latest_directives(dossier_id)
     if same_content(latest, columns, DIRECTIVES_CONTENT):
         return False
-    await Directives.insert(
+    await crypto.insert(
         Directives(
             dossier=dossier_id,
             number=(latest["number"] if latest else 0) + 1,
@@ -365,7 +384,7 @@ async def add_trusted_person(
     latest = await latest_trusted_person(dossier_id)
     if same_content(latest, columns, TRUSTED_PERSON_CONTENT):
         return False
-    await TrustedPerson.insert(
+    await crypto.insert(
         TrustedPerson(
             dossier=dossier_id,
             number=(latest["number"] if latest else 0) + 1,

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 
 from plugins.occupational_health import records
 from plugins.occupational_health.tables import Exposure, Job, Visit
+from portal import crypto
 from portal.access.view import DossierView
 from portal.hookspecs import Card, DemoData
 
@@ -63,29 +64,26 @@ async def add_demo(demo: DemoData) -> None:
             **author,
         ),
     )
-    await Exposure.insert(
-        Exposure(
-            dossier=camille,
-            agent="bruit",
-            started=date(2009, 9, 1),
-            ended=date(2015, 6, 30),
-            intensity="forte",
-            assessment="mesure",
-            note="Lex,8h mesuré à 87 dB(A) près des rotatives ; protections auditives fournies.",
-            **author,
-        )
+    exposure = Exposure(
+        dossier=camille,
+        agent="bruit",
+        started=date(2009, 9, 1),
+        ended=date(2015, 6, 30),
+        intensity="forte",
+        assessment="mesure",
+        note="Lex,8h mesuré à 87 dB(A) près des rotatives ; protections auditives fournies.",
+        **author,
     )
-    await Visit.insert(
-        Visit(
-            dossier=camille,
-            kind="periodique",
-            visited_on=date(2024, 3, 12),
-            notice="",
-            adjustments="",
-            note=(
-                "Audiogramme : légère encoche à 4 kHz des deux côtés, stable depuis 2015. "
-                "Travail sur écran : pauses régulières conseillées."
-            ),
-            **author,
-        )
+    visit = Visit(
+        dossier=camille,
+        kind="periodique",
+        visited_on=date(2024, 3, 12),
+        notice="",
+        adjustments="",
+        note=(
+            "Audiogramme : légère encoche à 4 kHz des deux côtés, stable depuis 2015. "
+            "Travail sur écran : pauses régulières conseillées."
+        ),
+        **author,
     )
+    await crypto.insert(exposure, visit)

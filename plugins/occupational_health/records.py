@@ -15,7 +15,7 @@ from piccolo.table import Table
 
 from plugins.occupational_health import vocabulary
 from plugins.occupational_health.tables import Exposure, Incident, Job, Visit
-from portal import clock
+from portal import clock, crypto
 from portal.access.policy import OCCUPATIONAL_HEALTH, Item
 from portal.access.view import DossierView
 from portal.i18n import gettext as _
@@ -139,8 +139,8 @@ async def check_exposure(view: DossierView, data: dict[str, Any]) -> Answers:
     _choice(answers, "assessment", vocabulary.ASSESSMENTS, _("Choose how it was assessed."))
     _text(answers, "note", required=False, limit=NOTE_MAX)
     if not answers.errors:
-        same_agent = await Exposure.select().where(
-            Exposure.dossier == view.id, Exposure.agent == answers.columns["agent"]
+        same_agent = await _opened(
+            view, Exposure, Exposure.select().where(Exposure.agent == answers.columns["agent"])
         )
         for other in same_agent:
             if _same(other, answers.columns):
@@ -185,13 +185,19 @@ TABLES: dict[str, type[Table]] = {
 
 
 async def save(view: DossierView, table: type[Table], columns: dict[str, Any]) -> UUID:
-    """Record a row, unless the very same one is already there (a form sent twice)."""
-    existing = await table.select(table.id).where(
-        table.dossier == view.id,
-        *(getattr(table, name) == value for name, value in columns.items() if value is not None),
+    """Record a row, its medical text sealed, unless the very same one is already there (a
+    form sent twice: compared in clear, the sealed values never being equal)."""
+    sealed = crypto.sealed_columns(table)
+    candidates = table.select().where(
+        *(
+            getattr(table, name) == value
+            for name, value in columns.items()
+            if value is not None and name not in sealed
+        )
     )
-    for row in existing:
-        return row["id"]
+    for other in await _opened(view, table, candidates):
+        if _same(other, columns):
+            return other["id"]
     row = table(
         dossier=view.id,
         author=view.actor.account_id,
@@ -199,25 +205,28 @@ async def save(view: DossierView, table: type[Table], columns: dict[str, Any]) -
         created_at=view.now,
         **columns,
     )
-    await row.save()
+    await crypto.insert(row)
     return row.id
+
+
+async def _opened(view: DossierView, table: type[Table], query: Any) -> list[dict[str, Any]]:
+    """The rows of the dossier ``query`` selects, their medical text opened."""
+    return await crypto.opened(view.id, table, await query.where(table.dossier == view.id))
 
 
 async def record_of(view: DossierView) -> dict[str, list[dict[str, Any]]]:
     """Everything the section holds for the dossier, most recent first."""
     return {
-        "jobs": await Job.select()
-        .where(Job.dossier == view.id)
-        .order_by(Job.started, ascending=False),
-        "exposures": await Exposure.select()
-        .where(Exposure.dossier == view.id)
-        .order_by(Exposure.started, ascending=False),
-        "visits": await Visit.select()
-        .where(Visit.dossier == view.id)
-        .order_by(Visit.visited_on, ascending=False),
-        "incidents": await Incident.select()
-        .where(Incident.dossier == view.id)
-        .order_by(Incident.occurred_on, ascending=False),
+        "jobs": await _opened(view, Job, Job.select().order_by(Job.started, ascending=False)),
+        "exposures": await _opened(
+            view, Exposure, Exposure.select().order_by(Exposure.started, ascending=False)
+        ),
+        "visits": await _opened(
+            view, Visit, Visit.select().order_by(Visit.visited_on, ascending=False)
+        ),
+        "incidents": await _opened(
+            view, Incident, Incident.select().order_by(Incident.occurred_on, ascending=False)
+        ),
     }
 
 

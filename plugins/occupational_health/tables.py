@@ -5,6 +5,7 @@ row belongs to a dossier (purged with it) and names its author, who alone change
 from piccolo.columns import UUID, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from portal import crypto
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
 
@@ -67,3 +68,9 @@ class Incident(Table, tablename="occupational_health_incident"):
     author = ForeignKey(Account, on_delete=OnDelete.set_null, null=True)
     author_name = Varchar(length=200, default="")
     created_at = Timestamptz()
+
+
+# The free text of the record, sealed under each dossier's data key (`portal.crypto`).
+crypto.sealed(Exposure, Exposure.note)
+crypto.sealed(Visit, Visit.adjustments, Visit.note)
+crypto.sealed(Incident, Incident.description)

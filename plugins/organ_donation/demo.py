@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from plugins.organ_donation.position import NO_OBJECTION, PARTIAL_REFUSAL
 from plugins.organ_donation.tables import Position
-from portal import DemoData, clock
+from portal import DemoData, clock, crypto
 
 CAMILLE = "camille.martin@demo.carnet.fr"
 JULES = "jules.petit@demo.carnet.fr"
@@ -14,7 +14,7 @@ JULES = "jules.petit@demo.carnet.fr"
 
 async def add_demo_positions(demo: DemoData) -> None:
     now = clock.now()
-    await Position.insert(
+    await crypto.insert(
         Position(
             dossier=demo.dossiers["camille"],
             stance=NO_OBJECTION,

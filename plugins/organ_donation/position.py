@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from plugins.organ_donation.tables import Position, Step
-from portal import clock
+from portal import clock, crypto
 from portal import gettext_lazy as _
 from portal.access.policy import ORGAN_DONATION
 from portal.web import typed_date
@@ -179,22 +179,24 @@ def as_typed(row: dict[str, Any] | None, today: date) -> dict[str, Any]:
 
 
 async def current(dossier_id: UUID) -> dict[str, Any] | None:
-    return (
+    row = (
         await Position.select()
         .where(Position.dossier == dossier_id, Position.superseded_at.is_null())
         .order_by(Position.id, ascending=False)
         .first()
     )
+    return (await crypto.opened(dossier_id, Position, [row]))[0] if row else None
 
 
 async def history(dossier_id: UUID) -> list[dict[str, Any]]:
     """The earlier positions, newest first."""
-    return (
+    rows = (
         await Position.select()
         .where(Position.dossier == dossier_id, Position.superseded_at.is_not_null())
         .order_by(Position.id, ascending=False)
         .limit(HISTORY_SHOWN)
     )
+    return await crypto.opened(dossier_id, Position, rows)
 
 
 async def steps(position_id: int) -> list[dict[str, Any]]:
@@ -209,7 +211,7 @@ async def record(view, columns: dict[str, Any]) -> bool:
         return False
     if before is not None:
         await Position.update({Position.superseded_at: view.now}).where(Position.id == before["id"])
-    await Position.insert(
+    await crypto.insert(
         Position(
             dossier=view.id,
             recorded_at=view.now,

@@ -12,6 +12,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from portal import crypto
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
 
@@ -34,6 +35,10 @@ class Position(Table, tablename="organ_donation_position"):
     #: "patient" or "representative": who recorded it for the patient.
     recorded_as = Varchar(length=20)
     superseded_at = Timestamptz(null=True, default=None)
+
+
+# The patient's message, sealed under the dossier's data key (`portal.crypto`).
+crypto.sealed(Position, Position.message)
 
 
 class Step(Table, tablename="organ_donation_step"):

@@ -8,7 +8,7 @@ from datetime import date
 from uuid import uuid4
 
 from plugins.vaccination.tables import Vaccination
-from portal import DemoData, clock
+from portal import DemoData, clock, crypto
 from portal.demo import DEMO_PEOPLE
 
 CAMILLE = "camille.martin@demo.carnet.fr"
@@ -107,4 +107,4 @@ async def add(demo: DemoData) -> None:
     for row in rows:
         row.id = uuid4()
         row.lineage = row.id
-    await Vaccination.insert(*rows)
+    await crypto.insert(*rows)

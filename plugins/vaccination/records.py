@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 
 from plugins.vaccination.reference import VACCINES
 from plugins.vaccination.tables import Vaccination
-from portal import clock
+from portal import clock, crypto
 from portal import gettext_lazy as _
 from portal.access.policy import Act, Item
 from portal.access.view import DossierView
@@ -79,12 +79,13 @@ def target(record_id: UUID) -> dict[str, str]:
 
 async def current(dossier_id: UUID) -> list[dict[str, Any]]:
     """The current version of every record, the most recent vaccination first."""
-    return (
+    rows = (
         await Vaccination.select()
         .where(Vaccination.dossier == dossier_id, Vaccination.superseded_at.is_null())
         .order_by(Vaccination.given_on, ascending=False)
         .order_by(Vaccination.created_at, ascending=False)
     )
+    return await crypto.opened(dossier_id, Vaccination, rows)
 
 
 async def current_version(dossier_id: UUID, record_id: Any) -> dict[str, Any] | None:
@@ -101,7 +102,7 @@ async def current_version(dossier_id: UUID, record_id: Any) -> dict[str, Any] | 
     )
     if lineage is None:
         return None
-    return (
+    row = (
         await Vaccination.select()
         .where(
             Vaccination.lineage == lineage["lineage"],
@@ -110,15 +111,17 @@ async def current_version(dossier_id: UUID, record_id: Any) -> dict[str, Any] | 
         )
         .first()
     )
+    return (await crypto.opened(dossier_id, Vaccination, [row]))[0] if row else None
 
 
 async def history(dossier_id: UUID, lineage: UUID) -> list[dict[str, Any]]:
     """Every version of a record, the oldest first."""
-    return (
+    rows = (
         await Vaccination.select()
         .where(Vaccination.lineage == lineage, Vaccination.dossier == dossier_id)
         .order_by(Vaccination.created_at)
     )
+    return await crypto.opened(dossier_id, Vaccination, rows)
 
 
 # --- the form -------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ async def record(view: DossierView, form: Form) -> UUID:
     async with view.acting(Action.CREATE, CATEGORY, item, **target(record_id)):
         if await submitted(view, form.submission):
             raise Resubmitted()
-        await Vaccination.insert(_row(view, form, record_id, record_id))
+        await crypto.insert(_row(view, form, record_id, record_id))
     return record_id
 
 
@@ -300,7 +303,7 @@ async def correct(view: DossierView, form: Form, replacing: dict[str, Any]) -> U
         if await submitted(view, form.submission):
             raise Resubmitted()
         await _supersede(view, replacing)
-        await Vaccination.insert(_row(view, form, record_id, replacing["lineage"], replacing))
+        await crypto.insert(_row(view, form, record_id, replacing["lineage"], replacing))
     return record_id
 
 
@@ -316,7 +319,7 @@ async def confirm(view: DossierView, declared: dict[str, Any]) -> UUID:
             for name in ("vaccine", "given_on", "dose", "lot", "vaccinator_name", "place")
         }
         copied.update(route=declared["route"], site=declared["site"], notes=declared["notes"])
-        await Vaccination.insert(
+        await crypto.insert(
             Vaccination(
                 id=record_id,
                 dossier=view.id,

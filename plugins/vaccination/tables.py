@@ -13,6 +13,7 @@ from piccolo.columns import (
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
+from portal import crypto
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
 
@@ -48,6 +49,9 @@ class Vaccination(Table, tablename="vaccination_record"):
     confirmed_by_name = Varchar(length=200, default="")
     #: The form submission that made this version: the same form sent twice saves once.
     submission = UUID(null=True, default=None, unique=True)
+
+
+crypto.sealed(Vaccination, Vaccination.notes)
 
 
 class Reminder(Table, tablename="vaccination_reminder"):

@@ -9,17 +9,22 @@ sits in the database (docs/encryption.md).
 - here: the dossiers' data keys in the database (created with the first value sealed,
   destroyed by the purge), the medical columns of every table, and the keyring installed by
   `portal.app.create_app` and the commands.
+
+What a plugin uses (docs/plugin_hooks.md, "Medical text is sealed"): `sealed` next to its
+tables, `insert` for the rows it writes, `opened` on the rows it reads; `unsealed_free_text`
+is the contract's check that it did not forget a column.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from piccolo.columns import Column
+from piccolo.columns import JSON, Column, Serial, Text
 from piccolo.table import Table
 
 from portal import audit
@@ -43,6 +48,7 @@ __all__ = [
     "WrongMasterKey",
     "check_keys",
     "destroy_data_key",
+    "insert",
     "install",
     "is_sealed",
     "keyring",
@@ -54,6 +60,7 @@ __all__ = [
     "sealed_tables",
     "sealer",
     "unreadable",
+    "unsealed_free_text",
     "writing_sealer",
 ]
 
@@ -99,6 +106,67 @@ def sealed_tables() -> list[SealedTable]:
 def sealed_columns(table: type[Table] | str) -> tuple[str, ...]:
     name = table if isinstance(table, str) else table._meta.tablename
     return _SEALED[name].columns if name in _SEALED else ()
+
+
+#: The column types that hold free text: in a table of dossier content, medical text, sealed.
+FREE_TEXT = (Text, JSON)
+
+
+def unsealed_free_text(table: type[Table]) -> list[str]:
+    """The free-text columns (`FREE_TEXT`) of a table of dossier content (it has a
+    ``dossier`` column) that are not declared sealed: the plugin contract refuses them."""
+    if "dossier" not in {column._meta.name for column in table._meta.columns}:
+        return []
+    spec = _SEALED.get(table._meta.tablename)
+    declared = spec.columns if spec is not None and spec.table is table else ()
+    return [
+        column._meta.db_column_name
+        for column in table._meta.columns
+        if isinstance(column, FREE_TEXT) and column._meta.db_column_name not in declared
+    ]
+
+
+async def _seal(*rows: Table) -> None:
+    """Seal, in place, the medical columns of rows about to be written, each under the data
+    key of its ``dossier`` (made on first use), the column naming the row being set."""
+    for row in rows:
+        spec = _SEALED.get(row._meta.tablename)
+        if spec is None:
+            continue
+        row_id = getattr(row, spec.row, None)
+        if row_id is None:
+            raise ValueError(f"{spec.table._meta.tablename}.{spec.row} is needed to seal a row")
+        found = await writing_sealer(row.dossier)
+        for name in spec.columns:
+            column = spec.table._meta.get_column_by_name(name)
+            value = getattr(row, column._meta.name)
+            if isinstance(column, JSON):
+                text = value if isinstance(value, str) else json.dumps(value)
+                value = json.dumps(found.seal(spec.table._meta.tablename, name, row_id, text))
+            else:
+                value = found.seal(spec.table._meta.tablename, name, row_id, value)
+            setattr(row, column._meta.name, value)
+
+
+async def insert(*rows: Table) -> None:
+    """Insert rows of dossier content, their medical columns sealed. Call it inside
+    the write's transaction. A row of a table numbered by the database (its serial key names
+    its rows) is inserted first, and its medical columns written sealed under its number."""
+    for row in rows:
+        spec, key = _SEALED.get(row._meta.tablename), row._meta.primary_key
+        if spec is None or not (isinstance(key, Serial) and spec.row == key._meta.name):
+            await _seal(row)
+            await row.save()
+            continue
+        columns = [spec.table._meta.get_column_by_name(name) for name in spec.columns]
+        clear = {column: getattr(row, column._meta.name) for column in columns}
+        for column in columns:
+            setattr(row, column._meta.name, column.get_default_value())
+        await row.save()  # numbered
+        for column, value in clear.items():
+            setattr(row, column._meta.name, value)
+        await _seal(row)
+        await row.update_self({column: getattr(row, column._meta.name) for column in columns})
 
 
 def keyring_for(settings: Settings) -> Keyring:

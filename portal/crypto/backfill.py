@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.columns import JSON
+from piccolo.table import Table
 
 from portal import crypto, db
 from portal.crypto import KeyUnavailable, SealedTable, Sealer
@@ -70,10 +71,23 @@ async def _sealers(rows: list[dict[str, Any]]) -> dict[Any, Sealer]:
     return sealers
 
 
-async def seal_existing(batch_size: int = BATCH_SIZE) -> Report:
-    """Seal every medical value still in clear, then check them all."""
+def _specs(tables: list[type[Table]] | None) -> list[SealedTable]:
+    """The declared tables among ``tables`` (None: every declared table)."""
+    names = None if tables is None else {table._meta.tablename for table in tables}
+    return [
+        spec
+        for spec in crypto.sealed_tables()
+        if names is None or spec.table._meta.tablename in names
+    ]
+
+
+async def seal_existing(
+    tables: list[type[Table]] | None = None, batch_size: int = BATCH_SIZE
+) -> Report:
+    """Seal every medical value still in clear, of ``tables`` (a plugin's migration names its
+    own) or of every declared table, then check them all."""
     report, shredded = Report(), crypto.keyring().shredded
-    for spec in crypto.sealed_tables():
+    for spec in _specs(tables):
         async for rows in _batches(spec, batch_size):
             async with db.current().write_transaction():
                 sealers: dict[Any, Sealer] = {}
@@ -96,14 +110,28 @@ async def seal_existing(batch_size: int = BATCH_SIZE) -> Report:
                             spec.table._meta.primary_key == row["id"]
                         )
                         report.sealed += len(changes)
-    report.problems = await verify()
+    report.problems = await verify(tables)
     return report
 
 
-async def verify(batch_size: int = BATCH_SIZE) -> list[str]:
-    """Every medical value that is in clear or does not open under its dossier's key."""
+async def migrate(tables: list[type[Table]]) -> None:
+    """What a migration runs: seal ``tables``' values still in clear; fail, naming them, when
+    a value is left in clear or does not decrypt (the migration is then not recorded)."""
+    report = await seal_existing(tables)
+    if report.problems:
+        raise RuntimeError(
+            f"{len(report.problems)} medical values are not sealed as they should be: "
+            + "; ".join(report.problems[:5])
+        )
+
+
+async def verify(
+    tables: list[type[Table]] | None = None, batch_size: int = BATCH_SIZE
+) -> list[str]:
+    """Every medical value (of ``tables``, or of every declared table) that is in clear or
+    does not open under its dossier's key."""
     problems = []
-    for spec in crypto.sealed_tables():
+    for spec in _specs(tables):
         name = spec.table._meta.tablename
         async for rows in _batches(spec, batch_size):
             sealers = await _sealers(rows)

@@ -12,6 +12,7 @@ to the caller, which traces it; the rest of the dossier opens.
 from __future__ import annotations
 
 import binascii
+import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,19 @@ class Sealer:
             row_id = row[spec.row]
             for column in spec.columns:
                 if column in row:
-                    row[column], opened = self.open(table, column, row_id, row[column])
+                    stored = _unquoted(row[column])
+                    row[column], opened = self.open(table, column, row_id, stored)
                     if not opened:
                         problems.append(Problem(table, column, str(row_id)))
         return problems
+
+
+def _unquoted(stored: Any) -> Any:
+    """A sealed value as a JSON column holds it (a JSON string) as the sealed text; any other
+    value as it is."""
+    if isinstance(stored, str) and stored.startswith('"' + TEXT_PREFIX):
+        try:
+            return json.loads(stored)
+        except ValueError:
+            return stored
+    return stored

@@ -5,7 +5,7 @@ from datetime import timedelta
 from carnet_sleep_diary import routes
 from carnet_sleep_diary.piccolo_app import APP_CONFIG
 from carnet_sleep_diary.tables import Night
-from portal import Card, Category, Section, clock, hookimpl
+from portal import Card, Category, Section, clock, crypto, hookimpl
 from portal import gettext_lazy as _
 
 
@@ -50,4 +50,4 @@ async def demo_data(demo):
             note=note,
             noted_at=clock.now(),
         )
-        await Night.insert(night)
+        await crypto.insert(night)

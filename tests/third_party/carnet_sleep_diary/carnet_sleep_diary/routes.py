@@ -10,6 +10,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from carnet_sleep_diary.tables import Night
+from portal import crypto
 from portal import gettext_lazy as _
 from portal.access import public, signed_in
 from portal.access.view import DossierView, open_dossier
@@ -42,10 +43,12 @@ async def _diary(
     status: int = 200,
 ) -> Template:
     """The diary (for htmx, its panel): the nights, newest first, and the form to note one."""
-    nights = (
+    nights = await crypto.opened(
+        view.id,
+        Night,
         await Night.select()
         .where(Night.dossier == view.id)
-        .order_by(Night.night_of, ascending=False)
+        .order_by(Night.night_of, ascending=False),
     )
     context = {
         "view": view,
@@ -91,7 +94,7 @@ async def add_night(
         return await _diary(request, view, typed, errors, 400)
     # Decided again and traced in the transaction that writes: both happen, or neither.
     async with view.acting(Action.CREATE, CATEGORY, target_type="sleep_diary"):
-        await Night.insert(
+        await crypto.insert(
             Night(
                 dossier=view.id,
                 author=view.actor.account_id,

@@ -1,6 +1,7 @@
 from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from portal import crypto
 from portal.dossiers.tables import Dossier
 from portal.identity.tables import Account
 
@@ -15,3 +16,6 @@ class Night(Table, tablename="sleep_diary_night"):
     author = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
     author_name = Varchar(length=200, default="")
     noted_at = Timestamptz()
+
+
+crypto.sealed(Night, Night.note)  # medical text: stored encrypted under the dossier's key

@@ -1,8 +1,11 @@
 """The sleep diary, tested as its author would: with plain ``pytest`` and Carnet's test kit (the
 ``carnet`` fixture: a running portal with this plugin, on a database holding the demo)."""
 
+from datetime import date
+
 from carnet_sleep_diary.tables import Night
 
+from portal import crypto
 from portal.audit import Action
 
 CAMILLE = "camille.martin@demo.carnet.fr"
@@ -38,8 +41,9 @@ async def test_the_patient_notes_a_night_and_her_doctor_reads_it(carnet):
         diary(carnet), data={"night_of": "2026-03-01", "hours": "8", "note": "Enfin reposée"}
     )
     assert noted.status_code == 303
-    [night] = await Night.select().where(Night.note == "Enfin reposée")
+    [night] = await Night.select().where(Night.night_of == date(2026, 3, 1))
     assert (night["hours"], night["author"]) == (8, carnet.accounts[CAMILLE])
+    assert crypto.is_sealed(night["note"])  # stored encrypted, shown in clear below
     assert await done_by(carnet, CAMILLE, demo) == [("view", "allowed"), ("create", "allowed")]
 
     doctor = await carnet.sign_in(DOCTOR)
