@@ -398,3 +398,18 @@ async def test_jules_makes_his_refusal_count_and_the_urgentiste_sees_it(portal, 
     assert card.status_code == 200
     assert line in card.text
     assert [event["mode"] for event in await trail(dossier, urgentiste)][-1] == "emergency"
+
+
+async def test_a_huge_message_or_date_is_refused_and_not_sent_back_whole(portal, new_browser):
+    alice = await new_patient()
+    dossier = await dossier_of(alice)
+    browser = await signed_in_browser(new_browser, alice)
+    huge = "a" * 100_000
+
+    for values in ({"message": huge}, {"stated_on": huge}):
+        answer = await browser.open_and_submit(
+            page_of(dossier), page_of(dossier), {**NO_OBJECTION, **values}
+        )
+        assert answer.status_code == 400
+        assert len(answer.text) < 20_000  # the value cut, not copied back whole
+    assert await positions(dossier) == []
