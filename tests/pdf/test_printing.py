@@ -86,7 +86,7 @@ async def test_each_reader_exports_what_they_may_read(portal, new_browser):
     [printed] = [e for e in await trail(dossier, cardiologist_person) if e["action"] == "print"]
     assert printed["outcome"] == "allowed"
     history = (await patient.get(f"/dossiers/{dossier}/history")).text
-    assert "<strong>Marc Garcia, médecin</strong>" in history
+    assert "<strong>Dr Marc Garcia, médecin</strong>" in history
     assert "a imprimé le dossier complet, en PDF" in history
 
     stranger = await signed_in_browser(new_browser, await new_professional(last_name="Autre"))
