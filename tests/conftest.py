@@ -130,6 +130,10 @@ def install_distribution(tmp_path, monkeypatch) -> Iterator[Callable[..., None]]
             for folder in added
         ):
             del sys.modules[name]
+    # And the tables those modules declared sealed: a later test's sealing must not reach them.
+    for name, spec in list(crypto._SEALED.items()):
+        if spec.table.__module__ not in sys.modules:
+            del crypto._SEALED[name]
 
 
 @pytest.fixture

@@ -92,6 +92,8 @@ def sealed(table: type[Table], *columns: Column, row: Column | None = None) -> N
     when the primary key is not known before the insert (a serial number)."""
     name = table._meta.tablename
     known = _SEALED.get(name)
+    if known is not None and known.table is not table:  # its module imported anew
+        known = None
     _SEALED[name] = SealedTable(
         table,
         (*(known.columns if known else ()), *(column._meta.db_column_name for column in columns)),

@@ -81,6 +81,10 @@ class Sealer:
         if isinstance(value, str):
             sealed = nonce + self._aead.encrypt(nonce, value.encode(), aad)
             return TEXT_PREFIX + binascii.b2a_base64(sealed, newline=False).decode()
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"only a text or a file seals, not {type(value).__name__} ({table}.{column})"
+            )
         return BYTES_PREFIX + nonce + self._aead.encrypt(nonce, bytes(value), aad)
 
     def open(self, table: str, column: str, row_id: Any, stored: Any) -> tuple[Any, bool]:

@@ -287,7 +287,7 @@ async def search_patients(request: Request) -> Response:
     if dossier_id is not None:
         try:
             view = await _view(request, dossier_id)
-        except NotFoundException:
+        except NotFoundException:  # not open to this person: the search finds nothing
             pass
         else:
             resource = await _patient(view)
