@@ -61,6 +61,13 @@ FILE_KINDS = (
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
 )
+#: A structured document (a FHIR Bundle): never sniffed, only kept once its caller has read it
+#: as one (`Draft.checked_type`), and downloaded as JSON.
+STRUCTURED_TYPE = "application/fhir+json"
+_EXTENSIONS = {
+    **{kind: extension for _magic, kind, extension in FILE_KINDS},
+    STRUCTURED_TYPE: "json",
+}
 #: Where the date of care may be "today" while it is already tomorrow in UTC (overseas
 #: territories as far as UTC+14).
 FURTHEST_TIMEZONE = timedelta(hours=14)
@@ -312,9 +319,13 @@ def clean_file_name(name: str) -> str:
     return name[:TITLE_MAX_LENGTH]
 
 
-def check_file(name: str, data: bytes | None) -> tuple[str, str, bytes | None, str, bool]:
+def check_file(
+    name: str, data: bytes | None, checked_type: str = ""
+) -> tuple[str, str, bytes | None, str, bool]:
     """A document's file as it is kept (name, content type, bytes), or why it is refused (and
-    whether because it is too large). No data: no file."""
+    whether because it is too large). No data: no file. ``checked_type``: the type of a file
+    whose content the caller has already checked (a FHIR document); otherwise the type is
+    found from the content."""
     if data is None:
         return "", "", None, "", False
     name = clean_file_name(name)
@@ -325,7 +336,7 @@ def check_file(name: str, data: bytes | None) -> tuple[str, str, bytes | None, s
             "size": MAX_FILE_SIZE // (1024 * 1024)
         }
         return "", "", None, problem, True
-    kind = file_kind(data)
+    kind = (checked_type, _EXTENSIONS[checked_type]) if checked_type else file_kind(data)
     if kind is None:
         problem = _(
             "Only PDF, JPEG and PNG files are accepted, and this file is none of them, "
@@ -358,6 +369,8 @@ class Draft:
     submission: str
     file_name: str = ""
     file_data: bytes | None = None
+    #: The file's type when its sender has checked its content (`check_file`).
+    checked_type: str = ""
     hide_from_patient: bool = False
     hidden_days: str = ""
     hide_from_representatives: bool = False
@@ -434,7 +447,7 @@ async def check_deposit(
             "count": BODY_MAX_LENGTH
         }
     file_name, file_type, file_data, problem, file_too_large = check_file(
-        draft.file_name, draft.file_data
+        draft.file_name, draft.file_data, draft.checked_type
     )
     if problem:
         errors["file"] = problem
@@ -781,7 +794,7 @@ def content_of(document: dict) -> tuple[bytes, str, str, str]:
     (content, content type, name, extension)."""
     if document["file_data"] is not None:
         content_type = document["file_type"]
-        extension = next((ext for _m, kind, ext in FILE_KINDS if kind == content_type), "bin")
+        extension = _EXTENSIONS.get(content_type, "bin")
         return bytes(document["file_data"]), content_type, document["file_name"], extension
     content = f"{document['title']}\n\n{document['body']}\n".encode()
     return content, "text/plain", document["title"], "txt"

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal.dossiers import documents
-from portal.fhir.resources import FHIR_JSON
 from portal.fhir.transaction import Invalid, parse_json
 from portal.i18n import gettext as _
 
 #: An imported bundle is kept as a file of this type.
-IMPORTED_TYPE = FHIR_JSON
+IMPORTED_TYPE = documents.STRUCTURED_TYPE
 #: The bundles that may be imported: a document (an IPS) or a collection of resources.
 IMPORTED_KINDS = frozenset({"document", "collection"})
 MAX_IMPORTED_ENTRIES = 2000

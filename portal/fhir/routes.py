@@ -35,7 +35,7 @@ from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents
 from portal.dossiers.tables import Document, Dossier
-from portal.fhir import codes, ips, search
+from portal.fhir import codes, ips, reading, search
 from portal.fhir.resources import (
     FHIR_JSON,
     FHIR_VERSION,
@@ -529,13 +529,19 @@ async def _checked(view: DossierView, deposit: Deposit, key: UUID) -> Checked:
         if check.replacing["id"] != deposit.replaces:
             message = "A newer version of this document exists: replace that one."
             return check.refuse(Issue("conflict", message, target), 409)
-    text = ""
+    text, checked_type = "", ""
+    attachment = f"{deposit.path}.content[0].attachment"
     if deposit.content_type == TEXT_TYPE:
         try:
             text = deposit.data.decode("utf-8")
         except UnicodeDecodeError:
-            attachment = f"{deposit.path}.content[0].attachment"
             return check.refuse(Issue("invalid", "The text is not UTF-8.", attachment))
+    elif deposit.content_type == documents.STRUCTURED_TYPE:
+        checked_type = documents.STRUCTURED_TYPE
+        if len(deposit.data) <= documents.MAX_FILE_SIZE:  # larger: refused as any file (413)
+            structured, problem = reading.check_bundle(deposit.data)
+            if structured is None:
+                return check.refuse(Issue("invalid", problem, f"{attachment}.data"))
     draft = documents.Draft(
         category=deposit.category,
         type=deposit.type,
@@ -545,6 +551,7 @@ async def _checked(view: DossierView, deposit: Deposit, key: UUID) -> Checked:
         submission=str(key),
         file_name=deposit.title,
         file_data=None if text else deposit.data,
+        checked_type=checked_type,
     )
     check.entry, errors, check.status = await documents.check_deposit(view, draft, check.replacing)
     kind = _ISSUE_OF_STATUS.get(check.status, "invalid")

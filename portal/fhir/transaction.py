@@ -20,13 +20,14 @@ from typing import Any
 from uuid import UUID
 
 from portal.fhir import codes
-from portal.fhir.resources import Invalid, Issue
+from portal.fhir.resources import FHIR_JSON, Invalid, Issue
 
 #: Entries in one bundle: a submission set and up to 49 documents with their files.
 MAX_ENTRIES = 100
 #: How deep the JSON of a bundle may nest (a real one needs about ten levels).
 MAX_DEPTH = 32
-#: The content types a document may have: a file checked by its content, or a text.
+#: The content types a document may have: a file checked by its content, a text, or a
+#: structured document (a FHIR Bundle, read as `portal.fhir.reading` reads an import).
 FILE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 TEXT_TYPE = "text/plain"
 _REFERENCE = re.compile(r"(?:.*/)?(Patient|DocumentReference)/([^/]+)$")
@@ -402,11 +403,12 @@ def _content(
         reader.problem("invalid", data_path, "The content is not valid base64.")
         return content_type, b"", binary_url
     media_type = content_type.split(";")[0].strip().lower()
-    if content_type and media_type not in FILE_TYPES | {TEXT_TYPE}:
+    if content_type and media_type not in FILE_TYPES | {TEXT_TYPE, FHIR_JSON}:
         reader.problem(
             "not-supported",
             f"{path}.contentType",
-            "A document is a PDF, JPEG or PNG file, or text/plain.",
+            "A document is a PDF, JPEG or PNG file, text/plain, or a FHIR Bundle "
+            "(application/fhir+json).",
         )
     size = attachment.get("size")
     if size is not None and size != len(data):

@@ -4,7 +4,10 @@ resource answered is valid R4, every step decided and traced as the pages do."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+
+import pytest
 
 from portal import crypto
 from portal.audit.tables import AuditEvent
@@ -223,3 +226,87 @@ async def test_a_text_document_is_kept_as_its_text(portal, new_browser):
     retrieved = await software.get(f"{FHIR}/{binary}")
     assert retrieved.headers["content-type"].startswith("text/plain")
     assert text in retrieved.text
+
+
+def _discharge_summary() -> dict:
+    """A structured document, as a hospital's software would send it: a FHIR document Bundle."""
+    return {
+        "resourceType": "Bundle",
+        "type": "document",
+        "timestamp": "2026-03-01T10:00:00+01:00",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:1",
+                "resource": {
+                    "resourceType": "Composition",
+                    "title": "Lettre de liaison <script>alert(1)</script>",
+                    "date": "2026-03-01",
+                    "section": [{"title": "Traitements", "entry": [{"reference": "urn:uuid:2"}]}],
+                },
+            },
+            {
+                "fullUrl": "urn:uuid:2",
+                "resource": {
+                    "resourceType": "MedicationStatement",
+                    "medicationCodeableConcept": {"text": "Amlodipine 5 mg"},
+                },
+            },
+        ],
+    }
+
+
+async def test_a_structured_document_is_kept_and_shown_as_the_text_it_says(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    content = json.dumps(_discharge_summary()).encode()
+    entry = document_entry(
+        dossier, data=content, content_type="application/fhir+json", title="Lettre de liaison"
+    )
+    answer = await software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert answer.status_code == 200, answer.text
+    [stored] = await crypto.opened(dossier, Document, await Document.select())
+    assert (bytes(stored["file_data"]), stored["file_type"]) == (content, "application/fhir+json")
+
+    binary = answer.json()["entry"][2]["response"]["location"]
+    retrieved = await software.get(f"{FHIR}/{binary}")
+    assert (retrieved.content, retrieved.headers["content-type"]) == (
+        content,
+        "application/fhir+json",
+    )
+    browser = await signed_in(new_browser, patient)
+    page = await browser.get(f"/dossiers/{dossier}/documents/{stored['id']}")
+    assert page.status_code == 200
+    assert "Traitements" in page.text
+    assert "Amlodipine 5 mg" in page.text
+    assert "<script>alert(1)" not in page.text
+    download = await browser.get(f"/dossiers/{dossier}/documents/{stored['id']}/file")
+    assert download.content == content
+    assert '.json"' in download.headers["content-disposition"]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{not json", "pas du JSON"),
+        (json.dumps({"resourceType": "Patient"}).encode(), "resourceType"),
+        (json.dumps({"resourceType": "Bundle", "type": "transaction"}).encode(), "Bundle.type"),
+    ],
+)
+async def test_a_structured_document_that_is_no_fhir_document_is_refused(
+    portal, new_browser, content, problem
+):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    entry = document_entry(dossier, data=content, content_type="application/fhir+json")
+    answer = await software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert answer.status_code == 400, answer.text
+    [issue] = valid(answer.json())["issue"]
+    assert issue["expression"] == ["Bundle.entry[1].resource.content[0].attachment.data"]
+    assert problem in issue["diagnostics"]
+    assert await Document.count().where(Document.dossier == dossier) == 0
