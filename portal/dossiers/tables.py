@@ -100,6 +100,9 @@ class Document(Table, tablename="document"):
     file_data = Bytea(null=True, default=None)
     #: The form submission that created it: submitting the same form twice adds one document.
     submission = UUID(null=True, default=None)
+    #: The identifier its sender's software gave it, ``system|value`` (FHIR's
+    #: ``masterIdentifier``, `portal.fhir`); "" for a document typed into Carnet.
+    master_identifier = Varchar(length=520, default="")
 
 
 class SummaryVersion(Table, tablename="summary_version"):

@@ -135,10 +135,14 @@ def document_reference(
     }
     if has_file and document.get("file_size"):
         attachment["size"] = document["file_size"]
+    system, _bar, value = (document.get("master_identifier") or "").partition("|")
+    master = {"system": system, "value": value} if system else {"value": value}
     resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "id": str(document_id),
-        "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{document_id}"},
+        "masterIdentifier": master
+        if value
+        else {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{document_id}"},
         "status": "superseded" if document.get("superseded_at") else "current",
         "docStatus": "final",
         "category": [{"coding": [category_code(document["category"], base_url)]}],

@@ -427,8 +427,12 @@ async def provide(request: Request) -> Response:
     made: list[UUID] = []
     try:
         async with db.current().write_transaction():
-            for check in checked:
-                made.append(await documents.store(view, check.entry, check.replacing))
+            for check, deposit in zip(checked, submission.deposits, strict=True):
+                document_id = await documents.store(view, check.entry, check.replacing)
+                await Document.update(
+                    {Document.master_identifier: deposit.master_identifier}
+                ).where(Document.id == document_id)
+                made.append(document_id)
     except ControlError as conflict:
         raise Invalid([Issue("conflict", str(conflict), f"{first.path}.relatesTo")], 409) from None
     except Exception:

@@ -30,7 +30,7 @@ from portal.fhir.resources import Invalid, Issue
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 #: What a DocumentReference is made from (no body, no file).
-COLUMNS = (*LISTED, Document.file_size, Document.superseded_at)
+COLUMNS = (*LISTED, Document.file_size, Document.superseded_at, Document.master_identifier)
 #: What decides whether a version is seen, and matched: all a search reads of each version.
 DECIDING = (
     Document.id,

@@ -24,6 +24,8 @@ from portal.fhir.resources import FHIR_JSON, Invalid, Issue
 
 #: Entries in one bundle: a submission set and up to 49 documents with their files.
 MAX_ENTRIES = 100
+#: How long a masterIdentifier's system, and its value, may be (Carnet keeps both).
+MAX_IDENTIFIER_LENGTH = 255
 #: How deep the JSON of a bundle may nest (a real one needs about ten levels).
 MAX_DEPTH = 32
 #: The content types a document may have: a file checked by its content, a text, or a
@@ -240,6 +242,12 @@ def _document(
     master = reader.object(resource, "masterIdentifier", path)
     master_value = reader.text(master, "value", f"{path}.masterIdentifier") if master else ""
     master_system = master.get("system", "") if isinstance(master.get("system", ""), str) else ""
+    if len(master_system) > MAX_IDENTIFIER_LENGTH or "|" in master_system:
+        message = f"The system is a URI of at most {MAX_IDENTIFIER_LENGTH} characters."
+        reader.problem("invalid", f"{path}.masterIdentifier.system", message)
+    if len(master_value) > MAX_IDENTIFIER_LENGTH:
+        message = f"The value is at most {MAX_IDENTIFIER_LENGTH} characters long."
+        reader.problem("invalid", f"{path}.masterIdentifier.value", message)
     status = resource.get("status")
     if status != "current":
         reader.problem("value", f"{path}.status", "A new document's status is current.")

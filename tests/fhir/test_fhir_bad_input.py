@@ -92,6 +92,11 @@ async def test_each_bad_bundle_says_what_and_where_and_keeps_nothing(portal, new
             "Bundle.entry[1].resource.description",
         ),
         (json.dumps(half_wrong), 400, "Bundle.entry[3].resource.context.period.start"),
+        (
+            json.dumps(bundle(master="x" * 256)),
+            400,
+            "Bundle.entry[1].resource.masterIdentifier.value",
+        ),
         (json.dumps(provide_bundle(elsewhere)), 404, "Bundle.entry[1].resource.subject"),
         (json.dumps(_nested(200)), 400, "Bundle"),
     ]

@@ -106,6 +106,8 @@ async def test_the_gp_software_deposits_finds_and_retrieves_a_report(portal, new
     assert results["total"] == 1
     reference = valid(results["entry"][0]["resource"])
     assert reference["id"] == str(stored["id"])
+    # The identifier the software gave its document, as it gave it.
+    assert reference["masterIdentifier"] == sent["entry"][1]["resource"]["masterIdentifier"]
     assert reference["category"][0]["coding"][0]["code"] == "10"
     assert reference["type"]["coding"][0]["code"] == "11488-4"
     assert reference["author"][0]["reference"] == f"Practitioner/{gp.id}"
