@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -19,10 +19,9 @@ from litestar import Request
 from litestar.exceptions import NotFoundException
 
 from portal import crypto
-from portal.access.facts import LISTED
+from portal.access.facts import LISTED, Item
 from portal.access.view import DossierView
 from portal.audit import Action
-from portal.dossiers.documents import as_seen
 from portal.dossiers.tables import Document
 from portal.fhir import codes
 from portal.fhir.resources import Invalid, Issue
@@ -31,19 +30,6 @@ DEFAULT_COUNT = 20
 MAX_COUNT = 100
 #: What a DocumentReference is made from (no body, no file).
 COLUMNS = (*LISTED, Document.file_size, Document.superseded_at, Document.master_identifier)
-#: What decides whether a version is seen, and matched: all a search reads of each version.
-DECIDING = (
-    Document.id,
-    Document.category,
-    Document.type,
-    Document.author,
-    Document.masked,
-    Document.hidden_until,
-    Document.hidden_from_representatives,
-    Document.lineage,
-    Document.superseded_at,
-    Document.created_at,
-)
 _STATUSES = frozenset({"current", "superseded"})
 _PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 DOCUMENT_PARAMETERS = frozenset(
@@ -179,20 +165,16 @@ class DocumentQuery:
         query = [*self.given, *([("_offset", str(offset))] if offset else [])]
         return f"{base_url}/fhir/DocumentReference?{urlencode(query)}"
 
-    def matches(self, document: dict[str, Any]) -> bool:
-        if self.categories and document["category"] not in self.categories:
+    def matches(self, item: Item) -> bool:
+        """Whether the versions of this standing are asked for: their category, type and
+        author (their status and day are the database's to check, `_row_filters`)."""
+        if self.categories and item.category not in self.categories:
             return False
         if self.type_codes:
-            code = codes.mapping().type_of(document["category"], document["type"])
+            code = codes.mapping().type_of(item.category, item.type)
             if code is None or code.code not in self.type_codes:
                 return False
-        status = "superseded" if document["superseded_at"] else "current"
-        if self.statuses and status not in self.statuses:
-            return False
-        if self.authors and document["author"] not in self.authors:
-            return False
-        day = document["created_at"].date()
-        return all(_on(prefix, start, end, day) for prefix, start, end in self.dates)
+        return not self.authors or item.author in self.authors
 
 
 def _each(params: dict[str, list[str]], name: str) -> list[str]:
@@ -214,67 +196,122 @@ def _number(params: dict[str, list[str]], name: str, default: int, low: int, hig
     return number
 
 
-def _on(prefix: str, start: date, end: date, day: date) -> bool:
-    return {
-        "eq": start <= day <= end,
-        "ne": not start <= day <= end,
-        "gt": day > end,
-        "lt": day < start,
-        "ge": day >= start,
-        "le": day <= end,
-    }[prefix]
-
-
 def replaced_by(document: dict[str, Any], versions: list[dict[str, Any]]) -> UUID | None:
     """The version ``document`` replaced: the one of its versions made just before it."""
     earlier = [row for row in versions if row["created_at"] < document["created_at"]]
     return max(earlier, key=lambda row: row["created_at"])["id"] if earlier else None
 
 
+#: Every version of a dossier's documents, with what decides who sees it: its own category,
+#: type and author, and its current version's mask and announcements (they cover every
+#: version). A version's lineage is the id of the first one (null on a first version that
+#: was never replaced, when it was stored without it). Identifiers are read as text: the
+#: thousand rows of a long dossier are not converted, only those kept.
+_VERSIONS = """
+WITH current_version AS (
+    SELECT COALESCE(lineage, id) AS lineage, masked, hidden_until, hidden_from_representatives
+    FROM document WHERE dossier = {{}} AND superseded_at IS NULL
+), seen_version AS (
+    SELECT d.id, d.category, d.type, d.author, d.care_date, d.created_at, d.superseded_at,
+           c.lineage, c.masked, c.hidden_until, c.hidden_from_representatives
+    FROM current_version AS c JOIN document AS d ON d.lineage = c.lineage
+    WHERE d.dossier = {{}}
+    UNION ALL
+    SELECT d.id, d.category, d.type, d.author, d.care_date, d.created_at, d.superseded_at,
+           c.lineage, c.masked, c.hidden_until, c.hidden_from_representatives
+    FROM current_version AS c JOIN document AS d ON d.id = c.lineage AND d.lineage IS NULL
+)
+SELECT CAST(id AS TEXT) AS id, CAST(lineage AS TEXT) AS lineage, category, type,
+       CAST(author AS TEXT) AS author, masked, hidden_until, hidden_from_representatives
+FROM seen_version
+WHERE {where}
+ORDER BY care_date DESC, created_at DESC, id
+"""
+_STANDING = ("category", "type", "author", "masked", "hidden_until", "hidden_from_representatives")
+
+
+def _row_filters(query: DocumentQuery) -> tuple[str, list[Any]]:
+    """The query's conditions on each version (its status, the day it was made, in UTC) as
+    SQL on ``version``, with their values."""
+    conditions, values = ["1 = 1"], []
+    if query.statuses == {"current"}:
+        conditions.append("superseded_at IS NULL")
+    elif query.statuses == {"superseded"}:
+        conditions.append("superseded_at IS NOT NULL")
+    for prefix, start, end in query.dates:
+        first = datetime.combine(start, time(), UTC)
+        after = datetime.combine(end + timedelta(days=1), time(), UTC)
+        condition, bounds = {
+            "eq": ("(created_at >= {} AND created_at < {})", [first, after]),
+            "ne": ("(created_at < {} OR created_at >= {})", [first, after]),
+            "gt": ("created_at >= {}", [after]),
+            "lt": ("created_at < {}", [first]),
+            "ge": ("created_at >= {}", [first]),
+            "le": ("created_at < {}", [after]),
+        }[prefix]
+        conditions.append(condition)
+        values.extend(bounds)
+    return " AND ".join(conditions), values
+
+
+def _standing(row: dict[str, Any]) -> Item:
+    """The policy's view of a version, from its row of `_VERSIONS` (as `documents.as_seen` makes it
+    from whole rows)."""
+    hidden_until = row["hidden_until"]
+    if isinstance(hidden_until, str):  # SQLite, without its column's type
+        hidden_until = datetime.fromisoformat(hidden_until)
+    return Item(
+        category=row["category"],
+        type=row["type"],
+        author=UUID(row["author"]) if row["author"] else None,
+        masked=bool(row["masked"]),
+        hidden_until=hidden_until,
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
+    )
+
+
 async def documents(view: DossierView, query: DocumentQuery) -> list[dict[str, Any]]:
     """Every version of the dossier's documents that the asker may read and that matches
-    ``query``, newest care first: the id of each, and the version it ``replaces``."""
-    rows = (
-        await Document.select(*DECIDING)
-        .where(Document.dossier == view.id)
-        .order_by(Document.care_date, ascending=False)
-        .order_by(Document.created_at, ascending=False)
-    )
-    lineages: dict[UUID, list[dict[str, Any]]] = {}
-    for row in rows:
-        lineages.setdefault(row["lineage"] or row["id"], []).append(row)
-    # The documents of a dossier share a handful of standings: each is decided once.
+    ``query``, newest care first: the id of each and of its lineage, as text (`page_of` reads
+    a page's). The database narrows by status and date; the policy decides each distinct
+    standing once (the documents of a dossier share a handful)."""
+    where, values = _row_filters(query)
+    sql = _VERSIONS.format(where=where)
+    rows = await Document.raw(sql, view.id, view.id, *values)
     decided: dict[tuple, bool] = {}
     found = []
     for row in rows:
-        versions = lineages[row["lineage"] or row["id"]]
-        current = (
-            row
-            if len(versions) == 1
-            else next((v for v in versions if v["superseded_at"] is None), versions[0])
-        )
-        standing = (
-            row["category"],
-            row["type"],
-            row["author"],
-            current["masked"],
-            current["hidden_until"],
-            current["hidden_from_representatives"],
-        )
-        allowed = decided.get(standing)
-        if allowed is None:
-            allowed = decided[standing] = view.may(Action.VIEW, item=as_seen(row, current))
-        if allowed and query.matches(row):
-            found.append({"id": row["id"], "replaces": replaced_by(row, versions)})
+        standing = tuple(row[name] for name in _STANDING)
+        kept = decided.get(standing)
+        if kept is None:
+            item = _standing(row)
+            kept = decided[standing] = view.may(Action.VIEW, item=item) and query.matches(item)
+        if kept:
+            found.append(row)
     return found
 
 
 async def page_of(view: DossierView, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The documents of one page of ``found``, whole (without body nor file) and opened, in
-    its order."""
+    its order, each with the version it ``replaces``."""
     if not found:
         return []
+    found = [{"id": UUID(row["id"]), "lineage": UUID(row["lineage"])} for row in found]
     query = Document.select(*COLUMNS).where(Document.id.is_in([row["id"] for row in found]))
     rows = await crypto.opened(view.id, Document, await query)
     by_id = {row["id"]: row for row in rows}
-    return [{**by_id[row["id"]], "replaces": row["replaces"]} for row in found]
+    lineages = list({row["lineage"] for row in found})
+    versions = await Document.select(Document.id, Document.lineage, Document.created_at).where(
+        Document.dossier == view.id,
+        Document.lineage.is_in(lineages) | Document.id.is_in(lineages),
+    )
+    of_lineage: dict[UUID, list[dict[str, Any]]] = {}
+    for version in versions:
+        of_lineage.setdefault(version["lineage"] or version["id"], []).append(version)
+    return [
+        {
+            **by_id[row["id"]],
+            "replaces": replaced_by(by_id[row["id"]], of_lineage[row["lineage"]]),
+        }
+        for row in found
+    ]

@@ -192,10 +192,25 @@ async def test_search_shows_only_what_the_asker_may_read_and_pages_it(portal, ne
         params = None
     assert pages == [["CR 5", "CR 4"], ["CR 3", "CR 2"], ["CR 1"]]
 
-    deposited = {"patient": str(dossier), "date": "ge2026-03"}  # the clock's day: 2026-03-02
-    assert (await software.get(f"{FHIR}/DocumentReference", params=deposited)).json()["total"] == 5
-    before = {"patient": str(dossier), "date": "lt2026-03-02"}
-    assert (await software.get(f"{FHIR}/DocumentReference", params=before)).json()["total"] == 0
+    # The day each was stored: the clock's, 2026-03-02 (UTC).
+    for date_filter, total in [
+        ("ge2026-03", 5),
+        ("lt2026-03-02", 0),
+        ("2026-03-02", 5),
+        ("eq2026", 5),
+        ("ne2026-03-02", 0),
+        ("ne2026-03-01", 5),
+        ("gt2026-03-01", 5),
+        ("gt2026-03-02", 0),
+        ("le2026-03-02", 5),
+        ("le2026-03-01", 0),
+        ("2026-03-02T23:59:59Z", 5),
+    ]:
+        params = {"patient": str(dossier), "date": date_filter}
+        answer = await software.get(f"{FHIR}/DocumentReference", params=params)
+        assert answer.json()["total"] == total, date_filter
+    both = {"patient": str(dossier), "date": ["ge2026-03-02", "lt2026-03-03"]}
+    assert (await software.get(f"{FHIR}/DocumentReference", params=both)).json()["total"] == 5
     narrowed = await software.get(
         f"{FHIR}/DocumentReference",
         params={"patient": str(dossier), "category": f"{codes.mapping().class_system}|11"},
