@@ -204,26 +204,28 @@ def replaced_by(document: dict[str, Any], versions: list[dict[str, Any]]) -> UUI
 
 #: Every version of a dossier's documents, with what decides who sees it: its own category,
 #: type and author, and its current version's mask and announcements (they cover every
-#: version). A version's lineage is the id of the first one (null on a first version that
-#: was never replaced, when it was stored without it). Identifiers are read as text: the
+#: version), found in one scan of the dossier's documents, whatever the planner knows of
+#: them. A version's lineage is the id of the first one (null on a first version that was
+#: never replaced, when it was stored without it). Identifiers are read as text: the
 #: thousand rows of a long dossier are not converted, only those kept.
 _VERSIONS = """
-WITH current_version AS (
-    SELECT COALESCE(lineage, id) AS lineage, masked, hidden_until, hidden_from_representatives
-    FROM document WHERE dossier = {{}} AND superseded_at IS NULL
-), seen_version AS (
-    SELECT d.id, d.category, d.type, d.author, d.care_date, d.created_at, d.superseded_at,
-           c.lineage, c.masked, c.hidden_until, c.hidden_from_representatives
-    FROM current_version AS c JOIN document AS d ON d.lineage = c.lineage
-    WHERE d.dossier = {{}}
-    UNION ALL
-    SELECT d.id, d.category, d.type, d.author, d.care_date, d.created_at, d.superseded_at,
-           c.lineage, c.masked, c.hidden_until, c.hidden_from_representatives
-    FROM current_version AS c JOIN document AS d ON d.id = c.lineage AND d.lineage IS NULL
-)
-SELECT CAST(id AS TEXT) AS id, CAST(lineage AS TEXT) AS lineage, category, type,
-       CAST(author AS TEXT) AS author, masked, hidden_until, hidden_from_representatives
-FROM seen_version
+SELECT CAST(id AS TEXT) AS id, CAST(lineage_key AS TEXT) AS lineage, category, type,
+       CAST(author AS TEXT) AS author, current_masked AS masked,
+       current_hidden_until AS hidden_until,
+       current_hidden_from_representatives AS hidden_from_representatives
+FROM (
+    SELECT id, category, type, author, care_date, created_at, superseded_at,
+           COALESCE(lineage, id) AS lineage_key,
+           MAX(CASE WHEN superseded_at IS NULL AND masked THEN 1 ELSE 0 END)
+               OVER lineages AS current_masked,
+           MAX(CASE WHEN superseded_at IS NULL THEN hidden_until END)
+               OVER lineages AS current_hidden_until,
+           MAX(CASE WHEN superseded_at IS NULL AND hidden_from_representatives THEN 1 ELSE 0 END)
+               OVER lineages AS current_hidden_from_representatives
+    FROM document
+    WHERE dossier = {{}}
+    WINDOW lineages AS (PARTITION BY COALESCE(lineage, id))
+) AS seen_version
 WHERE {where}
 ORDER BY care_date DESC, created_at DESC, id
 """
@@ -277,7 +279,7 @@ async def documents(view: DossierView, query: DocumentQuery) -> list[dict[str, A
     standing once (the documents of a dossier share a handful)."""
     where, values = _row_filters(query)
     sql = _VERSIONS.format(where=where)
-    rows = await Document.raw(sql, view.id, view.id, *values)
+    rows = await Document.raw(sql, view.id, *values)
     decided: dict[tuple, bool] = {}
     found = []
     for row in rows:

@@ -225,6 +225,35 @@ async def test_search_shows_only_what_the_asker_may_read_and_pages_it(portal, ne
             assert valid(refused.json())["issue"][0]["code"] == "not-found"
 
 
+async def test_a_mask_on_the_current_version_hides_every_version_from_a_search(portal, new_browser):
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    dentist = await new_professional(profession="chirurgien_dentiste")
+    await join(dossier, dentist)
+    first = await add_document(dossier, "compte_rendu", title="Première version")
+    second = await add_document(dossier, "compte_rendu", title="Version masquée", lineage=first)
+    await Document.update(
+        {Document.lineage: first, Document.superseded_at: Document.created_at}
+    ).where(Document.id == first)
+    await add_document(dossier, "compte_rendu", title="Visible")
+    software = await software_for(portal, new_browser, dentist)
+    search = {"patient": str(dossier)}
+
+    def titles(answer) -> list[str]:
+        return [entry["resource"]["description"] for entry in valid(answer.json())["entry"]]
+
+    answer = await software.get(f"{FHIR}/DocumentReference", params=search)
+    assert sorted(titles(answer)) == ["Première version", "Version masquée", "Visible"]
+    # The patient masks the document: the mask is set on its current version only.
+    await Document.update({Document.masked: True}).where(Document.id == second)
+    for status in ("", "current", "superseded"):
+        answer = await software.get(
+            f"{FHIR}/DocumentReference", params={**search, **({"status": status} if status else {})}
+        )
+        assert valid(answer.json())["total"] == (1 if status != "superseded" else 0), status
+        assert "Première version" not in answer.text
+
+
 async def test_a_text_document_is_kept_as_its_text(portal, new_browser):
     patient = await new_patient()
     dossier = await dossier_of(patient)
