@@ -234,7 +234,7 @@ _STANDING = ("category", "type", "author", "masked", "hidden_until", "hidden_fro
 
 def _row_filters(query: DocumentQuery) -> tuple[str, list[Any]]:
     """The query's conditions on each version (its status, the day it was made, in UTC) as
-    SQL on ``version``, with their values."""
+    SQL on ``seen_version``, with their values."""
     conditions, values = ["1 = 1"], []
     if query.statuses == {"current"}:
         conditions.append("superseded_at IS NULL")
@@ -257,8 +257,8 @@ def _row_filters(query: DocumentQuery) -> tuple[str, list[Any]]:
 
 
 def _standing(row: dict[str, Any]) -> Item:
-    """The policy's view of a version, from its row of `_VERSIONS` (as `documents.as_seen` makes it
-    from whole rows)."""
+    """The policy's view of a version, from its row of `_VERSIONS` (as `documents.as_seen`
+    makes it from whole rows)."""
     hidden_until = row["hidden_until"]
     if isinstance(hidden_until, str):  # SQLite, without its column's type
         hidden_until = datetime.fromisoformat(hidden_until)
