@@ -206,8 +206,9 @@ def replaced_by(document: dict[str, Any], versions: list[dict[str, Any]]) -> UUI
 #: type and author, and its current version's mask and announcements (they cover every
 #: version), found in one scan of the dossier's documents, whatever the planner knows of
 #: them. A version's lineage is the id of the first one (null on a first version that was
-#: never replaced, when it was stored without it). Identifiers are read as text: the
-#: thousand rows of a long dossier are not converted, only those kept.
+#: never replaced, when it was stored without it); a lineage without exactly one current
+#: version (never made by Carnet) is not shown. Identifiers are read as text: the thousand
+#: rows of a long dossier are not converted, only those kept.
 _VERSIONS = """
 SELECT CAST(id AS TEXT) AS id, CAST(lineage_key AS TEXT) AS lineage, category, type,
        CAST(author AS TEXT) AS author, current_masked AS masked,
@@ -221,12 +222,13 @@ FROM (
            MAX(CASE WHEN superseded_at IS NULL THEN hidden_until END)
                OVER lineages AS current_hidden_until,
            MAX(CASE WHEN superseded_at IS NULL AND hidden_from_representatives THEN 1 ELSE 0 END)
-               OVER lineages AS current_hidden_from_representatives
+               OVER lineages AS current_hidden_from_representatives,
+           COUNT(CASE WHEN superseded_at IS NULL THEN 1 END) OVER lineages AS current_versions
     FROM document
     WHERE dossier = {{}}
     WINDOW lineages AS (PARTITION BY COALESCE(lineage, id))
 ) AS seen_version
-WHERE {where}
+WHERE current_versions = 1 AND {where}
 ORDER BY care_date DESC, created_at DESC, id
 """
 _STANDING = ("category", "type", "author", "masked", "hidden_until", "hidden_from_representatives")

@@ -252,6 +252,12 @@ async def test_a_mask_on_the_current_version_hides_every_version_from_a_search(p
         )
         assert valid(answer.json())["total"] == (1 if status != "superseded" else 0), status
         assert "Première version" not in answer.text
+    # A lineage without a current version (never made by Carnet) is not shown at all.
+    await Document.update(
+        {Document.masked: False, Document.superseded_at: Document.created_at}
+    ).where(Document.id == second)
+    answer = await software.get(f"{FHIR}/DocumentReference", params=search)
+    assert titles(answer) == ["Visible"]
 
 
 async def test_a_text_document_is_kept_as_its_text(portal, new_browser):
