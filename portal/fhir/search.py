@@ -228,16 +228,17 @@ FROM (
     WHERE dossier = {{}}
     WINDOW lineages AS (PARTITION BY COALESCE(lineage, id))
 ) AS seen_version
-WHERE current_versions = 1 AND {where}
+WHERE {where}
 ORDER BY care_date DESC, created_at DESC, id
 """
 _STANDING = ("category", "type", "author", "masked", "hidden_until", "hidden_from_representatives")
 
 
 def _row_filters(query: DocumentQuery) -> tuple[str, list[Any]]:
-    """The query's conditions on each version (its status, the day it was made, in UTC) as
-    SQL on ``seen_version``, with their values."""
-    conditions, values = ["1 = 1"], []
+    """The conditions on each version of ``seen_version``, as SQL with their values: a
+    lineage with one current version (`_VERSIONS`), then the query's (the version's status,
+    the day it was made, in UTC)."""
+    conditions, values = ["current_versions = 1"], []
     if query.statuses == {"current"}:
         conditions.append("superseded_at IS NULL")
     elif query.statuses == {"superseded"}:
