@@ -318,7 +318,7 @@ async def search_documents(request: Request) -> Response:
     view = await _view(request, query.patient)
     await view.require(Action.VIEW, target_type="documents")
     found = await search.documents(view, query)
-    page = await search.page_of(view, found[query.offset : query.offset + query.count])
+    page = await search.page_of(view, found)
     base = _base(request)
     entries = [
         {
@@ -329,11 +329,11 @@ async def search_documents(request: Request) -> Response:
         for row in page
     ]
     links = {"self": query.url(base, query.offset)}
-    if query.count and query.offset + query.count < len(found):
+    if query.count and query.offset + query.count < found.total:
         links["next"] = query.url(base, query.offset + query.count)
     if query.offset:
         links["previous"] = query.url(base, max(query.offset - query.count, 0))
-    return answer(bundle("searchset", entries, total=len(found), links=links))
+    return answer(bundle("searchset", entries, total=found.total, links=links))
 
 
 @get("/DocumentReference/{document_id:str}", guards=[bearer_token("DocumentReference.r")])

@@ -202,43 +202,69 @@ def replaced_by(document: dict[str, Any], versions: list[dict[str, Any]]) -> UUI
     return max(earlier, key=lambda row: row["created_at"])["id"] if earlier else None
 
 
-#: Every version of a dossier's documents, with what decides who sees it: its own category,
-#: type and author, and its current version's mask and announcements (they cover every
-#: version), found in one scan of the dossier's documents, whatever the planner knows of
-#: them. A version's lineage is the id of the first one (null on a first version that was
-#: never replaced, when it was stored without it); a lineage without exactly one current
-#: version (never made by Carnet) is not shown. Identifiers are read as text: the thousand
-#: rows of a long dossier are not converted, only those kept.
-_VERSIONS = """
-SELECT CAST(id AS TEXT) AS id, CAST(lineage_key AS TEXT) AS lineage, category, type,
-       CAST(author AS TEXT) AS author, current_masked AS masked,
-       current_hidden_until AS hidden_until,
-       current_hidden_from_representatives AS hidden_from_representatives
-FROM (
-    SELECT id, category, type, author, care_date, created_at, superseded_at,
-           COALESCE(lineage, id) AS lineage_key,
-           MAX(CASE WHEN superseded_at IS NULL AND masked THEN 1 ELSE 0 END)
-               OVER lineages AS current_masked,
-           MAX(CASE WHEN superseded_at IS NULL THEN hidden_until END)
-               OVER lineages AS current_hidden_until,
-           MAX(CASE WHEN superseded_at IS NULL AND hidden_from_representatives THEN 1 ELSE 0 END)
-               OVER lineages AS current_hidden_from_representatives,
-           COUNT(CASE WHEN superseded_at IS NULL THEN 1 END) OVER lineages AS current_versions
+#: Every version of a dossier's documents (``seen_version``) with what decides who sees it:
+#: its own category, type and author, and its current version's mask and announcements (they
+#: cover every version). A current version has its own; a replaced one is joined to the one
+#: current version of its lineage (the id of the first version, which every version of a
+#: replaced document has), and left out when its lineage has none or several (never made by
+#: Carnet). Both halves are read through the dossier's index.
+_SEEN = """
+    SELECT id, category, type, author, masked, hidden_until, hidden_from_representatives,
+           care_date, created_at, superseded_at, COALESCE(lineage, id) AS lineage
     FROM document
-    WHERE dossier = {{}}
-    WINDOW lineages AS (PARTITION BY COALESCE(lineage, id))
-) AS seen_version
-WHERE {where}
-ORDER BY care_date DESC, created_at DESC, id
+    WHERE dossier = {} AND superseded_at IS NULL
+    UNION ALL
+    SELECT version.id, version.category, version.type, version.author, current_version.masked,
+           current_version.hidden_until, current_version.hidden_from_representatives,
+           version.care_date, version.created_at, version.superseded_at, version.lineage
+    FROM document AS version
+    JOIN document AS current_version
+        ON current_version.dossier = version.dossier
+        AND current_version.lineage = version.lineage
+        AND current_version.superseded_at IS NULL
+    WHERE version.dossier = {} AND version.superseded_at IS NOT NULL
+        AND NOT EXISTS (
+            SELECT 1 FROM document AS other
+            WHERE other.lineage = version.lineage AND other.superseded_at IS NULL
+                AND other.id <> current_version.id
+        )
 """
+#: What the policy decides on (`_standing`): the versions that share it share its decision.
 _STANDING = ("category", "type", "author", "masked", "hidden_until", "hidden_from_representatives")
 
 
-def _row_filters(query: DocumentQuery) -> tuple[str, list[Any]]:
+def _standings(where: str) -> str:
+    """How many versions of each standing ``where`` keeps (`_where`)."""
+    return f"""
+        SELECT category, type, CAST(author AS TEXT) AS author, masked, hidden_until,
+               hidden_from_representatives, COUNT(*) AS versions
+        FROM ({_SEEN}) AS seen_version
+        {where}
+        GROUP BY {", ".join(_STANDING)}
+    """  # noqa: S608 - our own SQL: every value is a parameter
+
+
+def _page(where: str) -> str:
+    """A page (its size, then its offset) of the versions ``where`` keeps, newest care first:
+    the ids of each and of its lineage, as text."""
+    return f"""
+        SELECT CAST(id AS TEXT) AS id, CAST(lineage AS TEXT) AS lineage
+        FROM ({_SEEN}) AS seen_version
+        {where}
+        ORDER BY care_date DESC, created_at DESC, id
+        LIMIT {{}} OFFSET {{}}
+    """  # noqa: S608 - our own SQL: every value is a parameter
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _row_filters(query: DocumentQuery) -> tuple[list[str], list[Any]]:
     """The conditions on each version of ``seen_version``, as SQL with their values: a
-    lineage with one current version (`_VERSIONS`), then the query's (the version's status,
-    the day it was made, in UTC)."""
-    conditions, values = ["current_versions = 1"], []
+    version's status, the day it was made (in UTC)."""
+    conditions: list[str] = []
+    values: list[Any] = []
     if query.statuses == {"current"}:
         conditions.append("superseded_at IS NULL")
     elif query.statuses == {"superseded"}:
@@ -256,12 +282,12 @@ def _row_filters(query: DocumentQuery) -> tuple[str, list[Any]]:
         }[prefix]
         conditions.append(condition)
         values.extend(bounds)
-    return " AND ".join(conditions), values
+    return conditions, values
 
 
 def _standing(row: dict[str, Any]) -> Item:
-    """The policy's view of a version, from its row of `_VERSIONS` (as `documents.as_seen`
-    makes it from whole rows)."""
+    """The policy's view of the versions of one standing, from its row of `_standings` (as
+    `documents.as_seen` makes it from whole rows)."""
     hidden_until = row["hidden_until"]
     if isinstance(hidden_until, str):  # SQLite, without its column's type
         hidden_until = datetime.fromisoformat(hidden_until)
@@ -275,37 +301,67 @@ def _standing(row: dict[str, Any]) -> Item:
     )
 
 
-async def documents(view: DossierView, query: DocumentQuery) -> list[dict[str, Any]]:
-    """Every version of the dossier's documents that the asker may read and that matches
-    ``query``, newest care first: the id of each and of its lineage, as text (`page_of` reads
-    a page's). The database narrows by status and date; the policy decides each distinct
-    standing once (the documents of a dossier share a handful)."""
-    where, values = _row_filters(query)
-    sql = _VERSIONS.format(where=where)
-    rows = await Document.raw(sql, view.id, *values)
-    decided: dict[tuple, bool] = {}
-    found = []
-    for row in rows:
-        standing = tuple(row[name] for name in _STANDING)
-        kept = decided.get(standing)
-        if kept is None:
-            item = _standing(row)
-            kept = decided[standing] = view.may(Action.VIEW, item=item) and query.matches(item)
-        if kept:
-            found.append(row)
-    return found
+def _among(standings: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """The condition that a version has one of ``standings``, as SQL with its values."""
+    alternatives, values = [], []
+    for row in standings:
+        terms = []
+        for name in _STANDING:
+            value = row[name]
+            if value is None:
+                terms.append(f"{name} IS NULL")
+            else:
+                terms.append(f"{name} = {{}}")
+                values.append(UUID(value) if name == "author" else value)
+        alternatives.append(f"({' AND '.join(terms)})")
+    return f"({' OR '.join(alternatives)})", values
 
 
-async def page_of(view: DossierView, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The documents of one page of ``found``, whole (without body nor file) and opened, in
-    its order, each with the version it ``replaces``."""
-    if not found:
+@dataclass(frozen=True)
+class Found:
+    """What a search finds: how many versions, and the page asked for."""
+
+    total: int
+    #: The page's versions, newest care first: the id of each and of its lineage, as text
+    #: (`page_of` reads them whole).
+    page: list[dict[str, Any]]
+
+
+async def documents(view: DossierView, query: DocumentQuery) -> Found:
+    """The versions of the dossier's documents that the asker may read and that match
+    ``query``: how many, and the page asked for. The database narrows by status and date and
+    counts each distinct standing; the policy decides each once (the documents of a dossier
+    share a handful); the database reads the page among the standings kept. Only the page's
+    rows are read here, however long the dossier."""
+    conditions, values = _row_filters(query)
+    dossier = [view.id, view.id]  # both halves of `_SEEN`
+    standings = await Document.raw(_standings(_where(conditions)), *dossier, *values)
+    kept, refused = [], []
+    for row in standings:
+        item = _standing(row)
+        allowed = view.may(Action.VIEW, item=item) and query.matches(item)
+        (kept if allowed else refused).append(row)
+    total = sum(row["versions"] for row in kept)
+    if not query.count or query.offset >= total:
+        return Found(total, [])
+    if refused:  # the shorter list names the versions of the page
+        among, among_values = _among(kept if len(kept) <= len(refused) else refused)
+        conditions.append(among if len(kept) <= len(refused) else f"NOT {among}")
+        values.extend(among_values)
+    page = _page(_where(conditions))
+    rows = await Document.raw(page, *dossier, *values, query.count, query.offset)
+    return Found(total, rows)
+
+
+async def page_of(view: DossierView, found: Found) -> list[dict[str, Any]]:
+    """The documents of ``found``'s page, whole (without body nor file) and opened, in its
+    order, each with the version it ``replaces``."""
+    if not found.page:
         return []
-    found = [{"id": UUID(row["id"]), "lineage": UUID(row["lineage"])} for row in found]
-    query = Document.select(*COLUMNS).where(Document.id.is_in([row["id"] for row in found]))
-    rows = await crypto.opened(view.id, Document, await query)
-    by_id = {row["id"]: row for row in rows}
-    lineages = list({row["lineage"] for row in found})
+    page = [(UUID(row["id"]), UUID(row["lineage"])) for row in found.page]
+    query = Document.select(*COLUMNS).where(Document.id.is_in([id_ for id_, _ in page]))
+    by_id = {row["id"]: row for row in await crypto.opened(view.id, Document, await query)}
+    lineages = list({lineage for _, lineage in page})
     versions = await Document.select(Document.id, Document.lineage, Document.created_at).where(
         Document.dossier == view.id,
         Document.lineage.is_in(lineages) | Document.id.is_in(lineages),
@@ -314,9 +370,6 @@ async def page_of(view: DossierView, found: list[dict[str, Any]]) -> list[dict[s
     for version in versions:
         of_lineage.setdefault(version["lineage"] or version["id"], []).append(version)
     return [
-        {
-            **by_id[row["id"]],
-            "replaces": replaced_by(by_id[row["id"]], of_lineage[row["lineage"]]),
-        }
-        for row in found
+        {**by_id[id_], "replaces": replaced_by(by_id[id_], of_lineage[lineage])}
+        for id_, lineage in page
     ]

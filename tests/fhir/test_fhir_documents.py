@@ -5,7 +5,7 @@ resource answered is valid R4, every step decided and traced as the pages do."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -223,6 +223,38 @@ async def test_search_shows_only_what_the_asker_may_read_and_pages_it(portal, ne
             refused = await software.get(f"{FHIR}/{path}/{missing}")
             assert refused.status_code == 404
             assert valid(refused.json())["issue"][0]["code"] == "not-found"
+
+
+async def test_a_search_pages_across_standings_and_leaves_out_the_refused_ones(portal, new_browser):
+    """Documents of several authors, one announced long ago, share pages in care order; the
+    one masked among them is neither counted nor paged (the database reads each page among
+    the standings kept, here by leaving out the refused one)."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp, colleague = await new_professional(), await new_professional()
+    await join(dossier, gp)
+    await add_document(dossier, title="CR 1", care_date=date(2026, 1, 1), author=gp)
+    await add_document(dossier, title="CR 2", care_date=date(2026, 1, 2), author=colleague)
+    await add_document(
+        dossier, title="Masqué", care_date=date(2026, 1, 3), author=colleague, masked=True
+    )
+    announced = datetime(2020, 1, 1, tzinfo=UTC)
+    await add_document(dossier, title="CR 4", care_date=date(2026, 1, 4), hidden_until=announced)
+    await add_document(dossier, title="CR 5", care_date=date(2026, 1, 5))
+    software = await software_for(portal, new_browser, gp)
+
+    pages, url, params = [], f"{FHIR}/DocumentReference", {"patient": str(dossier), "_count": 2}
+    while url:
+        bundle = valid((await software.get(url, params=params)).json())
+        assert bundle["total"] == 4
+        pages.append([entry["resource"]["description"] for entry in bundle["entry"]])
+        url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+        params = None
+    assert pages == [["CR 5", "CR 4"], ["CR 2", "CR 1"]]
+    by_colleague = {"patient": str(dossier), "author": f"Practitioner/{colleague.id}"}
+    answer = valid((await software.get(f"{FHIR}/DocumentReference", params=by_colleague)).json())
+    assert [entry["resource"]["description"] for entry in answer["entry"]] == ["CR 2"]
+    assert answer["total"] == 1
 
 
 async def test_a_mask_on_the_current_version_hides_every_version_from_a_search(portal, new_browser):
