@@ -11,13 +11,15 @@ more than the reads themselves. This engine keeps the same API and transactions 
   the busy timeout).
 - **Statements that cannot wait run on the event loop**, synchronously: reads (WAL readers
   take no lock), and every statement of a transaction that already holds the write lock.
-- **What may wait runs in a thread**: ``BEGIN IMMEDIATE`` (which waits for another process's
-  write lock in SQLite's busy handler), every ``COMMIT`` that flushes writes to disk, writes
+- **What may wait runs in a thread**: every ``COMMIT`` that flushes writes to disk, writes
   outside a transaction, and writes in a deferred transaction (which take the lock then).
 - **The process's writers queue on an asyncio lock** before ``BEGIN IMMEDIATE``, so that
   concurrent requests take the write lock in turn instead of sleeping in the busy handler and
   retrying, which made the slowest answers wait seconds under load. Other processes (a second
-  worker, a ``carnet`` command) still meet at SQLite's lock, with its busy timeout.
+  worker, a ``carnet`` command) still meet at SQLite's lock: ``BEGIN IMMEDIATE`` is tried
+  again every millisecond or two while one of them holds it, up to the busy timeout, the
+  event loop serving other requests meanwhile (SQLite's busy handler sleeps up to 100 ms
+  between its tries, long after the lock was let go).
 
 Requires SQLite 3.35 or later (``RETURNING``); Debian 12 ships 3.40.
 """
@@ -36,6 +38,9 @@ from piccolo.querystring import QueryString
 
 #: Idle connections kept open; more are opened when needed and closed when given back.
 IDLE_CONNECTIONS = 8
+#: Seconds between a writer's first tries for the write lock another process holds, and at
+#: most between later ones (`Connection.take_write_lock`).
+_FIRST_RETRY, _LAST_RETRY = 0.0005, 0.002
 
 
 class TunedConnection(sqlite3.Connection):
@@ -72,6 +77,27 @@ class Connection:
             self.lost = True
             future.add_done_callback(lambda _: self.raw.close())
             raise
+
+    async def take_write_lock(self, begin: str, patience: float) -> None:
+        """Run ``begin`` (``BEGIN IMMEDIATE`` or ``EXCLUSIVE``), tried again every millisecond
+        or two while another process holds the write lock, for ``patience`` seconds at most
+        (then SQLite's "database is locked" error)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        delay = _FIRST_RETRY
+        self.raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    self.raw.execute(begin)
+                    return
+                except sqlite3.OperationalError as error:
+                    if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() > deadline:
+                        raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _LAST_RETRY)
+        finally:
+            self.raw.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
 
     def _run(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
         cursor = self.raw.execute(sql, args)
@@ -120,9 +146,11 @@ class Transaction(SQLiteTransaction):
         return self
 
     async def begin(self):
-        await self.connection.execute(
-            f"BEGIN {self.transaction_type.value}", in_thread=self.holds_write_lock
-        )
+        statement = f"BEGIN {self.transaction_type.value}"
+        if self.holds_write_lock:
+            await self.connection.take_write_lock(statement, self.engine.timeout)
+        else:
+            await self.connection.execute(statement)
 
     async def commit(self):
         wrote = self.connection.raw.total_changes != self._changes
@@ -175,6 +203,11 @@ class SQLiteEngine(PiccoloSQLiteEngine):
         super().__init__(path=path, timeout=timeout, factory=TunedConnection)
         self._idle: list[sqlite3.Connection] = []
         self._writer: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a statement waits for another process's write lock (the busy timeout)."""
+        return self.connection_kwargs["timeout"]
 
     # Connections ----------------------------------------------------------------------------
 

@@ -103,7 +103,7 @@ async def test_a_write_outside_a_transaction_waits_for_the_writer_in_progress(en
 
 
 async def test_another_process_holding_the_lock_does_not_stop_the_readers(engine):
-    """A writer waiting for another process's lock waits in a thread: reads go on."""
+    """A writer waiting for another process's lock leaves the event loop free: reads go on."""
     other = sqlite3.connect(engine.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO note (body) VALUES ('other process')")
@@ -120,6 +120,23 @@ async def test_another_process_holding_the_lock_does_not_stop_the_readers(engine
     other.close()
     await asyncio.wait_for(writer, timeout=10)
     assert await notes(engine) == ["other process", "ours"]
+
+
+async def test_a_writer_gives_up_when_another_process_keeps_the_lock_past_the_timeout(engine):
+    engine.connection_kwargs["timeout"] = 0.2
+    engine.close_connections()
+    other = sqlite3.connect(engine.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        async with engine.transaction(TransactionType.immediate):
+            await insert(engine, "never")
+    other.execute("ROLLBACK")
+    other.close()
+    async with engine.transaction(TransactionType.immediate):  # the same connection, again
+        await insert(engine, "after")
+        # Its busy timeout is back for the statements that wait in SQLite's busy handler.
+        assert await engine.run_ddl("PRAGMA busy_timeout") == [{"timeout": 200}]
+    assert await notes(engine) == ["after"]
 
 
 async def test_a_failed_transaction_rolls_back_and_leaves_a_clean_connection(engine):
