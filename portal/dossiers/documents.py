@@ -120,6 +120,9 @@ class Entry:
     file_data: bytes | None = None
     hidden_until: datetime | None = None
     hidden_from_representatives: bool = False
+    #: The identifier the sender's software gave the document (``system|value``), when it
+    #: came through the FHIR API.
+    master_identifier: str = ""
 
 
 class Resubmitted(Exception):
@@ -587,6 +590,7 @@ async def store(view: DossierView, entry: Entry, replacing: dict | None = None) 
                 file_type=entry.file_type,
                 file_size=len(entry.file_data or b""),
                 submission=entry.submission,
+                master_identifier=entry.master_identifier,
             )
         )
         hidden = entry.hidden_until is not None and entry.hidden_until > view.now

@@ -424,15 +424,9 @@ async def provide(request: Request) -> Response:
     if issues:
         statuses = {check.status for check in checked if check.issues}
         raise Invalid(issues, next((s for s in (403, 404, 409, 413) if s in statuses), 400))
-    made: list[UUID] = []
     try:
         async with db.current().write_transaction():
-            for check, deposit in zip(checked, submission.deposits, strict=True):
-                document_id = await documents.store(view, check.entry, check.replacing)
-                await Document.update(
-                    {Document.master_identifier: deposit.master_identifier}
-                ).where(Document.id == document_id)
-                made.append(document_id)
+            made = [await documents.store(view, check.entry, check.replacing) for check in checked]
     except ControlError as conflict:
         raise Invalid([Issue("conflict", str(conflict), f"{first.path}.relatesTo")], 409) from None
     except Exception:
@@ -567,6 +561,8 @@ async def _checked(view: DossierView, deposit: Deposit, key: UUID) -> Checked:
         return check.refuse(
             Issue("invalid", message, f"{deposit.path}.content[0].attachment.contentType")
         )
+    if check.entry:
+        check.entry = dataclasses.replace(check.entry, master_identifier=deposit.master_identifier)
     return check
 
 
