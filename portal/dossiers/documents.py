@@ -120,9 +120,10 @@ class Entry:
     file_data: bytes | None = None
     hidden_until: datetime | None = None
     hidden_from_representatives: bool = False
-    #: The identifier the sender's software gave the document (``system|value``), when it
-    #: came through the FHIR API.
+    #: The identifier the sender's software gave the document (``system|value``), and the
+    #: submission set it came in, when it came through the FHIR API.
     master_identifier: str = ""
+    submission_set: UUID | None = None
 
 
 class Resubmitted(Exception):
@@ -591,6 +592,7 @@ async def store(view: DossierView, entry: Entry, replacing: dict | None = None) 
                 file_size=len(entry.file_data or b""),
                 submission=entry.submission,
                 master_identifier=entry.master_identifier,
+                submission_set=entry.submission_set,
             )
         )
         hidden = entry.hidden_until is not None and entry.hidden_until > view.now

@@ -103,6 +103,9 @@ class Document(Table, tablename="document"):
     #: The identifier its sender's software gave it, ``system|value`` (FHIR's
     #: ``masterIdentifier``, `portal.fhir`); "" for a document typed into Carnet.
     master_identifier = Varchar(length=520, default="")
+    #: The submission set (FHIR ``List``, ITI-65) it came in with the other documents of the
+    #: same bundle; None for a document typed into Carnet.
+    submission_set = UUID(null=True, default=None, index=True)
 
 
 class SummaryVersion(Table, tablename="summary_version"):

@@ -3,8 +3,9 @@ every refusal of the FHIR API answers with.
 
 The builders translate what the asker may already see (a `portal.access.view.DossierView`
 decided on it); they never decide. The patient is ``Patient/{dossier id}``, a document
-``DocumentReference/{document id}`` whose attachment is ``Binary/{document id}``, a
-professional ``Practitioner/{account id}`` (as the ``fhirUser`` of `portal.oauth`).
+``DocumentReference/{document id}`` whose attachment is ``Binary/{document id}``, the
+documents deposited together ``List/{submission set id}``, a professional
+``Practitioner/{account id}`` (as the ``fhirUser`` of `portal.oauth`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ FORMAT_MIME_TYPE_SUFFICIENT = {
     "code": "urn:ihe:iti:xds:2017:mimeTypeSufficient",
     "display": "mimeType Sufficient",
 }
+#: IHE MHD's kinds of List: an ITI-65 bundle's is its ``submissionset``.
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 #: A document without a file is its text.
 TEXT_PLAIN = "text/plain; charset=utf-8"
 #: NIR's first digit: the sex of the person as the INS states it.
@@ -165,6 +168,25 @@ def document_reference(
             {"code": "replaces", "target": {"reference": f"DocumentReference/{replaces}"}}
         ]
     return resource
+
+
+def submission_set(
+    set_id: UUID, dossier_id: UUID, documents: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The ``List`` of an ITI-65 submission set: the documents deposited together (those of
+    them the asker may read, ``documents``: their rows)."""
+    return {
+        "resourceType": "List",
+        "id": str(set_id),
+        "status": "current",
+        "mode": "working",
+        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
+        "subject": {"reference": f"Patient/{dossier_id}"},
+        "date": instant(min(document["created_at"] for document in documents)),
+        "entry": [
+            {"item": {"reference": f"DocumentReference/{document['id']}"}} for document in documents
+        ],
+    }
 
 
 def bundle(

@@ -1,8 +1,8 @@
 """The FHIR R4 API under ``/fhir``, for professional software and patients' applications
 authorized by `portal.oauth` tokens: ``metadata`` (the CapabilityStatement), ``Patient`` (read,
 and search by INS-NIR as IHE PDQm does), the documents as IHE MHD has them (ITI-65 provide
-through ``POST /fhir``, ITI-67 find through ``GET DocumentReference``, ITI-68 retrieve through
-each attachment's ``Binary`` URL).
+through ``POST /fhir``, its submission set read back as a ``List``, ITI-67 find through ``GET
+DocumentReference``, ITI-68 retrieve through each attachment's ``Binary`` URL).
 
 Each route opens the dossier through `portal.access.view` exactly as the pages do, so every
 read and write is decided and traced there (the trace names the application); deposits go
@@ -45,6 +45,7 @@ from portal.fhir.resources import (
     document_reference,
     outcome,
     patient_resource,
+    submission_set,
 )
 from portal.fhir.transaction import (
     TEXT_TYPE,
@@ -64,6 +65,9 @@ MAX_BUNDLE_SIZE = 32 * 1024 * 1024
 #: The masterIdentifier of a deposit, made the deposit's submission id in its dossier: the
 #: same bundle sent again finds the documents it made.
 MASTER_IDENTIFIERS = UUID("4d1f7a7e-3c0e-5b8e-9a57-0c6b2f7e1d2a")
+#: The id of a bundle's submission set (its List), made from its documents' submission ids:
+#: the same bundle sent again answers the same List.
+SUBMISSION_SETS = UUID("8b0c3f52-61d4-5e0a-b7c9-2e4f6a1d9c35")
 #: The FHIR issue type of each refusal status.
 _ISSUE_OF_STATUS = {
     400: "invalid",
@@ -107,6 +111,7 @@ CAPABILITIES: list[dict[str, Any]] = [
         ],
     },
     {"type": "Binary", "interaction": [{"code": "read"}]},
+    {"type": "List", "interaction": [{"code": "read"}]},
 ]
 
 
@@ -351,6 +356,23 @@ async def read_document_reference(request: Request, document_id: FromPath[str]) 
     )
 
 
+@get("/List/{list_id:str}", guards=[bearer_token("DocumentReference.r")])
+async def read_submission_set(request: Request, list_id: FromPath[str]) -> Response:
+    """A submission set (the List of an ITI-65 bundle): the documents deposited together that
+    the asker may read, found and traced as a search finds them."""
+    set_id = _id(list_id)
+    row = await Document.select(Document.dossier).where(Document.submission_set == set_id).first()
+    if row is None:
+        raise NotFoundException()
+    view = await _view(request, row["dossier"])
+    await view.require(Action.VIEW, target_type="documents")
+    query = search.DocumentQuery(patient=view.id, submission_set=set_id, count=search.MAX_COUNT)
+    found = await search.documents(view, query)
+    if not found.total:
+        raise NotFoundException()
+    return answer(submission_set(set_id, view.id, await search.page_of(view, found)))
+
+
 @get(
     "/Binary/{document_id:str}",
     guards=[bearer_token("DocumentReference.r")],
@@ -413,11 +435,12 @@ async def provide(request: Request) -> Response:
     keys = [
         uuid5(MASTER_IDENTIFIERS, f"{view.id}|{d.master_identifier}") for d in submission.deposits
     ]
-    done = await _already_made(view, submission, keys)
+    set_id = uuid5(SUBMISSION_SETS, "|".join(map(str, keys)))
+    done = await _already_made(view, submission, keys, set_id)
     if done is not None:
         return done
     checked = [
-        await _checked(view, deposit, key)
+        await _checked(view, deposit, key, set_id)
         for deposit, key in zip(submission.deposits, keys, strict=True)
     ]
     issues = [issue for check in checked for issue in check.issues]
@@ -431,11 +454,11 @@ async def provide(request: Request) -> Response:
         raise Invalid([Issue("conflict", str(conflict), f"{first.path}.relatesTo")], 409) from None
     except Exception:
         # The same bundle, sent twice at the same moment: the other one made the documents.
-        done = await _already_made(view, submission, keys)
+        done = await _already_made(view, submission, keys, set_id)
         if done is None:
             raise
         return done
-    return answer(_transaction_response(submission, made))
+    return answer(_transaction_response(submission, made, set_id))
 
 
 @dataclass
@@ -478,13 +501,13 @@ def _may_replace(request: Request, deposit: Deposit) -> None:
 
 
 async def _already_made(
-    view: DossierView, submission: Submission, keys: list[UUID]
+    view: DossierView, submission: Submission, keys: list[UUID], set_id: UUID
 ) -> Response | None:
     """The answer given to this bundle before, when it was already deposited; a 409 when only
     some of its documents were (another bundle reused their masterIdentifier)."""
     made = [await documents.submitted(view, key) for key in keys]
     if all(made):
-        return answer(_transaction_response(submission, made))  # type: ignore[arg-type]
+        return answer(_transaction_response(submission, made, set_id))  # type: ignore[arg-type]
     reused = [
         deposit for deposit, document in zip(submission.deposits, made, strict=True) if document
     ]
@@ -515,8 +538,9 @@ _PATHS = {
 }
 
 
-async def _checked(view: DossierView, deposit: Deposit, key: UUID) -> Checked:
-    """One deposit checked as the deposit form checks it."""
+async def _checked(view: DossierView, deposit: Deposit, key: UUID, set_id: UUID) -> Checked:
+    """One deposit checked as the deposit form checks it (``key``: its submission id;
+    ``set_id``: its bundle's submission set)."""
     check = Checked()
     target = f"{deposit.path}.relatesTo[0].target"
     if deposit.replaces:
@@ -562,21 +586,25 @@ async def _checked(view: DossierView, deposit: Deposit, key: UUID) -> Checked:
             Issue("invalid", message, f"{deposit.path}.content[0].attachment.contentType")
         )
     if check.entry:
-        check.entry = dataclasses.replace(check.entry, master_identifier=deposit.master_identifier)
+        check.entry = dataclasses.replace(
+            check.entry, master_identifier=deposit.master_identifier, submission_set=set_id
+        )
     return check
 
 
-def _transaction_response(submission: Submission, made: list[UUID]) -> dict[str, Any]:
-    """The ``transaction-response``: an entry for each entry of the bundle, in its order."""
+def _transaction_response(submission: Submission, made: list[UUID], set_id: UUID) -> dict[str, Any]:
+    """The ``transaction-response``: an entry for each entry of the bundle, in its order,
+    each with the location of what it made."""
     entries = []
     for index in sorted(submission.entries):
         position = submission.entries[index]
-        response: dict[str, Any] = {"status": "201 Created"}
-        if position is not None:
+        if position is None:
+            location = f"List/{set_id}"
+        else:
             deposit = submission.deposits[position]
             kind = "DocumentReference" if deposit.index == index else "Binary"
-            response["location"] = f"{kind}/{made[position]}"
-        entries.append({"response": response})
+            location = f"{kind}/{made[position]}"
+        entries.append({"response": {"status": "201 Created", "location": location}})
     return bundle("transaction-response", entries)
 
 
@@ -589,6 +617,7 @@ ROUTER = Router(
         search_patients,
         search_documents,
         read_document_reference,
+        read_submission_set,
         retrieve,
         provide,
     ],

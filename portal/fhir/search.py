@@ -96,6 +96,8 @@ class DocumentQuery:
     authors: frozenset[UUID] = frozenset()
     count: int = DEFAULT_COUNT
     offset: int = 0
+    #: The documents of one submission set only (``GET /fhir/List/{id}``), not a parameter.
+    submission_set: UUID | None = None
     #: The query's parameters but the paging offset, for the links to other pages.
     given: tuple[tuple[str, str], ...] = ()
 
@@ -210,13 +212,15 @@ def replaced_by(document: dict[str, Any], versions: list[dict[str, Any]]) -> UUI
 #: Carnet). Both halves are read through the dossier's index.
 _SEEN = """
     SELECT id, category, type, author, masked, hidden_until, hidden_from_representatives,
-           care_date, created_at, superseded_at, COALESCE(lineage, id) AS lineage
+           care_date, created_at, superseded_at, COALESCE(lineage, id) AS lineage,
+           submission_set
     FROM document
     WHERE dossier = {} AND superseded_at IS NULL
     UNION ALL
     SELECT version.id, version.category, version.type, version.author, current_version.masked,
            current_version.hidden_until, current_version.hidden_from_representatives,
-           version.care_date, version.created_at, version.superseded_at, version.lineage
+           version.care_date, version.created_at, version.superseded_at, version.lineage,
+           version.submission_set
     FROM document AS version
     JOIN document AS current_version
         ON current_version.dossier = version.dossier
@@ -262,9 +266,12 @@ def _where(conditions: list[str]) -> str:
 
 def _row_filters(query: DocumentQuery) -> tuple[list[str], list[Any]]:
     """The conditions on each version of ``seen_version``, as SQL with their values: a
-    version's status, the day it was made (in UTC)."""
+    version's status, the day it was made (in UTC), its submission set."""
     conditions: list[str] = []
     values: list[Any] = []
+    if query.submission_set:
+        conditions.append("submission_set = {}")
+        values.append(query.submission_set)
     if query.statuses == {"current"}:
         conditions.append("superseded_at IS NULL")
     elif query.statuses == {"superseded"}:

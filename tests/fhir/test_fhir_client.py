@@ -63,6 +63,15 @@ async def test_fhirpy_finds_the_patient_deposits_and_reads_back(portal, served, 
 
     response = await client.execute("", method="post", data=provide_bundle(dossier))
     assert valid(response)["type"] == "transaction-response"
+    # Each entry's location is a reference the client follows: the submission set's List
+    # names the DocumentReference deposited.
+    set_location, document_location = (
+        entry["response"]["location"] for entry in response["entry"][:2]
+    )
+    submission_set = await client.reference(reference=set_location).to_resource()
+    assert [entry["item"]["reference"] for entry in valid(submission_set.serialize())["entry"]] == [
+        document_location
+    ]
 
     references = (
         await client.resources("DocumentReference")

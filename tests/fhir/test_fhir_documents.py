@@ -45,6 +45,7 @@ async def test_metadata_says_what_the_api_does(portal):
         "Patient",
         "DocumentReference",
         "Binary",
+        "List",
     }
     assert rest["interaction"] == [{"code": "transaction"}]
 
@@ -131,6 +132,55 @@ async def test_the_gp_software_deposits_finds_and_retrieves_a_report(portal, new
     assert [(event["actor_account"], event["via"]) for event in created] == [
         (gp.id, "Logiciel Médical Démo")
     ]
+
+
+async def test_a_bundle_s_submission_set_is_kept_as_its_list(portal, new_browser):
+    """Every entry of the answer says where what it made is, the submission set too: its
+    List names the documents deposited together, those its reader may see."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp, colleague, stranger = [await new_professional() for _ in range(3)]
+    await join(dossier, gp)
+    await join(dossier, colleague)
+    software = await software_for(portal, new_browser, gp)
+    sent = provide_bundle(
+        dossier, document_entry(dossier, title="Bilan"), document_entry(dossier, title="Suite")
+    )
+    response = valid((await software.post(FHIR, json=sent)).json())
+    locations = [entry["response"]["location"] for entry in response["entry"]]
+    assert [location.split("/")[0] for location in locations] == [
+        "List",
+        "DocumentReference",
+        "Binary",
+        "DocumentReference",
+        "Binary",
+    ]
+    documents = {locations[1], locations[3]}
+
+    submission_set = valid((await software.get(f"{FHIR}/{locations[0]}")).json())
+    assert submission_set["id"] == locations[0].split("/")[1]
+    assert submission_set["code"]["coding"][0]["code"] == "submissionset"
+    assert submission_set["subject"] == {"reference": f"Patient/{dossier}"}
+    assert {entry["item"]["reference"] for entry in submission_set["entry"]} == documents
+
+    # The patient masks one: a colleague's List no longer names it.
+    masked = locations[1].split("/")[1]
+    await Document.update({Document.masked: True}).where(Document.id == masked)
+    theirs = await software_for(portal, new_browser, colleague)
+    seen = valid((await theirs.get(f"{FHIR}/{locations[0]}")).json())
+    assert [entry["item"]["reference"] for entry in seen["entry"]] == [locations[3]]
+    # Nothing they may see, no such List, a dossier not theirs: the same 404.
+    await Document.update({Document.masked: True}).where(Document.dossier == dossier)
+    outsider = await software_for(portal, new_browser, stranger)
+    for client, path in [
+        (theirs, locations[0]),
+        (theirs, "List/00000000-0000-0000-0000-000000000000"),
+        (theirs, "List/nope"),
+        (outsider, locations[0]),
+    ]:
+        refused = await client.get(f"{FHIR}/{path}")
+        assert refused.status_code == 404, path
+        assert valid(refused.json())["issue"][0]["code"] == "not-found"
 
 
 async def test_a_new_version_replaces_the_document(portal, new_browser, clock):
