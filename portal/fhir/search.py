@@ -204,35 +204,37 @@ def replaced_by(document: dict[str, Any], versions: list[dict[str, Any]]) -> UUI
     return max(earlier, key=lambda row: row["created_at"])["id"] if earlier else None
 
 
+#: The current version of a replaced version's lineage (the id of the first version, which
+#: every version of a replaced document has, all in its dossier), looked up by that lineage
+#: alone for each replaced version: whatever the planner believes of the dossier's size
+#: (statistics lag behind a dossier that grew fast), it cannot make this a scan of the
+#: dossier for each of its versions.
+_CURRENT = """
+    SELECT {column} FROM document AS current_version
+    WHERE current_version.lineage = version.lineage AND current_version.superseded_at IS NULL
+"""
 #: Every version of a dossier's documents (``seen_version``) with what decides who sees it:
 #: its own category, type and author, and its current version's mask and announcements (they
-#: cover every version). A current version has its own; a replaced one is joined to the one
-#: current version of its lineage (the id of the first version, which every version of a
-#: replaced document has), and left out when its lineage has none or several (never made by
-#: Carnet). Both halves are read through the dossier's index.
-_SEEN = """
+#: cover every version). A current version has its own; a replaced one has those of the one
+#: current version of its lineage (`_CURRENT`), and is left out when its lineage has none or
+#: several (never made by Carnet).
+_SEEN = f"""
     SELECT id, category, type, author, masked, hidden_until, hidden_from_representatives,
            care_date, created_at, superseded_at, COALESCE(lineage, id) AS lineage,
            submission_set
     FROM document
-    WHERE dossier = {} AND superseded_at IS NULL
+    WHERE dossier = {{}} AND superseded_at IS NULL
     UNION ALL
-    SELECT version.id, version.category, version.type, version.author, current_version.masked,
-           current_version.hidden_until, current_version.hidden_from_representatives,
-           version.care_date, version.created_at, version.superseded_at, version.lineage,
-           version.submission_set
+    SELECT id, category, type, author,
+           ({_CURRENT.format(column="current_version.masked")}) AS masked,
+           ({_CURRENT.format(column="current_version.hidden_until")}) AS hidden_until,
+           ({_CURRENT.format(column="current_version.hidden_from_representatives")})
+               AS hidden_from_representatives,
+           care_date, created_at, superseded_at, lineage, submission_set
     FROM document AS version
-    JOIN document AS current_version
-        ON current_version.dossier = version.dossier
-        AND current_version.lineage = version.lineage
-        AND current_version.superseded_at IS NULL
-    WHERE version.dossier = {} AND version.superseded_at IS NOT NULL
-        AND NOT EXISTS (
-            SELECT 1 FROM document AS other
-            WHERE other.lineage = version.lineage AND other.superseded_at IS NULL
-                AND other.id <> current_version.id
-        )
-"""
+    WHERE dossier = {{}} AND superseded_at IS NOT NULL
+        AND ({_CURRENT.format(column="COUNT(*)")}) = 1
+"""  # noqa: S608 - our own SQL: every value is a parameter
 #: What the policy decides on (`_standing`): the versions that share it share its decision.
 _STANDING = ("category", "type", "author", "masked", "hidden_until", "hidden_from_representatives")
 
