@@ -92,7 +92,8 @@ class Connection:
                     self.raw.execute(begin)
                     return
                 except sqlite3.OperationalError as error:
-                    if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() > deadline:
+                    busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # or extended
+                    if not busy or loop.time() > deadline:
                         raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _LAST_RETRY)
