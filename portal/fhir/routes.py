@@ -27,6 +27,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.params import FromPath
+from piccolo.columns.combination import Where
 
 from portal import db, web
 from portal.access import bearer_token, public
@@ -162,8 +163,9 @@ async def _view(request: Request, dossier_id: UUID) -> DossierView:
         raise NotFoundException() from None
 
 
-async def _dossier_of_document(document_id: UUID) -> UUID:
-    row = await Document.select(Document.dossier).where(Document.id == document_id).first()
+async def _dossier_of(where: Where) -> UUID:
+    """The dossier of the documents ``where`` finds; 404 when there is none."""
+    row = await Document.select(Document.dossier).where(where).first()
     if row is None:
         raise NotFoundException()
     return row["dossier"]
@@ -344,7 +346,7 @@ async def search_documents(request: Request) -> Response:
 @get("/DocumentReference/{document_id:str}", guards=[bearer_token("DocumentReference.r")])
 async def read_document_reference(request: Request, document_id: FromPath[str]) -> Response:
     identifier = _id(document_id)
-    view = await _view(request, await _dossier_of_document(identifier))
+    view = await _view(request, await _dossier_of(Document.id == identifier))
     try:
         document, _current, versions = await documents.read_document(view, identifier)
     except PermissionDeniedException:
@@ -361,10 +363,7 @@ async def read_submission_set(request: Request, list_id: FromPath[str]) -> Respo
     """A submission set (the List of an ITI-65 bundle): the documents deposited together that
     the asker may read, found and traced as a search finds them."""
     set_id = _id(list_id)
-    row = await Document.select(Document.dossier).where(Document.submission_set == set_id).first()
-    if row is None:
-        raise NotFoundException()
-    view = await _view(request, row["dossier"])
+    view = await _view(request, await _dossier_of(Document.submission_set == set_id))
     await view.require(Action.VIEW, target_type="documents")
     query = search.DocumentQuery(patient=view.id, submission_set=set_id, count=search.MAX_COUNT)
     found = await search.documents(view, query)
@@ -381,7 +380,7 @@ async def read_submission_set(request: Request, list_id: FromPath[str]) -> Respo
 async def retrieve(request: Request, document_id: FromPath[str]) -> Response:
     """A document's content (ITI-68): its file, or its text; as the download page gives it."""
     identifier = _id(document_id)
-    view = await _view(request, await _dossier_of_document(identifier))
+    view = await _view(request, await _dossier_of(Document.id == identifier))
     try:
         document, _current, _versions = await documents.read_document(
             view, identifier, Action.DOWNLOAD, with_file=True
