@@ -236,6 +236,8 @@ def _positive(value: str) -> int:
 def serve_command(arguments: argparse.Namespace) -> int:
     import uvicorn
 
+    from portal import serving
+
     # Fail here, in one line, rather than in every worker with a traceback.
     settings = Settings.from_env()
     load_plugins(settings.disabled_plugins)
@@ -255,7 +257,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
             "writes, for seconds under load; serve SQLite with one worker, or use PostgreSQL.",
             file=sys.stderr,
         )
-    uvicorn.run(
+    config = uvicorn.Config(
         "portal.app:create_served_app",
         factory=True,
         host=arguments.host,
@@ -268,6 +270,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
         log_level="info",
         access_log=arguments.access_log,
     )
+    serving.serve(config)
     return 0
 
 

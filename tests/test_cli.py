@@ -148,6 +148,67 @@ def test_serve_with_several_workers(tmp_path):
     assert "serve SQLite with one worker, or use PostgreSQL" in printed[0]
 
 
+def test_serve_spreads_a_burst_of_connections_over_the_workers(tmp_path):
+    """Practice software opening its connections together is served by every worker, not by
+    the first one awake: each worker listens on a socket of its own (SO_REUSEPORT), and the
+    kernel spreads the connections."""
+    with serving(tmp_path, "--workers", "2") as (base, _printed):
+        port = int(base.rsplit(":", 1)[1])
+        deadline = time.monotonic() + 30
+        while [state for state, _peer, _inode in _tcp_sockets(port)].count(LISTEN) < 2:
+            assert time.monotonic() < deadline, _tcp_sockets(port)
+            time.sleep(0.1)
+        connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+        try:
+            for connection in connections:
+                connection.sendall(
+                    f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+                )
+            for connection in connections:
+                assert connection.recv(1024).startswith(b"HTTP/1.1 200")
+            ours = {connection.getsockname()[1] for connection in connections}
+            accepted = {inode for _state, peer, inode in _tcp_sockets(port) if peer in ours}
+            assert len(accepted) == 16
+            assert len(_holders(accepted)) == 2
+        finally:
+            for connection in connections:
+                connection.close()
+
+
+def test_serve_with_several_workers_says_when_its_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_carnet("serve", "--workers", "2", "--port", str(port), tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+#: The state of a listening socket in /proc/net/tcp.
+LISTEN = "0A"
+
+
+def _tcp_sockets(port: int) -> list[tuple[str, int, str]]:
+    """The state, peer port and inode of each IPv4 TCP socket on local port ``port``."""
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            found.append((fields[3], int(fields[2].rsplit(":", 1)[1], 16), fields[9]))
+    return found
+
+
+def _holders(inodes: set[str]) -> set[int]:
+    """The processes that hold these sockets."""
+    holders = set()
+    for descriptor in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(descriptor).removeprefix("socket:[").rstrip("]") in inodes:
+                holders.add(int(descriptor.parts[2]))
+    return holders
+
+
 @pytest.mark.parametrize("options", [(), ("--access-log",)])
 def test_serve_logs_each_request_only_when_asked(tmp_path, options):
     """The audit trail records every access to a dossier; a log of every request (addresses
