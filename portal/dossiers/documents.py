@@ -126,14 +126,6 @@ class Entry:
     submission_set: UUID | None = None
 
 
-class Resubmitted(Exception):
-    """The form was sent before: the document it made is this one."""
-
-    def __init__(self, document_id: UUID) -> None:
-        super().__init__(str(document_id))
-        self.document_id = document_id
-
-
 # --- reading documents ----------------------------------------------------------------------
 
 
@@ -517,8 +509,11 @@ async def submitted(view: DossierView, submission: UUID | None) -> UUID | None:
 
 async def store(view: DossierView, entry: Entry, replacing: dict | None = None) -> UUID:
     """Save a new document (or a new version of ``replacing``, the current one) with its
-    trace, in one transaction, and tell the patient's side. `Resubmitted` when the form was
-    already sent; `ControlError` when ``replacing`` was replaced meanwhile."""
+    trace, in one transaction, and tell the patient's side. `ControlError` when ``replacing``
+    was replaced meanwhile. The callers look up the form's submission first (`submitted`);
+    two copies sent at the same moment both pass that look-up, and the unique index on the
+    submission refuses the second one's insert: `resubmitted` then finds the first one's
+    document."""
     document_id = uuid4()
     lineage = (replacing["lineage"] or replacing["id"]) if replacing else document_id
     if replacing:
@@ -544,9 +539,6 @@ async def store(view: DossierView, entry: Entry, replacing: dict | None = None) 
             target_id=str(document_id),
         )
     async with acting:
-        existing = await submitted(view, entry.submission)
-        if existing:
-            raise Resubmitted(existing)
         if replacing:
             superseded = (
                 await Document.update({Document.superseded_at: view.now, Document.lineage: lineage})
@@ -644,8 +636,8 @@ async def _tell_of_deposit(
             )
 
 
-async def _is_resubmission(view: DossierView, submission: UUID) -> UUID | None:
-    """After a failed insert: whether the same form, sent twice at once, made the document."""
+async def resubmitted(view: DossierView, submission: UUID | None) -> UUID | None:
+    """After a failed `store`: the document that the same form, sent twice at once, made."""
     try:
         return await submitted(view, submission)
     except Exception:  # the database is not answering: let the first error speak
@@ -661,15 +653,13 @@ async def _save(
         return _form_page(view, _values(form), errors, status, replacing)
     try:
         document_id = await store(view, entry, replacing)
-    except Resubmitted as already:
-        return see_other(page_of(view, already.document_id))
     except ControlError as error:
         values = {**_values(form), "submission": str(uuid4())}
         return _form_page(view, values, {"document-form": str(error)}, 409, replacing)
     except Exception:
         # Two copies of the form sent at the same moment: the unique submission lets one
         # through; the other finds its document.
-        existing = await _is_resubmission(view, entry.submission)
+        existing = await resubmitted(view, entry.submission)
         if existing is None:
             raise
         return see_other(page_of(view, existing))

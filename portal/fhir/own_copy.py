@@ -171,8 +171,11 @@ async def import_bundle(request: Request, dossier_id: FromPath[UUID]) -> Templat
     if document_id is None:
         try:
             document_id = await documents.store(view, entry)
-        except documents.Resubmitted as resubmitted:
-            document_id = resubmitted.document_id
+        except Exception:
+            # The same file, imported twice at the same moment: the other one kept it.
+            document_id = await documents.resubmitted(view, entry.submission)
+            if document_id is None:
+                raise
     return see_other(documents.page_of(view, document_id))
 
 

@@ -12,6 +12,7 @@ import pytest
 from portal import crypto
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
+from portal.dossiers import documents
 from portal.dossiers.tables import Document
 from portal.fhir import codes
 from tests.fhir.conftest import (
@@ -183,6 +184,42 @@ async def test_a_bundle_s_submission_set_is_kept_as_its_list(portal, new_browser
         assert valid(refused.json())["issue"][0]["code"] == "not-found"
 
 
+async def test_a_bundle_sent_twice_at_the_same_moment_makes_one_document(
+    portal, new_browser, monkeypatch
+):
+    """Both copies pass the look-up before either is saved: the unique submission lets one
+    through, and the other answers what the first one made."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    sent = provide_bundle(dossier)
+    first = await software.post(FHIR, json=sent)
+    assert first.status_code == 200, first.text
+
+    real = documents.submitted
+    blind = {"looks": 1}  # the copy's look-up, before its checks
+
+    async def racing(view, submission):
+        if blind["looks"]:
+            blind["looks"] -= 1
+            return None
+        return await real(view, submission)
+
+    monkeypatch.setattr(documents, "submitted", racing)
+    again = await software.post(FHIR, json=sent)
+    assert blind["looks"] == 0
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert await Document.count().where(Document.dossier == dossier) == 1
+    assert (
+        await AuditEvent.count().where(
+            AuditEvent.chain == chain_of(dossier), AuditEvent.action == "create"
+        )
+        == 1
+    )
+
+
 async def test_a_new_version_replaces_the_document(portal, new_browser, clock):
     patient = await new_patient()
     dossier = await dossier_of(patient)
@@ -210,6 +247,11 @@ async def test_a_new_version_replaces_the_document(portal, new_browser, clock):
     everything = await software.get(f"{FHIR}/DocumentReference", params={"patient": str(dossier)})
     statuses = {e["resource"]["id"]: e["resource"]["status"] for e in everything.json()["entry"]}
     assert statuses == {new_id: "current", first_id: "superseded"}
+
+    # The same replacement again (a retry): the same answer, no third version.
+    again = await software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert (again.status_code, again.json()) == (200, second.json())
+    assert await Document.count().where(Document.dossier == dossier) == 2
 
     # Replacing the old version again: it is not the current one any more.
     stale = document_entry(dossier, title="Trop tard", replaces=first_id)
