@@ -44,7 +44,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc.jwk import RSAKey
 
 PRACTICE = "logiciel-medical-demo"
-PRACTICE_SCOPE = "openid fhirUser offline_access user/DocumentReference.crs user/Patient.rs"
+PRACTICE_SCOPE = "openid fhirUser offline_access user/DocumentReference.crs user/*.rs"
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 HOSPITAL = "ch-demo-dpi"
 GP_LOGIN = "dr.bernard@demo.carnet.fr"

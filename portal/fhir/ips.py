@@ -48,17 +48,24 @@ BUNDLE_NAMESPACE = UUID("0e3c6f47-51a8-5b8f-8f3c-6c1f4c0bd8a1")
 #: The software that writes the document, its author.
 DEVICE_ID = "carnet"
 
+#: Why a section is empty (list-empty-reason): ``withheld``, when the application asking may
+#: not read what it holds.
+LIST_EMPTY_REASON = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
+
 _SEVERITY = {"legere": "mild", "moderee": "moderate", "severe": "severe"}
 
 
 @dataclass(frozen=True)
 class IpsSection:
-    """A section of the IPS ``Composition``: its LOINC code, its title, and the "no
-    information" entry it holds when empty (only the three sections the IPS requires)."""
+    """A section of the IPS ``Composition``: its LOINC code, its title, the resource types that
+    carry its content (an application reads the section only with a scope reading each of
+    them), and the "no information" entry it holds when empty (only the three sections the
+    IPS requires)."""
 
     key: str
     loinc: str
     title: Any  # a lazy string
+    types: tuple[str, ...]
     required: bool = False
     empty_entry: Callable[[str], dict[str, Any]] | None = None
 
@@ -95,28 +102,47 @@ def _no_problem_info(patient: str) -> dict[str, Any]:
     }
 
 
-#: The sections, in the order the document shows them.
+#: The sections, in the order the document shows them. The narrative-only ones are typed as
+#: FHIR carries that content elsewhere: family history as ``FamilyMemberHistory``, social
+#: history as ``Observation``, clinical notes as ``DocumentReference``.
 SECTIONS = (
     IpsSection(
         "allergies",
         "48765-2",
         gettext_lazy("Allergies and intolerances"),
+        ("AllergyIntolerance",),
         True,
         _no_allergy_info,
     ),
     IpsSection(
-        "medications", "10160-0", gettext_lazy("Medication summary"), True, _no_medication_info
+        "medications",
+        "10160-0",
+        gettext_lazy("Medication summary"),
+        ("MedicationStatement", "MedicationRequest"),
+        True,
+        _no_medication_info,
     ),
-    IpsSection("problems", "11450-4", gettext_lazy("Problem list"), True, _no_problem_info),
-    IpsSection("immunizations", "11369-6", gettext_lazy("History of immunizations")),
-    IpsSection("procedures", "47519-4", gettext_lazy("History of procedures")),
-    IpsSection("results", "30954-2", gettext_lazy("Results")),
-    IpsSection("vital_signs", "8716-3", gettext_lazy("Vital signs")),
-    IpsSection("past_illness", "11348-0", gettext_lazy("History of past illness")),
-    IpsSection("family_history", "10157-6", gettext_lazy("Family history")),
-    IpsSection("social_history", "29762-2", gettext_lazy("Social history")),
-    IpsSection("advance_directives", "42348-3", gettext_lazy("Advance directives")),
-    IpsSection("notes", "48767-8", gettext_lazy("Notes")),
+    IpsSection(
+        "problems", "11450-4", gettext_lazy("Problem list"), ("Condition",), True, _no_problem_info
+    ),
+    IpsSection(
+        "immunizations", "11369-6", gettext_lazy("History of immunizations"), ("Immunization",)
+    ),
+    IpsSection("procedures", "47519-4", gettext_lazy("History of procedures"), ("Procedure",)),
+    IpsSection("results", "30954-2", gettext_lazy("Results"), ("Observation", "DiagnosticReport")),
+    IpsSection("vital_signs", "8716-3", gettext_lazy("Vital signs"), ("Observation",)),
+    IpsSection("past_illness", "11348-0", gettext_lazy("History of past illness"), ("Condition",)),
+    IpsSection(
+        "family_history", "10157-6", gettext_lazy("Family history"), ("FamilyMemberHistory",)
+    ),
+    IpsSection("social_history", "29762-2", gettext_lazy("Social history"), ("Observation",)),
+    IpsSection(
+        "advance_directives",
+        "42348-3",
+        gettext_lazy("Advance directives"),
+        ("Consent", "DocumentReference"),
+    ),
+    IpsSection("notes", "48767-8", gettext_lazy("Notes"), ("DocumentReference",)),
 )
 SECTION_BY_KEY = {section.key: section for section in SECTIONS}
 #: The IPS section of each resource type a section's hook may give.
@@ -288,22 +314,33 @@ def summary_bundle(
     base_url: str,
     now: datetime,
     texts: dict[str, list[str]] | None = None,
+    readable: Callable[[str], bool] = lambda _type: True,
 ) -> dict[str, Any]:
     """The IPS document ``Bundle`` of ``patient`` (its ``Patient`` resource) holding
     ``resources`` (the summary's and the sections'), each filed in its section, and the
     free ``texts`` by section key. ``base_url`` is the FHIR API's base (``…/fhir``): every
     entry's ``fullUrl`` is ``{base_url}/{type}/{id}``, so the resources' relative references
-    (``Patient/{id}``) resolve inside the bundle."""
+    (``Patient/{id}``) resolve inside the bundle.
+
+    ``readable`` says which resource types the application asking may read (its token's
+    scopes): a section with a type it may not read is left out, or, when the IPS requires
+    it, empty with the reason ``withheld``; a resource of such a type is left out."""
     texts = texts or {}
     patient_reference = f"Patient/{patient['id']}"
-    resources = list(resources)
+    withheld = {section.key for section in SECTIONS if not all(map(readable, section.types))}
+    resources = [
+        resource
+        for resource in resources
+        if readable(resource["resourceType"]) and section_of(resource) not in withheld
+    ]
+    texts = {key: lines for key, lines in texts.items() if key not in withheld}
     filed: dict[str, list[dict[str, Any]]] = {section.key: [] for section in SECTIONS}
     for resource in resources:
         key = section_of(resource)
         if key is not None:
             filed[key].append(resource)
     for section in SECTIONS:
-        if section.empty_entry is not None and not filed[section.key]:
+        if section.empty_entry and section.key not in withheld and not filed[section.key]:
             empty = section.empty_entry(patient_reference)
             filed[section.key].append(empty)
             resources.append(empty)
@@ -320,7 +357,9 @@ def summary_bundle(
         "title": _("Patient summary"),
         "confidentiality": "N",
         "section": [
-            _section(section, filed[section.key], texts.get(section.key, []))
+            _withheld(section)
+            if section.key in withheld
+            else _section(section, filed[section.key], texts.get(section.key, []))
             for section in SECTIONS
             if section.required or filed[section.key] or texts.get(section.key)
         ],
@@ -361,12 +400,27 @@ def _section(
     return built
 
 
+def _withheld(section: IpsSection) -> dict[str, Any]:
+    """A section the IPS requires, which the application asking may not read."""
+    return {
+        "title": str(section.title),
+        "code": _coded(LOINC, section.loinc, str(section.title)),
+        "text": narrative(_("Not shared with this application: its access does not cover it.")),
+        "emptyReason": _coded(LIST_EMPTY_REASON, "withheld", "Information Withheld"),
+    }
+
+
 async def patient_summary(
-    view: DossierView, plugins: Plugins, patient: dict[str, Any], base_url: str
+    view: DossierView,
+    plugins: Plugins,
+    patient: dict[str, Any],
+    base_url: str,
+    readable: Callable[[str], bool] = lambda _type: True,
 ) -> dict[str, Any]:
     """The IPS of ``view``'s dossier (``patient``: its ``Patient`` resource) for its reader,
     its export traced as one event ("exported the record"): the medical summary if they may
-    read it, and each section they may read."""
+    read it, and each section they may read; through software, only the resource types its
+    token may read (``readable``, see `summary_bundle`)."""
     await view.require(Action.EXPORT, target_type="dossier")
     resources: list[dict[str, Any]] = []
     texts: dict[str, list[str]] = {}
@@ -382,4 +436,5 @@ async def patient_summary(
         base_url=base_url,
         now=view.now,
         texts=texts,
+        readable=readable,
     )

@@ -255,11 +255,18 @@ async def read_patient(request: Request, patient_id: FromPath[str]) -> Response:
 
 @get("/Patient/{patient_id:str}/$summary", guards=[bearer_token("Patient.r")])
 async def summary(request: Request, patient_id: FromPath[str]) -> Response:
-    """The patient summary (IPS ``$summary``): an IPS document of what the asker may read."""
+    """The patient summary (IPS ``$summary``): an IPS document of what the asker may read,
+    of the resource types the token's scopes read."""
     view = await _view(request, _id(patient_id))
-    plugins = request.app.state.plugins
-    base = f"{_base(request)}/fhir"
-    return answer(await ips.patient_summary(view, plugins, await patient_of(view), base))
+    token = bearer.software(request).token
+    summary = await ips.patient_summary(
+        view,
+        request.app.state.plugins,
+        await patient_of(view),
+        f"{_base(request)}/fhir",
+        lambda kind: scopes.reads(token.scope, kind, view.id, token.dossier),
+    )
+    return answer(summary)
 
 
 @get("/Patient", guards=[bearer_token("Patient.s")])

@@ -16,8 +16,10 @@ from portal.oauth import clients
 from portal.oauth.tables import ClientKind
 
 PRACTICE_CLIENT_ID = "logiciel-medical-demo"
+#: The practice software adds documents, and reads what the GP may read (the patient summary
+#: gathers many resource types).
 PRACTICE_SCOPES = (
-    "openid fhirUser offline_access online_access user/DocumentReference.crs user/Patient.rs"
+    "openid fhirUser offline_access online_access user/DocumentReference.crs user/*.rs"
 )
 #: Where `scripts/smart-demo.py` listens for the consent's answer (or where a browser lands).
 PRACTICE_REDIRECT_URI = "http://127.0.0.1:8765/callback"

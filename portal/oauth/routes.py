@@ -42,6 +42,7 @@ SCOPES_SUPPORTED = [
     "offline_access",
     "online_access",
     "user/*.crus",
+    "user/*.rs",
     "user/DocumentReference.crs",
     "user/Patient.rs",
     "patient/*.rs",

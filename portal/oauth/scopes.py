@@ -151,6 +151,14 @@ def reach(scope: str, required: tuple[Requirement, ...], dossier: UUID | None) -
     return Reach(frozenset(actions), dossier if only_patient else None)
 
 
+def reads(scope: str, resource: str, dossier: UUID, token_dossier: UUID | None) -> bool:
+    """Whether a token with ``scope`` (its patient context ``token_dossier``) may read
+    resources of type ``resource`` in ``dossier``: for what one answer gathers from several
+    types, such as the patient summary."""
+    found = reach(scope, (Requirement(resource, "r"),), token_dossier)
+    return found is not None and found.dossier in (None, dossier)
+
+
 # --- in words, for the consent page ---------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from fhirpy import AsyncFHIRClient
 
 from plugins.end_of_life.tables import Directives, DirectivesKind
 from portal import clock
+from portal.dossiers.tables import SummaryVersion
 from tests.fhir.conftest import (
     BASE,
     FHIR,
@@ -19,11 +20,14 @@ from tests.fhir.conftest import (
     software_for,
     valid,
 )
-from tests.fhir.ips_checks import check_ips, entries_of, section_codes
+from tests.fhir.ips_checks import REQUIRED_SECTIONS, check_ips, entries_of, section_codes
 from tests.fhir.test_fhir_client import served  # noqa: F401
 from tests.oauth.conftest import raw_client
 
 ADVANCE_DIRECTIVES = "42348-3"
+ALLERGIES = "48765-2"
+#: Practice software that reads whatever its person may read.
+READS = "user/DocumentReference.c user/*.rs"
 
 
 async def _with_directives() -> uuid.UUID:
@@ -52,7 +56,7 @@ async def test_the_doctors_software_gets_the_ips_and_the_dentists_has_no_directi
     for professional in (doctor, dentist):
         await join(dossier, professional)
 
-    for_doctor = await (await software_for(portal, new_browser, doctor)).get(
+    for_doctor = await (await software_for(portal, new_browser, doctor, READS)).get(
         f"{FHIR}/Patient/{dossier}/$summary"
     )
     assert for_doctor.status_code == 200, for_doctor.text
@@ -62,13 +66,55 @@ async def test_the_doctors_software_gets_the_ips_and_the_dentists_has_no_directi
     assert "Claire Martin" in directives["text"]["div"]
     assert bundle["entry"][1]["resource"]["name"][0]["family"] == "Martin"
 
-    for_dentist = await (await software_for(portal, new_browser, dentist)).get(
+    for_dentist = await (await software_for(portal, new_browser, dentist, READS)).get(
         f"{FHIR}/Patient/{dossier}/$summary"
     )
     assert for_dentist.status_code == 200, for_dentist.text
     bundle = check_ips(for_dentist.json(), FHIR)
     assert ADVANCE_DIRECTIVES not in section_codes(bundle)
     assert "Claire Martin" not in for_dentist.text
+
+
+async def test_an_application_gets_only_the_resource_types_its_scopes_read(portal, new_browser):
+    """Granted the patient's identity, an application is not given their allergies or their
+    wishes in the summary: the sections the IPS requires say "withheld"; granted allergies
+    too, it gets those and no more."""
+    dossier = await _with_directives()
+    doctor = await new_professional()
+    await join(dossier, doctor)
+    await SummaryVersion.insert(
+        SummaryVersion(dossier=dossier, number=1, created_at=clock.now(), author=doctor.id,
+                       author_name="Sophie Bernard",
+                       sections={"allergies": [{"substance": "Pénicilline"}]})
+    )  # fmt: skip
+
+    identity = await software_for(portal, new_browser, doctor, "user/Patient.rs")
+    answer = await identity.get(f"{FHIR}/Patient/{dossier}/$summary")
+    assert answer.status_code == 200, answer.text
+    bundle = check_ips(answer.json(), FHIR)
+    sections = bundle["entry"][0]["resource"]["section"]
+    assert {section["code"]["coding"][0]["code"] for section in sections} == REQUIRED_SECTIONS
+    for section in sections:
+        assert "entry" not in section
+        assert section["emptyReason"]["coding"][0]["code"] == "withheld"
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert kinds == ["Composition", "Patient", "Device"]
+    assert "Pénicilline" not in answer.text
+    assert "Claire Martin" not in answer.text
+
+    allergies = await software_for(
+        portal, new_browser, doctor, "user/Patient.rs user/AllergyIntolerance.rs"
+    )
+    bundle = check_ips((await allergies.get(f"{FHIR}/Patient/{dossier}/$summary")).json(), FHIR)
+    [allergy] = entries_of(bundle, ALLERGIES)
+    assert allergy["code"]["text"] == "Pénicilline"
+    assert ADVANCE_DIRECTIVES not in section_codes(bundle)
+    assert {entry["resource"]["resourceType"] for entry in bundle["entry"]} == {
+        "Composition",
+        "Patient",
+        "Device",
+        "AllergyIntolerance",
+    }
 
 
 async def test_an_unknown_and_a_refused_patient_answer_the_same_404(portal, new_browser):
@@ -97,7 +143,7 @@ async def test_a_fhir_client_library_gets_the_summary(portal, served, new_browse
     dossier = await _with_directives()
     doctor = await new_professional()
     await join(dossier, doctor)
-    software = await software_for(portal, new_browser, doctor)
+    software = await software_for(portal, new_browser, doctor, READS)
     client = AsyncFHIRClient(
         served,
         authorization=f"Bearer {software.token['access_token']}",

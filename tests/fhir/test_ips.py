@@ -3,6 +3,7 @@ and every section they may read (the ``fhir_resources`` hook), and valid (`ips_c
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -14,6 +15,7 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 ADVANCE_DIRECTIVES = "42348-3"
 ALLERGIES, MEDICATIONS, PROBLEMS = "48765-2", "10160-0", "11450-4"
 IMMUNIZATIONS = "11369-6"
+FAMILY_HISTORY = "10157-6"
 
 
 def _patient(dossier_id) -> dict:
@@ -81,6 +83,45 @@ def test_an_empty_summary_says_no_information_in_each_required_section():
         for found in codes.values()
         for concept in found
     )
+
+
+def test_what_the_application_may_not_read_is_withheld():
+    """Through software, only the resource types its scopes read: a required section it may
+    not read says "withheld" (never "no information"), another one is left out."""
+    dossier = uuid4()
+    patient = {"reference": f"Patient/{dossier}"}
+    resources = [
+        {"resourceType": "AllergyIntolerance", "id": "a", "code": {"text": "Arachide"},
+         "patient": patient},
+        {"resourceType": "Immunization", "id": "i", "status": "completed",
+         "vaccineCode": {"text": "Tétanos"}, "patient": patient,
+         "occurrenceDateTime": "2020-01-01"},
+        {"resourceType": "RelatedPerson", "id": "r", "patient": patient},
+    ]  # fmt: skip
+    texts = {"family_history": ["Diabète (père)"], "notes": ["À revoir"]}
+    bundle = check_ips(
+        ips.summary_bundle(
+            _patient(dossier), resources, base_url=BASE, now=NOW, texts=texts,
+            readable=lambda kind: kind in {"AllergyIntolerance", "FamilyMemberHistory"},
+        ),
+        BASE,
+    )  # fmt: skip
+    sections = {
+        s["code"]["coding"][0]["code"]: s for s in bundle["entry"][0]["resource"]["section"]
+    }
+    assert set(sections) == {ALLERGIES, MEDICATIONS, PROBLEMS, FAMILY_HISTORY}
+    assert [entry["id"] for entry in entries_of(bundle, ALLERGIES)] == ["a"]
+    for withheld in (MEDICATIONS, PROBLEMS):
+        assert "entry" not in sections[withheld]
+        assert sections[withheld]["emptyReason"]["coding"][0] == {
+            "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+            "code": "withheld",
+            "display": "Information Withheld",
+        }
+    assert "Diabète (père)" in sections[FAMILY_HISTORY]["text"]["div"]
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert kinds == ["Composition", "Patient", "Device", "AllergyIntolerance"]
+    assert "À revoir" not in json.dumps(bundle, ensure_ascii=False)
 
 
 def test_each_resource_is_filed_in_the_section_of_its_type():
