@@ -102,7 +102,7 @@ def bundle(patient: uuid.UUID, content: bytes) -> dict:
         "subject": {"reference": f"Patient/{patient}"},
         "description": "Compte rendu de consultation",
         "content": [{"attachment": {"contentType": "application/pdf", "url": binary_url}}],
-        "context": {"period": {"start": date.today().isoformat()}},
+        "context": {"period": {"start": clock.now().date().isoformat()}},
     }
     binary = {
         "resourceType": "Binary",
