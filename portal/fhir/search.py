@@ -9,6 +9,7 @@ documents are left out before anything else, so no total nor page betrays them.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -69,17 +70,27 @@ def _reference_id(value: str, kind: str) -> UUID | None:
         return None
 
 
+#: A FHIR date: YYYY, YYYY-MM, YYYY-MM-DD, or a dateTime (the day, then ``T`` and the time).
+_FHIR_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(T.+)?)?)?", re.ASCII)
+
+
 def _day_range(text: str, name: str) -> tuple[date, date]:
-    """The days a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime) covers."""
+    """The days a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime) covers; a dateTime
+    covers its day."""
+    found = _FHIR_DATE.fullmatch(text)
     try:
-        if len(text) == 4:
-            year = int(text)
-            return date(year, 1, 1), date(year, 12, 31)
-        if len(text) == 7:
-            year, month = int(text[:4]), int(text[5:7])
-            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-        day = date.fromisoformat(text[:10])
-        return day, day
+        if found is None:
+            raise ValueError(text)
+        year, month, day, moment = found.groups()
+        if moment:
+            datetime.fromisoformat(text)  # the whole dateTime must be one
+        if day:
+            covered = date(int(year), int(month), int(day))
+            return covered, covered
+        if month:
+            last = calendar.monthrange(int(year), int(month))[1]
+            return date(int(year), int(month), 1), date(int(year), int(month), last)
+        return date(int(year), 1, 1), date(int(year), 12, 31)
     except ValueError:
         raise _invalid(name, f"{text!r} is not a date (YYYY-MM-DD).") from None
 
@@ -280,7 +291,12 @@ def _row_filters(query: DocumentQuery) -> tuple[list[str], list[Any]]:
         conditions.append("superseded_at IS NOT NULL")
     for prefix, start, end in query.dates:
         first = datetime.combine(start, time(), UTC)
-        after = datetime.combine(end + timedelta(days=1), time(), UTC)
+        # The moment after the last day; nothing is later than the last day there is.
+        after = (
+            datetime.combine(end + timedelta(days=1), time(), UTC)
+            if end < date.max
+            else datetime.max.replace(tzinfo=UTC)
+        )
         condition, bounds = {
             "eq": ("(created_at >= {} AND created_at < {})", [first, after]),
             "ne": ("(created_at < {} OR created_at >= {})", [first, after]),

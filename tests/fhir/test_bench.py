@@ -14,9 +14,7 @@ async def test_the_benchmark_deposits_documents_and_searches_them(portal, served
 
     rate = await bench.deposits(base, token, dossiers, 0.5)
 
-    made = await Document.select(Document.master_identifier).where(
-        Document.dossier.is_in(dossiers)
-    )
+    made = await Document.select(Document.master_identifier).where(Document.dossier.is_in(dossiers))
     assert rate > 0
     assert len(made) >= 2  # at least one each, all kept
     assert len({row["master_identifier"] for row in made}) == len(made)  # each one new

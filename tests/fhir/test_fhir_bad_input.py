@@ -178,6 +178,9 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
     search = f"{FHIR}/DocumentReference"
     for params, status, path in [
         ({"patient": str(dossier), "date": "ge2026-13-45"}, 400, "date"),
+        ({"patient": str(dossier), "date": "2026-03-01T25:00"}, 400, "date"),
+        ({"patient": str(dossier), "date": "2026/03"}, 400, "date"),
+        ({"patient": str(dossier), "date": "٢٠٢٦"}, 400, "date"),
         ({"patient": str(dossier), "_count": "101"}, 400, "_count"),
         ({"patient": str(dossier), "status": "deleted"}, 400, "status"),
         ({"patient": str(dossier), "category": "http://example.org|10"}, 400, "category"),
@@ -189,6 +192,19 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
         assert answer.status_code == status, (params, answer.text)
         if path:
             assert where(answer) == [path]
+    # The first and the last day there are: every document, or none.
+    await software.post(FHIR, json=provide_bundle(dossier))
+    for params, total in [
+        ({"date": "le9999-12-31"}, 1),
+        ({"date": "eq9999-12-31"}, 0),
+        ({"date": "gt9999"}, 0),
+        ({"date": "ge0001-01-01"}, 1),
+        ({"date": "lt0001"}, 0),
+        ({"date": "ge2026-03-02T08:00:00+01:00"}, 1),
+    ]:
+        answer = await software.get(search, params={"patient": str(dossier), **params})
+        assert answer.status_code == 200, (params, answer.text)
+        assert answer.json()["total"] == total, params
     # Unknown parameters are ignored, as FHIR servers do, unless the client wants them refused.
     lenient = await software.get(search, params={"patient": str(dossier), "colour": "blue"})
     assert lenient.status_code == 200
