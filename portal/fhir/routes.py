@@ -418,6 +418,10 @@ async def retrieve(request: Request, document_id: FromPath[str]) -> Response:
 async def provide(request: Request) -> Response:
     """Deposit the documents of an ITI-65 bundle, all or none; the same bundle sent again
     creates nothing and answers the same."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in ("", FHIR_JSON, "application/json"):
+        message = f"Send the bundle as {FHIR_JSON}: Carnet reads FHIR JSON only."
+        raise Invalid([Issue("not-supported", message, "Bundle")], 415)
     submission = read_submission(parse_json(await request.body()), _base(request))
     first = submission.deposits[0]
     if any(deposit.replaces for deposit in submission.deposits):

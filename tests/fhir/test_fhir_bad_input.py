@@ -146,6 +146,15 @@ async def test_too_large_and_too_many_are_refused_before_anything(portal, new_br
     assert answer.status_code == 413
     assert valid(answer.json())["issue"][0]["code"] == "too-costly"
 
+    for media_type in ("application/fhir+xml", "text/plain"):
+        answer = await software.post(
+            FHIR,
+            content=json.dumps(provide_bundle(dossier)),
+            headers={"content-type": media_type},
+        )
+        assert answer.status_code == 415, media_type
+        assert valid(answer.json())["issue"][0]["code"] == "not-supported"
+
     many = provide_bundle(dossier)
     many["entry"] *= 3334
     answer = await software.post(FHIR, json=many)
