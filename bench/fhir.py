@@ -22,8 +22,9 @@ by ``carnet serve --workers N``. Measured:
   (``GET /fhir/DocumentReference?patient=…``, 20 a page), ``--searches`` each; p50 and p99.
 
 The load generator is this process: one keep-alive HTTP/1.1 connection per client, every
-request written out as bytes before the clock starts (`Connection`), so that on a small
-machine the generator takes little of the CPU the portal is measured on.
+request written out as bytes before the clock starts (`Connection`; a deposit's only changes
+its masterIdentifier's bytes), so that on a small machine the generator takes little of the
+CPU the portal is measured on.
 """
 
 from __future__ import annotations
@@ -342,7 +343,7 @@ async def run(engine: str, url: str, folder: Path, arguments: argparse.Namespace
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", default="8,32")
-    parser.add_argument("--seconds", type=float, default=5, help="of deposits, each count")
+    parser.add_argument("--seconds", type=float, default=5, help="how long clients deposit")
     parser.add_argument("--appends", type=int, default=40, help="per writer")
     parser.add_argument("--searches", type=int, default=50, help="per client")
     parser.add_argument("--workers", type=int, default=2)
