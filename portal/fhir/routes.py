@@ -36,6 +36,7 @@ from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents
 from portal.dossiers.tables import Document, Dossier
+from portal.echo import shown_back
 from portal.fhir import codes, ips, reading, search
 from portal.fhir.resources import (
     FHIR_JSON,
@@ -76,6 +77,7 @@ _ISSUE_OF_STATUS = {
     403: "forbidden",
     404: "not-found",
     405: "not-supported",
+    406: "not-supported",
     409: "conflict",
     413: "too-costly",
     415: "not-supported",
@@ -618,6 +620,20 @@ def _transaction_response(submission: Submission, made: list[UUID], set_id: UUID
     return bundle("transaction-response", entries)
 
 
+#: What ``_format`` may ask for: FHIR JSON, by its media types or its short name.
+JSON_FORMATS = frozenset({"json", "application/json", FHIR_JSON})
+
+
+async def only_json(request: Request) -> Response | None:
+    """Refuse (406) a request whose ``_format`` asks for what Carnet does not write (XML,
+    Turtle); before anything else, so nothing is read or traced."""
+    asked = request.query_params.get("_format")
+    if asked is None or asked.partition(";")[0].strip().lower() in JSON_FORMATS:
+        return None
+    message = f"Carnet writes {FHIR_JSON} only, not _format={shown_back(asked)!r}."
+    return answer(outcome(Issue("not-supported", message, "_format")), 406)
+
+
 ROUTER = Router(
     "/fhir",
     route_handlers=[
@@ -632,5 +648,6 @@ ROUTER = Router(
         provide,
     ],
     opt={web.COOKIELESS: True},
+    before_request=only_json,
     exception_handlers={HTTPException: error_response, Invalid: error_response},
 )

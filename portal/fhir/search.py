@@ -45,6 +45,8 @@ def parameters(request: Request, known: frozenset[str] | set[str]) -> dict[str, 
     strict = "handling=strict" in request.headers.get("prefer", "")
     found: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
+        if name == "_format":  # any interaction's; the router checked it (`only_json`)
+            continue
         if name not in known:
             if strict:
                 message = f"Unknown search parameter {name!r}."

@@ -214,6 +214,18 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
         answer = await software.get(search, params={"patient": str(dossier), **params})
         assert answer.status_code == 200, (params, answer.text)
         assert answer.json()["total"] == total, params
+    # Carnet writes FHIR JSON: asked for it, it answers; asked for XML, it says so.
+    for asked in ("json", "application/fhir+json", "application/json; charset=utf-8"):
+        answer = await software.get(
+            search,
+            params={"patient": str(dossier), "_format": asked},
+            headers={"prefer": "handling=strict"},
+        )
+        assert answer.status_code == 200, (asked, answer.text)
+    for url in (search, f"{FHIR}/Patient/{dossier}", f"{FHIR}/Patient/{dossier}/$summary"):
+        answer = await software.get(url, params={"patient": str(dossier), "_format": "xml"})
+        assert answer.status_code == 406, url
+        assert where(answer) == ["_format"]
     # Unknown parameters are ignored, as FHIR servers do, unless the client wants them refused.
     lenient = await software.get(search, params={"patient": str(dossier), "colour": "blue"})
     assert lenient.status_code == 200
