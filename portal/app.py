@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -98,6 +98,15 @@ CORE_ROUTES = [
 ]
 
 
+def error_response(request: Request, exc: Exception) -> Response:
+    """Every error as a page, but under ``/fhir`` as the API's ``OperationOutcome``: an unknown
+    path or method there matches no route, so no route's own handler sees it."""
+    path = request.url.path
+    if path == fhir_routes.ROUTER.path or path.startswith(f"{fhir_routes.ROUTER.path}/"):
+        return fhir_routes.error_response(request, exc)
+    return web.error_response(request, exc)
+
+
 def create_app(settings: Settings | None = None, plugins: Plugins | None = None) -> Litestar:
     """Build the portal for ``settings`` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
@@ -169,7 +178,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             web.FlashMiddleware(settings),
         ],
         before_send=[web.add_security_headers],
-        exception_handlers={HTTPException: web.error_response, Exception: web.error_response},
+        exception_handlers={HTTPException: error_response, Exception: error_response},
         on_startup=[start],
         before_request=reopen_database,
         on_shutdown=[database.disconnect, pdf.shutdown],

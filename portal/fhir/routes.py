@@ -20,12 +20,14 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.exceptions import (
     HTTPException,
     NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from piccolo.columns.combination import Where
 
@@ -624,14 +626,13 @@ def _transaction_response(submission: Submission, made: list[UUID], set_id: UUID
 JSON_FORMATS = frozenset({"json", "application/json", FHIR_JSON})
 
 
-async def only_json(request: Request) -> Response | None:
+async def only_json(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Refuse (406) a request whose ``_format`` asks for what Carnet does not write (XML,
-    Turtle); before anything else, so nothing is read or traced."""
-    asked = request.query_params.get("_format")
-    if asked is None or asked.partition(";")[0].strip().lower() in JSON_FORMATS:
-        return None
-    message = f"Carnet writes {FHIR_JSON} only, not _format={shown_back(asked)!r}."
-    return answer(outcome(Issue("not-supported", message, "_format")), 406)
+    Turtle): the router's guard, before the token's, so nothing is read or traced."""
+    asked = connection.query_params.get("_format")
+    if asked is not None and asked.partition(";")[0].strip().lower() not in JSON_FORMATS:
+        message = f"Carnet writes {FHIR_JSON} only, not _format={shown_back(asked)!r}."
+        raise Invalid([Issue("not-supported", message, "_format")], 406)
 
 
 ROUTER = Router(
@@ -648,6 +649,6 @@ ROUTER = Router(
         provide,
     ],
     opt={web.COOKIELESS: True},
-    before_request=only_json,
+    guards=[only_json],
     exception_handlers={HTTPException: error_response, Invalid: error_response},
 )

@@ -226,6 +226,15 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
         answer = await software.get(url, params={"patient": str(dossier), "_format": "xml"})
         assert answer.status_code == 406, url
         assert where(answer) == ["_format"]
+    # What the API does not have answers as the API does.
+    for method, url, status in [
+        ("GET", f"{FHIR}/Observation", 404),
+        ("DELETE", f"{FHIR}/DocumentReference/{uuid.uuid4()}", 405),
+        ("PUT", f"{FHIR}/Patient/{dossier}", 405),
+    ]:
+        answer = await software.request(method, url)
+        assert answer.status_code == status, (method, url)
+        assert valid(answer.json())["resourceType"] == "OperationOutcome"
     # Unknown parameters are ignored, as FHIR servers do, unless the client wants them refused.
     lenient = await software.get(search, params={"patient": str(dossier), "colour": "blue"})
     assert lenient.status_code == 200
