@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from portal import hookimpl
 from portal.access import public
-from portal.app import create_app
+from portal.app import create_app, route_handlers
 from portal.cli import upgrade_database
 from portal.db import Database, create_engine
 from portal.piccolo_app import APP_CONFIG as CORE_APP
@@ -226,3 +226,15 @@ async def test_a_database_down_at_start_up_is_used_once_it_is_back(tmp_path, dat
             await restore()
             assert (await client.get("/probe")).status_code == 200
             assert not app.state.database.needs_connection  # the pool is open again
+
+
+def test_every_route_reopens_a_database_the_start_up_could_not_open(tmp_path):
+    """Litestar keeps only the hook closest to a route: a router or a route with its own
+    ``before_request`` would never reopen the database for its requests."""
+    app = create_app(make_settings(tmp_path, "postgresql://nobody@127.0.0.1:1/carnet"))
+    hooks = {
+        path: getattr(handler.resolve_before_request(), "__name__", None)
+        for path, handler in route_handlers(app)
+    }
+    assert "/fhir/metadata" in hooks
+    assert {path for path, hook in hooks.items() if hook != "reopen_database"} == set()
