@@ -144,6 +144,29 @@ def installed_third_party_plugin(install_distribution, monkeypatch) -> str:
     return "sleep_diary"
 
 
+@pytest.fixture
+def at_the_same_moment(monkeypatch) -> Callable[[], dict[str, int]]:
+    """Call it to make the next look-up of a submission (`documents.submitted`) miss, as when
+    two copies of a form or a bundle are sent at the same moment and both pass it before
+    either is saved. It returns the look-ups still to miss: 0 once it happened."""
+    from portal.dossiers import documents
+
+    def blind() -> dict[str, int]:
+        real = documents.submitted
+        left = {"looks": 1}
+
+        async def racing(view, submission):
+            if left["looks"]:
+                left["looks"] -= 1
+                return None
+            return await real(view, submission)
+
+        monkeypatch.setattr(documents, "submitted", racing)
+        return left
+
+    return blind
+
+
 def plugins_with(**extra: object) -> Plugins:
     """The installed plugins plus test-only ones, given as ``key=plugin object``."""
     loaded = load_plugins()

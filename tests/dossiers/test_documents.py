@@ -19,7 +19,6 @@ from uuid import UUID
 import httpx
 
 from portal import crypto
-from portal.dossiers import documents
 from portal.dossiers.documents import MAX_FILE_SIZE, MAX_REQUEST_SIZE
 from portal.dossiers.tables import Document, Dossier
 from portal.notifications.tables import Notification
@@ -403,26 +402,17 @@ async def test_a_form_sent_twice_adds_one_document(portal, new_browser):
 
 
 async def test_two_copies_past_the_check_at_once_still_add_one_document(
-    portal, new_browser, monkeypatch
+    portal, new_browser, at_the_same_moment
 ):
     """When both copies pass the check before either is saved, the unique submission lets
     one through, and the other leads to its document."""
     _alice, dossier, people = await circle(doctor="medecin")
     browser = await signed_in_browser(new_browser, people["doctor"])
     first = await deposit(browser, dossier)
-    real = documents.submitted
-    blind = {"checks": 1}  # the route's check
-
-    async def racing(view, submission):
-        if blind["checks"]:
-            blind["checks"] -= 1
-            return None
-        return await real(view, submission)
-
-    monkeypatch.setattr(documents, "submitted", racing)
+    missed = at_the_same_moment()  # the route's check
     typed = {"title": "Compte rendu", "care_date": "2026-02-27", "body": "Texte", "file": None}
     again = await browser.submit(new_form(dossier), typed)
-    assert blind["checks"] == 0
+    assert missed["looks"] == 0
     assert (again.status_code, again.headers["location"]) == (303, first.headers["location"])
     assert len(await documents_of(dossier)) == 1
 

@@ -12,7 +12,6 @@ import pytest
 from portal import crypto
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
-from portal.dossiers import documents
 from portal.dossiers.tables import Document
 from portal.fhir import codes
 from tests.fhir.conftest import (
@@ -185,7 +184,7 @@ async def test_a_bundle_s_submission_set_is_kept_as_its_list(portal, new_browser
 
 
 async def test_a_bundle_sent_twice_at_the_same_moment_makes_one_document(
-    portal, new_browser, monkeypatch
+    portal, new_browser, at_the_same_moment
 ):
     """Both copies pass the look-up before either is saved: the unique submission lets one
     through, and the other answers what the first one made."""
@@ -198,18 +197,9 @@ async def test_a_bundle_sent_twice_at_the_same_moment_makes_one_document(
     first = await software.post(FHIR, json=sent)
     assert first.status_code == 200, first.text
 
-    real = documents.submitted
-    blind = {"looks": 1}  # the copy's look-up, before its checks
-
-    async def racing(view, submission):
-        if blind["looks"]:
-            blind["looks"] -= 1
-            return None
-        return await real(view, submission)
-
-    monkeypatch.setattr(documents, "submitted", racing)
+    missed = at_the_same_moment()  # the copy's look-up, before its checks
     again = await software.post(FHIR, json=sent)
-    assert blind["looks"] == 0
+    assert missed["looks"] == 0
     assert (again.status_code, again.json()) == (200, first.json())
     assert await Document.count().where(Document.dossier == dossier) == 1
     assert (

@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.clock import now
-from portal.dossiers import documents
 from portal.dossiers.tables import Document
 from portal.fhir import reading
 from tests.conftest import translated
@@ -61,7 +60,9 @@ async def test_camille_downloads_her_ips_and_her_documents(carnet):
     assert events[-2:] == [("export", "dossier"), ("export", "documents")]
 
 
-async def test_camille_imports_a_summary_from_abroad_and_reads_it_as_text(carnet, monkeypatch):
+async def test_camille_imports_a_summary_from_abroad_and_reads_it_as_text(
+    carnet, at_the_same_moment
+):
     dossier = carnet.dossiers["camille"]
     camille = await carnet.sign_in(CAMILLE)
     foreign = {
@@ -118,18 +119,9 @@ async def test_camille_imports_a_summary_from_abroad_and_reads_it_as_text(carnet
     assert await Document.count().where(Document.file_type == "application/fhir+json") == 1
     # Again, as if both copies were sent at the same moment: past the look-up, the unique
     # submission refuses the second one, which leads to the first one's document.
-    real = documents.submitted
-    blind = {"looks": 1}
-
-    async def racing(view, submission):
-        if blind["looks"]:
-            blind["looks"] -= 1
-            return None
-        return await real(view, submission)
-
-    monkeypatch.setattr(documents, "submitted", racing)
+    missed = at_the_same_moment()
     racing_copy = await camille.post(f"/dossiers/{dossier}/import", files=files)
-    assert blind["looks"] == 0
+    assert missed["looks"] == 0
     assert racing_copy.headers["location"] == sent.headers["location"]
     assert await Document.count().where(Document.file_type == "application/fhir+json") == 1
 
