@@ -104,14 +104,12 @@ async def notify(
             created_at=clock.now(),
         )
     )
-    await Account.update({Account.unread_notifications: Account.unread_notifications + 1}).where(
-        Account.id == account_id
-    )
-    account = (
-        await Account.select(Account.email, Account.phone, Account.notify_by_message)
+    counted = (
+        await Account.update({Account.unread_notifications: Account.unread_notifications + 1})
         .where(Account.id == account_id)
-        .first()
+        .returning(Account.email, Account.phone, Account.notify_by_message)
     )
+    account = counted[0] if counted else None
     if _channel is None or not account or not account["notify_by_message"]:
         return
     token = i18n.set_language(_language)
