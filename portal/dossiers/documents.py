@@ -507,6 +507,15 @@ async def submitted(view: DossierView, submission: UUID | None) -> UUID | None:
     return row["id"] if row else None
 
 
+async def submissions(view: DossierView, keys: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    """The documents of this dossier that these submissions made: each submission's document
+    id and author."""
+    rows = await Document.select(Document.id, Document.author, Document.submission).where(
+        Document.dossier == view.id, Document.submission.is_in(keys)
+    )
+    return {row["submission"]: row for row in rows}
+
+
 async def store(view: DossierView, entry: Entry, replacing: dict | None = None) -> UUID:
     """Save a new document (or a new version of ``replacing``, the current one) with its
     trace, in one transaction, and tell the patient's side. `ControlError` when ``replacing``

@@ -56,6 +56,25 @@ class Invalid(Exception):
         self.status = status
 
 
+def resource_id(text: str) -> UUID | None:
+    """The id of one of Carnet's resources, written as Carnet writes it (a UUID in lower case,
+    with its dashes); None for any other text, which names none of them."""
+    try:
+        found = UUID(text)
+    except ValueError:
+        return None
+    return found if str(found) == text else None
+
+
+def referenced_id(reference: str, kind: str, base_url: str) -> UUID | None:
+    """The id a reference to a ``kind`` of this server names: ``kind/{id}``, or the same
+    under this server's FHIR base (``{base_url}/fhir/kind/{id}``); None for a reference to
+    another server or to another type."""
+    relative = reference.removeprefix(f"{base_url}/fhir/")
+    named, slash, text = relative.partition("/")
+    return resource_id(text) if slash and named == kind else None
+
+
 def outcome(*issues: Issue) -> dict[str, Any]:
     """An ``OperationOutcome`` listing ``issues``."""
     return {

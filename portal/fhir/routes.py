@@ -49,6 +49,7 @@ from portal.fhir.resources import (
     document_reference,
     outcome,
     patient_resource,
+    resource_id,
     submission_set,
 )
 from portal.fhir.transaction import (
@@ -59,6 +60,7 @@ from portal.fhir.transaction import (
     read_submission,
 )
 from portal.i18n import gettext as _
+from portal.i18n import gettext_lazy
 from portal.identity.numbers import InvalidNumber, validate_nir
 from portal.oauth import bearer, scopes
 from portal.oauth.scopes import Requirement
@@ -82,10 +84,11 @@ _ISSUE_OF_STATUS = {
     406: "not-supported",
     409: "conflict",
     413: "too-costly",
+    414: "too-costly",
     415: "not-supported",
     429: "throttled",
 }
-NOT_FOUND = "No such resource, or none you may see."
+NOT_FOUND = gettext_lazy("No such resource, or none you may see.")
 #: The resources and interactions of the CapabilityStatement.
 CAPABILITIES: list[dict[str, Any]] = [
     {
@@ -138,9 +141,15 @@ def error_response(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HTTPException) or exc.status_code >= 500:
         return web.error_response(request, exc)
     status = exc.status_code
-    detail = NOT_FOUND if status == 404 else str(exc.detail)
+    detail, where = str(exc.detail), ""
+    if status == 404:
+        detail = str(NOT_FOUND)
+    elif status == 413:  # the body, refused before anything reads it
+        megabytes = MAX_BUNDLE_SIZE // 2**20
+        detail = _("A bundle is %(megabytes)s MB at most.") % {"megabytes": megabytes}
+        where = "Bundle"
     return answer(
-        outcome(Issue(_ISSUE_OF_STATUS.get(status, "processing"), detail)),
+        outcome(Issue(_ISSUE_OF_STATUS.get(status, "processing"), detail, where)),
         status,
         **(exc.headers or {}),
     )
@@ -152,10 +161,10 @@ def _base(request: Request) -> str:
 
 def _id(text: str) -> UUID:
     """A resource id of ours, or the 404 every unknown id gets."""
-    try:
-        return UUID(text)
-    except ValueError:
-        raise NotFoundException() from None
+    found = resource_id(text)
+    if found is None:
+        raise NotFoundException()
+    return found
 
 
 async def _view(request: Request, dossier_id: UUID) -> DossierView:
@@ -280,21 +289,19 @@ async def search_patients(request: Request) -> Response:
     empty result alike for no dossier and one they may not open (the refusal is traced)."""
     params = search.parameters(request, {"identifier", "_id"})
     if set(params) != {"identifier"} and set(params) != {"_id"}:
-        raise Invalid([Issue("required", "Search by identifier or by _id.", "Patient")])
+        raise Invalid([Issue("required", _("Search by identifier or by _id."), "Patient")])
+    [(name, values)] = params.items()
+    if len(values) != 1 or "," in values[0]:
+        raise Invalid([Issue("not-supported", _("Search for one patient at a time."), name)])
     if "_id" in params:
-        dossier_id = _id_or_none(params["_id"][0])
+        dossier_id = resource_id(params["_id"][0])
     else:
         system, _bar, value = params["identifier"][0].rpartition("|")
         if system != codes.INS_NIR_SYSTEM:
-            raise Invalid(
-                [
-                    Issue(
-                        "not-supported",
-                        f"Search by the INS-NIR: identifier={codes.INS_NIR_SYSTEM}|<NIR>.",
-                        "identifier",
-                    )
-                ]
-            )
+            message = _("Search by the INS-NIR: identifier=%(system)s|<NIR>.") % {
+                "system": codes.INS_NIR_SYSTEM
+            }
+            raise Invalid([Issue("not-supported", message, "identifier")])
         try:
             nir = validate_nir(value)
         except InvalidNumber as problem:
@@ -317,13 +324,6 @@ async def search_patients(request: Request) -> Response:
                 }
             )
     return answer(bundle("searchset", entries, total=len(entries)))
-
-
-def _id_or_none(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
 
 
 # --- DocumentReference (ITI-67) and Binary (ITI-68) -------------------------------------------
@@ -349,8 +349,10 @@ async def search_documents(request: Request) -> Response:
     links = {"self": query.url(base, query.offset)}
     if query.count and query.offset + query.count < found.total:
         links["next"] = query.url(base, query.offset + query.count)
-    if query.offset:
-        links["previous"] = query.url(base, max(query.offset - query.count, 0))
+    if query.count and query.offset:
+        # The page before, or the last one there is for an offset past the end.
+        last = (max(found.total - 1, 0) // query.count) * query.count
+        links["previous"] = query.url(base, max(min(query.offset - query.count, last), 0))
     return answer(bundle("searchset", entries, total=found.total, links=links))
 
 
@@ -424,9 +426,12 @@ async def provide(request: Request) -> Response:
     creates nothing and answers the same."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in ("", FHIR_JSON, "application/json"):
-        message = f"Send the bundle as {FHIR_JSON}: Carnet reads FHIR JSON only."
+        message = _("Send the bundle as %(type)s: Carnet reads FHIR JSON only.") % {
+            "type": FHIR_JSON
+        }
         raise Invalid([Issue("not-supported", message, "Bundle")], 415)
-    submission = read_submission(parse_json(await request.body()), _base(request))
+    categories = request.app.state.matrix.categories
+    submission = read_submission(parse_json(await request.body()), _base(request), categories)
     first = submission.deposits[0]
     if any(deposit.replaces for deposit in submission.deposits):
         _may_replace(request, first)
@@ -441,7 +446,7 @@ async def provide(request: Request) -> Response:
         view = await open_dossier(request, submission.patient, Action.CREATE, first.category)
     except NotFoundException:
         raise Invalid(
-            [Issue("not-found", "There is no such patient.", f"{first.path}.subject")], 404
+            [Issue("not-found", _("There is no such patient."), f"{first.path}.subject")], 404
         ) from None
     except PermissionDeniedException:  # the dossier is theirs to open, not this category
         message = _("You may not add documents of this category.")
@@ -450,28 +455,31 @@ async def provide(request: Request) -> Response:
         uuid5(MASTER_IDENTIFIERS, f"{view.id}|{d.master_identifier}") for d in submission.deposits
     ]
     set_id = uuid5(SUBMISSION_SETS, "|".join(map(str, keys)))
-    done = await _already_made(view, submission, keys, set_id)
-    if done is not None:
-        return done
+    # A bundle sent again (software retries on a timeout) is not looked up first: it fails,
+    # either on a check (the version it replaced is no longer current) or on the unique index
+    # of its documents' submissions, and only then is the first copy's answer looked up. A
+    # deposit, by far the common case, runs one statement fewer.
     checked = [
         await _checked(view, deposit, key, set_id)
         for deposit, key in zip(submission.deposits, keys, strict=True)
     ]
     issues = [issue for check in checked for issue in check.issues]
     if issues:
+        if (done := await _already_made(view, submission, keys, set_id)) is not None:
+            return done
         statuses = {check.status for check in checked if check.issues}
         raise Invalid(issues, next((s for s in (403, 404, 409, 413) if s in statuses), 400))
     try:
         async with db.current().write_transaction():
             made = [await documents.store(view, check.entry, check.replacing) for check in checked]
     except ControlError as conflict:
+        if (done := await _already_made(view, submission, keys, set_id)) is not None:
+            return done
         raise Invalid([Issue("conflict", str(conflict), f"{first.path}.relatesTo")], 409) from None
     except Exception:
-        # The same bundle, sent twice at the same moment: the other one made the documents.
-        done = await _already_made(view, submission, keys, set_id)
-        if done is None:
-            raise
-        return done
+        if (done := await _already_made(view, submission, keys, set_id)) is not None:
+            return done
+        raise
     return answer(_transaction_response(submission, made, set_id))
 
 
@@ -502,7 +510,7 @@ def _may_replace(request: Request, deposit: Deposit) -> None:
             [
                 Issue(
                     "forbidden",
-                    "A new version needs the scope user/DocumentReference.cu.",
+                    _("A new version needs the scope user/DocumentReference.cu."),
                     f"{deposit.path}.relatesTo",
                 )
             ],
@@ -517,23 +525,23 @@ def _may_replace(request: Request, deposit: Deposit) -> None:
 async def _already_made(
     view: DossierView, submission: Submission, keys: list[UUID], set_id: UUID
 ) -> Response | None:
-    """The answer given to this bundle before, when it was already deposited; a 409 when only
-    some of its documents were (another bundle reused their masterIdentifier)."""
-    made = [await documents.submitted(view, key) for key in keys]
-    if all(made):
-        return answer(_transaction_response(submission, made, set_id))  # type: ignore[arg-type]
-    reused = [
-        deposit for deposit, document in zip(submission.deposits, made, strict=True) if document
-    ]
-    if reused:
+    """After a deposit failed: the answer given to this bundle before, when its author
+    already deposited it; a 409 when any of its masterIdentifiers is taken otherwise (by
+    another bundle, or by another author, whose documents it does not show)."""
+    made = await documents.submissions(view, keys)
+    author = view.actor.account_id
+    if all(key in made and made[key]["author"] == author for key in keys):
+        return answer(_transaction_response(submission, [made[key]["id"] for key in keys], set_id))
+    taken = [deposit for deposit, key in zip(submission.deposits, keys, strict=True) if key in made]
+    if taken:
         raise Invalid(
             [
                 Issue(
                     "duplicate",
-                    "A document with this masterIdentifier is already deposited.",
+                    _("A document with this masterIdentifier is already deposited."),
                     f"{deposit.path}.masterIdentifier",
                 )
-                for deposit in reused
+                for deposit in taken
             ],
             409,
         )
@@ -560,18 +568,23 @@ async def _checked(view: DossierView, deposit: Deposit, key: UUID, set_id: UUID)
     if deposit.replaces:
         try:
             check.replacing = await documents.replaceable(view, deposit.replaces)
-        except (NotFoundException, PermissionDeniedException):
-            return check.refuse(Issue("not-found", NOT_FOUND, target), 404)
+        except NotFoundException:
+            return check.refuse(Issue("not-found", str(NOT_FOUND), target), 404)
+        except PermissionDeniedException as refused:  # one they see, but may not replace
+            return check.refuse(Issue("forbidden", str(refused.detail), target), 403)
         if check.replacing["id"] != deposit.replaces:
-            message = "A newer version of this document exists: replace that one."
+            message = _("A newer version of this document exists: replace that one.")
             return check.refuse(Issue("conflict", message, target), 409)
+        if check.replacing["category"] != deposit.category:
+            message = _("A new version keeps its document's category.")
+            return check.refuse(Issue("invalid", message, f"{deposit.path}.category"))
     text, checked_type = "", ""
     attachment = f"{deposit.path}.content[0].attachment"
     if deposit.content_type == TEXT_TYPE:
         try:
             text = deposit.data.decode("utf-8")
         except UnicodeDecodeError:
-            return check.refuse(Issue("invalid", "The text is not UTF-8.", attachment))
+            return check.refuse(Issue("invalid", _("The text is not UTF-8."), attachment))
     elif deposit.content_type == documents.STRUCTURED_TYPE:
         checked_type = documents.STRUCTURED_TYPE
         if len(deposit.data) <= documents.MAX_FILE_SIZE:  # larger: refused as any file (413)
@@ -594,7 +607,10 @@ async def _checked(view: DossierView, deposit: Deposit, key: UUID, set_id: UUID)
     for name, problem in errors.items():
         check.issues.append(Issue(kind, problem, f"{deposit.path}.{_PATHS.get(name, name)}"))
     if check.entry and check.entry.file_type and check.entry.file_type != deposit.content_type:
-        message = f"The content is {check.entry.file_type}, not {deposit.content_type} as declared."
+        message = _("The content is %(found)s, not %(declared)s as declared.") % {
+            "found": check.entry.file_type,
+            "declared": deposit.content_type,
+        }
         check.entry = None
         return check.refuse(
             Issue("invalid", message, f"{deposit.path}.content[0].attachment.contentType")
@@ -629,9 +645,13 @@ JSON_FORMATS = frozenset({"json", "application/json", FHIR_JSON})
 async def only_json(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Refuse (406) a request whose ``_format`` asks for what Carnet does not write (XML,
     Turtle): the router's guard, before the token's, so nothing is read or traced."""
-    asked = connection.query_params.get("_format")
-    if asked is not None and asked.partition(";")[0].strip().lower() not in JSON_FORMATS:
-        message = f"Carnet writes {FHIR_JSON} only, not _format={shown_back(asked)!r}."
+    for asked in connection.query_params.getall("_format", []):
+        if asked.partition(";")[0].strip().lower() in JSON_FORMATS:
+            continue
+        message = _("Carnet writes %(type)s only, not _format=%(asked)r.") % {
+            "type": FHIR_JSON,
+            "asked": shown_back(asked),
+        }
         raise Invalid([Issue("not-supported", message, "_format")], 406)
 
 

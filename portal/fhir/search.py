@@ -25,7 +25,8 @@ from portal.access.view import DossierView
 from portal.audit import Action
 from portal.dossiers.tables import Document
 from portal.fhir import codes
-from portal.fhir.resources import Invalid, Issue
+from portal.fhir.resources import Invalid, Issue, referenced_id, resource_id
+from portal.i18n import gettext as _
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
@@ -47,9 +48,14 @@ def parameters(request: Request, known: frozenset[str] | set[str]) -> dict[str, 
     for name, value in request.query_params.multi_items():
         if name == "_format":  # any interaction's; the router checked it (`only_json`)
             continue
+        if ":" in name and name.partition(":")[0] in known:
+            # A modifier changes what a parameter means (``:not`` inverts it): ignoring it
+            # would answer another question.
+            message = _("Carnet does not support the modifier %(name)r.") % {"name": name}
+            raise Invalid([Issue("not-supported", message, name)])
         if name not in known:
             if strict:
-                message = f"Unknown search parameter {name!r}."
+                message = _("Unknown search parameter %(name)r.") % {"name": name}
                 raise Invalid([Issue("not-supported", message, name)])
             continue
         found.setdefault(name, []).append(value)
@@ -60,16 +66,10 @@ def _invalid(name: str, message: str) -> Invalid:
     return Invalid([Issue("invalid", message, name)])
 
 
-def _reference_id(value: str, kind: str) -> UUID | None:
-    """The id of ``kind/{id}`` (relative, absolute, or the id alone); None if it is none of
-    ours."""
-    tail = value.rsplit("/", 2)
-    if len(tail) >= 2 and tail[-2] != kind:
-        return None
-    try:
-        return UUID(tail[-1])
-    except ValueError:
-        return None
+def _reference_id(value: str, kind: str, base_url: str) -> UUID | None:
+    """The id of ``kind/{id}`` (relative, absolute on this server, or the id alone); None if
+    it is none of ours."""
+    return referenced_id(value, kind, base_url) if "/" in value else resource_id(value)
 
 
 #: A FHIR date: YYYY, YYYY-MM, YYYY-MM-DD, or a dateTime (the day, then ``T`` and the time).
@@ -94,7 +94,7 @@ def _day_range(text: str, name: str) -> tuple[date, date]:
             return date(int(year), int(month), 1), date(int(year), int(month), last)
         return date(int(year), 1, 1), date(int(year), 12, 31)
     except ValueError:
-        raise _invalid(name, f"{text!r} is not a date (YYYY-MM-DD).") from None
+        raise _invalid(name, _("%(text)r is not a date (YYYY-MM-DD).") % {"text": text}) from None
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,10 @@ class DocumentQuery:
     def read(cls, request: Request, base_url: str) -> DocumentQuery:
         params = parameters(request, DOCUMENT_PARAMETERS)
         patients = params.get("patient", []) + params.get("subject", [])
-        if len(patients) != 1:
-            raise Invalid([Issue("required", "Name one patient: patient=Patient/{id}.", "patient")])
-        patient = _reference_id(patients[0], "Patient")
+        if len(patients) != 1 or not patients[0]:
+            message = _("Name one patient: patient=Patient/{id}.")
+            raise Invalid([Issue("required", message, "patient")])
+        patient = _reference_id(patients[0], "Patient", base_url)
         if patient is None:
             raise NotFoundException()
         mapping = codes.mapping()
@@ -129,18 +130,21 @@ class DocumentQuery:
         known = request.app.state.matrix.categories
         for value in _each(params, "category"):
             system, _bar, code = value.rpartition("|")
+            category = None
             if system == mapping.class_system or (not system and code in mapping.categories):
                 category = mapping.categories.get(code)
             elif system in ("", own_system) and code in known:
                 category = code
-            else:
-                raise _invalid("category", f"Unknown category {value!r} (see docs/fhir.md).")
+            if category is None:
+                message = _("Unknown category %(value)r (see docs/fhir.md).") % {"value": value}
+                raise _invalid("category", message)
             categories.add(category)
         type_codes = set()
         for value in _each(params, "type"):
             system, _bar, code = value.rpartition("|")
             if system not in ("", mapping.type_system) or code not in mapping.types:
-                raise _invalid("type", f"Unknown type {value!r} (see docs/fhir.md).")
+                message = _("Unknown type %(value)r (see docs/fhir.md).") % {"value": value}
+                raise _invalid("type", message)
             type_codes.add(code)
         dates = []
         for value in params.get("date", []):
@@ -149,12 +153,12 @@ class DocumentQuery:
             dates.append((prefix, start, end))
         statuses = set(_each(params, "status"))
         if statuses - _STATUSES:
-            raise _invalid("status", "A document's status is current or superseded.")
+            raise _invalid("status", _("A document's status is current or superseded."))
         authors = set()
         for value in _each(params, "author"):
-            author = _reference_id(value, "Practitioner")
+            author = _reference_id(value, "Practitioner", base_url)
             if author is None:
-                raise _invalid("author", "Name the author as Practitioner/{id}.")
+                raise _invalid("author", _("Name the author as Practitioner/{id}."))
             authors.add(author)
         count = _number(params, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
         offset = _number(params, "_offset", 0, 0, 10**9)
@@ -202,12 +206,11 @@ def _number(params: dict[str, list[str]], name: str, default: int, low: int, hig
     values = params.get(name)
     if not values:
         return default
-    try:
-        number = int(values[-1])
-    except ValueError:
-        number = low - 1
+    text = values[-1]
+    number = int(text) if text.isascii() and text.isdigit() and len(text) < 12 else low - 1
     if not low <= number <= high:
-        raise _invalid(name, f"{name} is a whole number from {low} to {high}.")
+        message = _("%(name)s is a whole number from %(low)s to %(high)s.")
+        raise _invalid(name, message % {"name": name, "low": low, "high": high})
     return number
 
 
@@ -386,9 +389,9 @@ async def page_of(view: DossierView, found: Found) -> list[dict[str, Any]]:
     if not found.page:
         return []
     page = [(UUID(row["id"]), UUID(row["lineage"])) for row in found.page]
-    query = Document.select(*COLUMNS).where(Document.id.is_in([id_ for id_, _ in page]))
+    query = Document.select(*COLUMNS).where(Document.id.is_in([id_ for id_, _lineage in page]))
     by_id = {row["id"]: row for row in await crypto.opened(view.id, Document, await query)}
-    lineages = list({lineage for _, lineage in page})
+    lineages = list({lineage for _id, lineage in page})
     versions = await Document.select(Document.id, Document.lineage, Document.created_at).where(
         Document.dossier == view.id,
         Document.lineage.is_in(lineages) | Document.id.is_in(lineages),

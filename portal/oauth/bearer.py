@@ -38,6 +38,7 @@ from portal import audit, web
 from portal.access.policy import Reach
 from portal.audit import Action, Outcome
 from portal.dossiers.tables import Dossier
+from portal.i18n import gettext as _
 from portal.identity import abuse
 from portal.identity.numbers import InvalidNumber, validate_rpps
 from portal.identity.sessions import CurrentSession, Stage
@@ -190,17 +191,18 @@ async def acting_professional(request: Request, rpps: str) -> CurrentSession:
     if current.token.kind != ClientKind.SYSTEM:
         person = current.token.person
         if session is None or (rpps and rpps != await _rpps_of(person.account_id)):
-            raise PermissionDeniedException("The author must be the person the token acts for.")
+            raise PermissionDeniedException(_("The author must be the person the token acts for."))
         return session
     try:
         rpps = validate_rpps(rpps)
     except InvalidNumber as problem:
-        raise ValidationException(f"The author's RPPS number: {problem}") from None
+        message = _("The author's RPPS number: %(problem)s") % {"problem": problem}
+        raise ValidationException(message) from None
     client = await store.find_client(current.token.client_id)
     member = await store.professional_of(client, rpps) if client else None
     if member is None:
         raise PermissionDeniedException(
-            "This professional does not belong to the system, or their account is disabled."
+            _("This professional does not belong to the system, or their account is disabled.")
         )
     writing_only = Reach(current.reach.actions - scopes.ACTIONS["r"], current.reach.dossier)
     session = _session(member, current.token, writing_only)

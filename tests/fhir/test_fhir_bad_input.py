@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal import crypto
+from portal.access.matrix import load_matrix
 from portal.dossiers.tables import Document
+from portal.fhir import codes
 from portal.fhir.resources import Invalid
 from portal.fhir.transaction import parse_json, read_submission
 from tests.fhir.conftest import (
@@ -25,6 +27,7 @@ from tests.fhir.conftest import (
     join,
     new_patient,
     new_professional,
+    nir_of,
     provide_bundle,
     software_for,
     valid,
@@ -63,8 +66,58 @@ async def test_each_bad_bundle_says_what_and_where_and_keeps_nothing(portal, new
     half_wrong = provide_bundle(
         dossier, document_entry(dossier), document_entry(dossier, care_date="2031-01-01")
     )
+    no_category = bundle()
+    no_category["entry"][1]["resource"]["category"] = []
+    del no_category["entry"][1]["resource"]["type"]
+    own_unknown = bundle()
+    own_unknown["entry"][1]["resource"]["category"][0]["coding"] = [
+        {"system": f"{BASE}{codes.CATEGORY_PATH}", "code": "bogus"}
+    ]
+    stray = bundle()
+    stray["entry"].append(
+        {"fullUrl": "urn:uuid:stray", "resource": {}, "request": {"method": "POST", "url": "X"}}
+    )
+    twice = bundle()
+    twice["entry"].append(copy.deepcopy(twice["entry"][2]))
+    shared = provide_bundle(dossier, document_entry(dossier), document_entry(dossier))
+    shared["entry"][3]["resource"]["content"][0]["attachment"]["url"] = shared["entry"][2][
+        "fullUrl"
+    ]
+    misdirected = bundle()
+    misdirected["entry"][1]["request"]["url"] = "Patient"
+    ends_before = bundle()
+    ends_before["entry"][1]["resource"]["context"]["period"]["end"] = "2026-02-01"
+    foreign = bundle()
+    foreign["entry"][1]["resource"]["subject"]["reference"] = (
+        f"http://elsewhere.example/fhir/Patient/{dossier}"
+    )
+    not_a_number = b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
+    not_a_number += b'{"resourceType": "Observation", "valueQuantity": {"value": NaN}}}]}'
+    two_authors = bundle()
+    two_authors["entry"][1]["resource"]["author"] = [
+        {"identifier": {"system": codes.RPPS_SYSTEM, "value": "10000000007"}},
+        {"identifier": {"system": codes.RPPS_SYSTEM, "value": "10000000015"}},
+    ]
     cases = [
         (b"{not json", 400, "Bundle"),
+        (json.dumps(no_category), 400, "Bundle.entry[1].resource.category"),
+        (
+            json.dumps(own_unknown),
+            400,
+            "Bundle.entry[1].resource.category[0].coding[0].code",
+        ),
+        (json.dumps(stray), 400, "Bundle.entry[3].resource.resourceType"),
+        (json.dumps(twice), 400, "Bundle.entry[3].fullUrl"),
+        (json.dumps(shared), 400, "Bundle.entry[3].resource.content[0].attachment.url"),
+        (json.dumps(misdirected), 400, "Bundle.entry[1].request.url"),
+        (json.dumps(ends_before), 400, "Bundle.entry[1].resource.context.period.end"),
+        (json.dumps(foreign), 400, "Bundle.entry[1].resource.subject.reference"),
+        (
+            json.dumps(bundle(data=not_a_number, content_type="application/fhir+json")),
+            400,
+            "Bundle.entry[1].resource.content[0].attachment.data",
+        ),
+        (json.dumps(two_authors), 400, "Bundle.entry[1].resource.author"),
         (json.dumps({"resourceType": "Patient"}), 400, "Bundle.resourceType"),
         (json.dumps(not_transaction), 400, "Bundle.type"),
         (json.dumps(unlinked), 400, "Bundle.entry[1].resource.content[0].attachment.url"),
@@ -92,6 +145,14 @@ async def test_each_bad_bundle_says_what_and_where_and_keeps_nothing(portal, new
             "Bundle.entry[1].resource.description",
         ),
         (json.dumps(half_wrong), 400, "Bundle.entry[3].resource.context.period.start"),
+        *(
+            (
+                json.dumps(bundle(care_date=day)),
+                400,
+                "Bundle.entry[1].resource.context.period.start",
+            )
+            for day in ("2026-03-01garbage", "2026-03-01T99:99:99Z", "2026-03-01T09:30", "2026-03")
+        ),
         (
             json.dumps(bundle(master="x" * 256)),
             400,
@@ -145,6 +206,7 @@ async def test_too_large_and_too_many_are_refused_before_anything(portal, new_br
     )
     assert answer.status_code == 413
     assert valid(answer.json())["issue"][0]["code"] == "too-costly"
+    assert where(answer) == ["Bundle"]
 
     for media_type in ("application/fhir+xml", "text/plain"):
         answer = await software.post(
@@ -193,8 +255,19 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
         ({"patient": str(dossier), "_count": "101"}, 400, "_count"),
         ({"patient": str(dossier), "status": "deleted"}, 400, "status"),
         ({"patient": str(dossier), "category": "http://example.org|10"}, 400, "category"),
+        ({"patient": str(dossier), "_count": "٣"}, 400, "_count"),
+        ({"patient": str(dossier), "_count": "1_0"}, 400, "_count"),
+        ({"patient": str(dossier), "category:not": "10"}, 400, "category:not"),
+        (
+            {"patient": str(dossier), "category": f"{codes.mapping().class_system}|"},
+            400,
+            "category",
+        ),
         ({}, 400, "patient"),
+        ({"patient": ""}, 400, "patient"),
         ({"patient": str(uuid.uuid4())}, 404, None),
+        ({"patient": f"http://elsewhere.example/fhir/Patient/{dossier}"}, 404, None),
+        ({"patient": str(dossier).upper()}, 404, None),
         ({"patient": "Patient/../../admin"}, 404, None),
     ]:
         answer = await software.get(search, params=params)
@@ -223,9 +296,14 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
         )
         assert answer.status_code == 200, (asked, answer.text)
     for url in (search, f"{FHIR}/Patient/{dossier}", f"{FHIR}/Patient/{dossier}/$summary"):
-        answer = await software.get(url, params={"patient": str(dossier), "_format": "xml"})
-        assert answer.status_code == 406, url
-        assert where(answer) == ["_format"]
+        for formats in (["xml"], ["json", "xml"]):
+            answer = await software.get(url, params={"patient": str(dossier), "_format": formats})
+            assert answer.status_code == 406, (url, formats)
+            assert where(answer) == ["_format"]
+    # An id is written as Carnet writes it, or names nothing.
+    for written in (f"urn:uuid:{dossier}", str(dossier).upper(), f"{{{dossier}}}", dossier.hex):
+        answer = await software.get(f"{FHIR}/Patient/{written}")
+        assert answer.status_code == 404, written
     # What the API does not have answers as the API does.
     for method, url, status in [
         ("GET", f"{FHIR}/Observation", 404),
@@ -245,7 +323,14 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
     )
     assert strict.status_code == 400
     assert where(strict) == ["colour"]
-    for params in ({"identifier": "12345"}, {"identifier": "urn:oid:1.2.250.1.213.1.4.8|123"}, {}):
+    nir = f"{codes.INS_NIR_SYSTEM}|{await nir_of(patient)}"
+    for params in (
+        {"identifier": "12345"},
+        {"identifier": "urn:oid:1.2.250.1.213.1.4.8|123"},
+        {},
+        {"identifier": [nir, nir]},
+        {"_id": f"{dossier},{uuid.uuid4()}"},
+    ):
         answer = await software.get(f"{FHIR}/Patient", params=params)
         assert answer.status_code == 400, answer.text
     async with raw_client(portal) as anonymous:
@@ -264,6 +349,8 @@ def _nested(depth: int) -> dict:
 # --- the parser, fuzzed ---------------------------------------------------------------------------
 
 PATIENT = uuid.uuid4()
+#: The core's document categories, as the portal gives them to the parser.
+CATEGORIES = load_matrix().categories
 VALID = provide_bundle(PATIENT, document_entry(PATIENT, author_rpps="10003456789"))
 json_values = st.recursive(
     st.none()
@@ -298,7 +385,7 @@ def _read(data) -> None:
     """Read or refuse ``data``; a refusal is a 4xx with what and where."""
     refused = None
     try:
-        read_submission(data, BASE)
+        read_submission(data, BASE, CATEGORIES)
     except Invalid as problem:
         refused = problem
     if refused is not None:
@@ -336,7 +423,7 @@ def test_any_body_is_parsed_or_refused(body):
 
 
 def test_the_valid_bundle_of_the_fuzz_is_read():
-    submission = read_submission(copy.deepcopy(VALID), BASE)
+    submission = read_submission(copy.deepcopy(VALID), BASE, CATEGORIES)
     assert submission.patient == PATIENT
     assert submission.author_rpps == "10003456789"
     assert [deposit.data for deposit in submission.deposits] == [PDF]
@@ -356,3 +443,38 @@ async def test_a_new_version_needs_the_update_scope(portal, new_browser):
     assert answer.status_code == 403, answer.text
     assert where(answer) == ["Bundle.entry[1].resource.relatesTo"]
     assert await Document.count() == 1
+
+
+async def test_what_is_wrong_is_said_in_the_request_s_language(portal, new_browser):
+    """French unless the software asks otherwise, as the pages; the codes and the paths stay
+    the same in every language."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    bad_hash = provide_bundle(dossier)
+    bad_hash["entry"][1]["resource"]["content"][0]["attachment"]["hash"] = "AAAA"
+    bad_count = {"patient": str(dossier), "_count": "101"}
+
+    def said(answer) -> list[tuple[str, str, list[str]]]:
+        issues = valid(answer.json())["issue"]
+        return [(i["code"], i["diagnostics"], i["expression"]) for i in issues]
+
+    hash_path = ["Bundle.entry[1].resource.content[0].attachment.hash"]
+    for headers, deposit, search in [
+        (
+            {},
+            "Le hash (SHA-1) ne correspond pas au contenu.",
+            "_count est un nombre entier de 0 à 100.",
+        ),
+        (
+            {"Accept-Language": "en"},
+            "The hash (SHA-1) does not match the content.",
+            "_count is a whole number from 0 to 100.",
+        ),
+    ]:
+        answer = await software.post(FHIR, json=bad_hash, headers=headers)
+        assert said(answer) == [("invalid", deposit, hash_path)]
+        answer = await software.get(f"{FHIR}/DocumentReference", params=bad_count, headers=headers)
+        assert said(answer) == [("invalid", search, ["_count"])]

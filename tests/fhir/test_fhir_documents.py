@@ -5,13 +5,18 @@ resource answered is valid R4, every step decided and traced as the pages do."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, date, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bench.overview import count_statements
 from portal import crypto
+from portal.audit import signing, witness
 from portal.audit.tables import AuditEvent
 from portal.audit.trail import chain_of
+from portal.audit.verification import verify
 from portal.dossiers.tables import Document
 from portal.fhir import codes
 from tests.fhir.conftest import (
@@ -183,11 +188,13 @@ async def test_a_bundle_s_submission_set_is_kept_as_its_list(portal, new_browser
         assert valid(refused.json())["issue"][0]["code"] == "not-found"
 
 
-async def test_a_bundle_sent_twice_at_the_same_moment_makes_one_document(
-    portal, new_browser, at_the_same_moment
+async def test_a_copy_of_a_bundle_fails_on_its_submission_and_answers_the_first(
+    portal, new_browser
 ):
-    """Both copies pass the look-up before either is saved: the unique submission lets one
-    through, and the other answers what the first one made."""
+    """A copy is not looked up before it is saved, so a retry meets what two copies sent at
+    the same moment meet: the unique submission refuses its document, and it answers what the
+    first one made. Nothing of the attempt is kept, its trace neither: the chain and its
+    witness hold the first deposit's event only."""
     patient = await new_patient()
     dossier = await dossier_of(patient)
     gp = await new_professional()
@@ -197,9 +204,7 @@ async def test_a_bundle_sent_twice_at_the_same_moment_makes_one_document(
     first = await software.post(FHIR, json=sent)
     assert first.status_code == 200, first.text
 
-    missed = at_the_same_moment()  # the copy's look-up, before its checks
     again = await software.post(FHIR, json=sent)
-    assert missed["looks"] == 0
     assert (again.status_code, again.json()) == (200, first.json())
     assert await Document.count().where(Document.dossier == dossier) == 1
     assert (
@@ -208,6 +213,10 @@ async def test_a_bundle_sent_twice_at_the_same_moment_makes_one_document(
         )
         == 1
     )
+    key = signing.installed()
+    heads = witness.read(portal.state.settings.audit_witness, key)
+    report = await verify(key, dossier_id=dossier, witness=heads)
+    assert report.intact, report.problems
 
 
 async def test_a_new_version_replaces_the_document(portal, new_browser, clock):
@@ -242,6 +251,14 @@ async def test_a_new_version_replaces_the_document(portal, new_browser, clock):
     again = await software.post(FHIR, json=provide_bundle(dossier, entry))
     assert (again.status_code, again.json()) == (200, second.json())
     assert await Document.count().where(Document.dossier == dossier) == 2
+
+    # A new version is of its document's category.
+    moved = document_entry(
+        dossier, class_code="11", type_code=None, replaces=new_id, title="Synthèse"
+    )
+    refused = await software.post(FHIR, json=provide_bundle(dossier, moved))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.category"]
 
     # Replacing the old version again: it is not the current one any more.
     stale = document_entry(dossier, title="Trop tard", replaces=first_id)
@@ -333,6 +350,16 @@ async def test_a_search_pages_across_standings_and_leaves_out_the_refused_ones(p
         url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
         params = None
     assert pages == [["CR 5", "CR 4"], ["CR 2", "CR 1"]]
+    # Past the end, the page before is the last one there is; counting only, no pages.
+    for offset, count, previous in [(10, 2, ["2"]), (5, 0, []), (3, 2, ["1"])]:
+        params = {"patient": str(dossier), "_count": count, "_offset": offset}
+        bundle = valid((await software.get(f"{FHIR}/DocumentReference", params=params)).json())
+        offsets = [
+            parse_qs(urlsplit(link["url"]).query)["_offset"][0]
+            for link in bundle["link"]
+            if link["relation"] == "previous"
+        ]
+        assert offsets == previous, (offset, count)
     by_colleague = {"patient": str(dossier), "author": f"Practitioner/{colleague.id}"}
     answer = valid((await software.get(f"{FHIR}/DocumentReference", params=by_colleague)).json())
     assert [entry["resource"]["description"] for entry in answer["entry"]] == ["CR 2"]
@@ -476,3 +503,81 @@ async def test_a_structured_document_that_is_no_fhir_document_is_refused(
     assert issue["expression"] == ["Bundle.entry[1].resource.content[0].attachment.data"]
     assert problem in issue["diagnostics"]
     assert await Document.count().where(Document.dossier == dossier) == 0
+
+
+async def test_a_document_one_reads_but_may_not_replace_is_refused_as_such(portal, new_browser):
+    """A 403, not the 404 of what one cannot see: the software shows its user why."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp, colleague = await new_professional(), await new_professional(last_name="Garcia")
+    for professional in (gp, colleague):
+        await join(dossier, professional)
+    colleague_software = await software_for(portal, new_browser, colleague)
+    theirs = await colleague_software.post(FHIR, json=provide_bundle(dossier))
+    location = theirs.json()["entry"][1]["response"]["location"]
+    gp_software = await software_for(portal, new_browser, gp)
+    assert (await gp_software.get(f"{FHIR}/{location}")).status_code == 200
+    entry = document_entry(dossier, replaces=location.split("/")[1])
+    answer = await gp_software.post(FHIR, json=provide_bundle(dossier, entry))
+    assert answer.status_code == 403, answer.text
+    [issue] = valid(answer.json())["issue"]
+    assert (issue["code"], issue["expression"]) == (
+        "forbidden",
+        ["Bundle.entry[1].resource.relatesTo[0].target"],
+    )
+    assert await Document.count().where(Document.dossier == dossier) == 1
+
+
+async def test_a_master_identifier_taken_by_another_author_is_refused_unseen(portal, new_browser):
+    """The answer of a bundle sent again is for its author: another professional reusing a
+    masterIdentifier (by mistake or on purpose) gets a 409 that shows nothing of what the
+    first one deposited, which he may not even read."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp, dentist = await new_professional(), await new_professional(profession="chirurgien_dentiste")
+    for professional in (gp, dentist):
+        await join(dossier, professional)
+    master = f"urn:uuid:{uuid.uuid4()}"
+    care_plan = document_entry(dossier, class_code="44", type_code=None, master=master)
+    gp_software = await software_for(portal, new_browser, gp)
+    first = await gp_software.post(FHIR, json=provide_bundle(dossier, care_plan))
+    assert first.status_code == 200, first.text
+    made = first.json()["entry"][1]["response"]["location"]
+
+    dentist_software = await software_for(portal, new_browser, dentist)
+    assert (await dentist_software.get(f"{FHIR}/{made}")).status_code == 404
+    reused = provide_bundle(dossier, document_entry(dossier, master=master, title="Détartrage"))
+    answer = await dentist_software.post(FHIR, json=reused)
+    assert answer.status_code == 409, answer.text
+    [issue] = valid(answer.json())["issue"]
+    assert (issue["code"], issue["expression"]) == (
+        "duplicate",
+        ["Bundle.entry[1].resource.masterIdentifier"],
+    )
+    assert made.split("/")[1] not in answer.text
+    assert await Document.count().where(Document.dossier == dossier) == 1
+
+
+#: The statements of a deposit (docs/performance.md): outside its transaction, the token and
+#: the dossier's facts; inside its one transaction, the chain's head and the event, the
+#: document, then telling the patient (the receipt's head, the notification, the unread
+#: count with the address, the message). On PostgreSQL, the chain's lock too.
+DEPOSIT_STATEMENTS = {"alone": 2, "in_transaction": 7}
+
+
+async def test_a_deposit_runs_a_few_statements_in_one_transaction(portal, new_browser):
+    """Counted at the second deposit, the first one's look-ups of what is read once (the
+    application, the keys) done."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+    assert (await software.post(FHIR, json=provide_bundle(dossier))).status_code == 200
+    database = portal.state.database
+    with count_statements(database.engine) as counted:
+        answer = await software.post(FHIR, json=provide_bundle(dossier))
+    assert answer.status_code == 200, answer.text
+    expected = DEPOSIT_STATEMENTS["in_transaction"] + (not database.is_sqlite)
+    assert (counted.alone, len(counted.transactions)) == (DEPOSIT_STATEMENTS["alone"], 1)
+    assert len(counted.queries) - counted.alone == expected, "\n".join(counted.queries)
