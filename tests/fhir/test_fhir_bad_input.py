@@ -304,6 +304,10 @@ async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(porta
     for written in (f"urn:uuid:{dossier}", str(dossier).upper(), f"{{{dossier}}}", dossier.hex):
         answer = await software.get(f"{FHIR}/Patient/{written}")
         assert answer.status_code == 404, written
+    # A query string too long to read is refused before anything reads it.
+    answer = await software.get(search, params={"patient": str(dossier), "type": "x" * 2100})
+    assert answer.status_code == 414
+    assert valid(answer.json())["issue"][0]["code"] == "too-costly"
     # What the API does not have answers as the API does.
     for method, url, status in [
         ("GET", f"{FHIR}/Observation", 404),
