@@ -13,6 +13,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any, Literal
@@ -396,16 +397,27 @@ ERROR_EXPLANATIONS: dict[int, Callable[[], str]] = {
 }
 
 
-def error_response(request: Request, exc: Exception) -> Response:
-    """Render every error as a page in the visitor's language, without any internal detail.
+@dataclass(frozen=True)
+class Failure:
+    """An error as it is answered: its status, what may be said of it, its headers, and for
+    a failure of ours (5xx) the reference written to the log with it."""
 
-    A correlation id is shown to the person and written to the log with the traceback, so that
-    support can find the one from the other.
-    """
-    settings: Settings = request.app.state.settings
+    status: int
+    detail: str
+    headers: dict[str, str]
+    correlation_id: str = ""
+
+    @property
+    def explanation(self) -> str:
+        """What to tell the person, in the current language."""
+        return self.detail or ERROR_EXPLANATIONS.get(self.status, lambda: "")()
+
+
+def failure_of(request: Request, exc: Exception) -> Failure:
+    """What ``exc`` answers, without any internal detail; a failure of ours is logged with
+    its traceback and a reference that the person is given, so that support can find the
+    one from the other."""
     correlation_id = uuid.uuid4().hex[:12]
-    if isinstance(exc, LoginRequired):
-        return _to_login(request)
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if status < 500 and exc.detail != HTTPStatus(status).phrase else ""
@@ -431,10 +443,19 @@ def error_response(request: Request, exc: Exception) -> Response:
         )
     if status == 503 and "retry-after" not in extra_headers:
         extra_headers = {**extra_headers, "retry-after": "30"}
+    return Failure(status, detail, extra_headers, correlation_id if status >= 500 else "")
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    """Render every error as a page in the visitor's language (`failure_of`)."""
+    if isinstance(exc, LoginRequired):
+        return _to_login(request)
+    settings: Settings = request.app.state.settings
     token = i18n.set_language(request_language(settings, request.scope))
     try:
+        failure = failure_of(request, exc)
+        status = failure.status
         title = ERROR_TITLES.get(status, lambda: HTTPStatus(status).phrase)()
-        explanation = detail or ERROR_EXPLANATIONS.get(status, lambda: "")()
         # Rendered now, while the visitor's language is set: error pages may come from outside
         # the middleware stack (an unknown URL matches no route).
         try:
@@ -442,15 +463,15 @@ def error_response(request: Request, exc: Exception) -> Response:
                 request=request,
                 status=status,
                 title=title,
-                explanation=explanation,
-                correlation_id=correlation_id if status >= 500 else "",
+                explanation=failure.explanation,
+                correlation_id=failure.correlation_id,
             )
         except Exception:  # never let a broken template hide the original error
-            logger.exception("error page failed to render [%s]", correlation_id)
+            logger.exception("error page failed to render [%s]", failure.correlation_id)
             html = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
     finally:
         i18n.reset_language(token)
-    return Response(html, status_code=status, media_type=MediaType.HTML, headers=extra_headers)
+    return Response(html, status_code=status, media_type=MediaType.HTML, headers=failure.headers)
 
 
 def _to_login(request: Request) -> Response:

@@ -16,7 +16,7 @@ pure function of what `gather` read, so the document's shape is tested without a
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from portal.access.view import DossierView
 from portal.audit import Action
 from portal.dossiers.routes import readable_sections
 from portal.dossiers.summary import SEVERITIES, SUMMARY_ITEM, current
-from portal.fhir.reading import label_of
+from portal.fhir.reading import line_of
 from portal.i18n import current_language, gettext_lazy
 from portal.i18n import gettext as _
 from portal.plugins import Plugins
@@ -75,7 +75,9 @@ def _no_allergy_info(patient: str) -> dict[str, Any]:
         "resourceType": "AllergyIntolerance",
         "id": "ips-no-allergy-info",
         "clinicalStatus": _coded(ALLERGY_CLINICAL, "active"),
-        "code": _coded(ABSENT_UNKNOWN, "no-allergy-info", "No information about allergies"),
+        "code": _absent(
+            "no-allergy-info", "No information about allergies", _("No information about allergies")
+        ),
         "patient": {"reference": patient},
     }
 
@@ -85,8 +87,10 @@ def _no_medication_info(patient: str) -> dict[str, Any]:
         "resourceType": "MedicationStatement",
         "id": "ips-no-medication-info",
         "status": "unknown",
-        "medicationCodeableConcept": _coded(
-            ABSENT_UNKNOWN, "no-medication-info", "No information about medications"
+        "medicationCodeableConcept": _absent(
+            "no-medication-info",
+            "No information about medications",
+            _("No information about medications"),
         ),
         "subject": {"reference": patient},
     }
@@ -97,7 +101,9 @@ def _no_problem_info(patient: str) -> dict[str, Any]:
         "resourceType": "Condition",
         "id": "ips-no-problem-info",
         "clinicalStatus": _coded(CONDITION_CLINICAL, "active"),
-        "code": _coded(ABSENT_UNKNOWN, "no-problem-info", "No information about problems"),
+        "code": _absent(
+            "no-problem-info", "No information about problems", _("No information about problems")
+        ),
         "subject": {"reference": patient},
     }
 
@@ -145,6 +151,19 @@ SECTIONS = (
     IpsSection("notes", "48767-8", gettext_lazy("Notes"), ("DocumentReference",)),
 )
 SECTION_BY_KEY = {section.key: section for section in SECTIONS}
+#: The sections the médecin traitant's summary fills (`summary_resources`, `summary_texts`).
+FROM_SUMMARY = frozenset(
+    {
+        "allergies",
+        "medications",
+        "problems",
+        "past_illness",
+        "procedures",
+        "family_history",
+        "social_history",
+        "notes",
+    }
+)
 #: The IPS section of each resource type a section's hook may give.
 SECTION_OF_TYPE = {
     "AllergyIntolerance": "allergies",
@@ -155,6 +174,7 @@ SECTION_OF_TYPE = {
     "DiagnosticReport": "results",
     "Consent": "advance_directives",
     "DocumentReference": "advance_directives",
+    "RelatedPerson": "advance_directives",  # the trusted person (personne de confiance)
 }
 #: An Observation's section, by its category (observation-category codes).
 SECTION_OF_OBSERVATION = {
@@ -171,6 +191,18 @@ SECTION_OF_OBSERVATION = {
 def _coded(system: str, code: str, display: str = "") -> dict[str, Any]:
     coding = {"system": system, "code": code, **({"display": display} if display else {})}
     return {"coding": [coding], **({"text": display} if display else {})}
+
+
+def _absent(code: str, display: str, words: str) -> dict[str, Any]:
+    """An IPS "no information" code: its display as the code system writes it, its text in
+    the document's language."""
+    return {**_coded(ABSENT_UNKNOWN, code, display), "text": words}
+
+
+def _section_code(section: IpsSection) -> dict[str, Any]:
+    """A section's LOINC code, with its title in the document's language as the text (LOINC's
+    own display names are English)."""
+    return {"coding": [{"system": LOINC, "code": section.loinc}], "text": str(section.title)}
 
 
 def narrative(*paragraphs: str) -> dict[str, str]:
@@ -315,6 +347,7 @@ def summary_bundle(
     now: datetime,
     texts: dict[str, list[str]] | None = None,
     readable: Callable[[str], bool] = lambda _type: True,
+    unseen: Collection[str] = (),
 ) -> dict[str, Any]:
     """The IPS document ``Bundle`` of ``patient`` (its ``Patient`` resource) holding
     ``resources`` (the summary's and the sections'), each filed in its section, and the
@@ -324,7 +357,10 @@ def summary_bundle(
 
     ``readable`` says which resource types the application asking may read (its token's
     scopes): a section with a type it may not read is left out, or, when the IPS requires
-    it, empty with the reason ``withheld``; a resource of such a type is left out."""
+    it, empty with the reason ``withheld``; a resource of such a type is left out. ``unseen``
+    names the sections whose source the person asking may not read (the medical summary's,
+    for a reader it is refused to): empty, they too say the content is withheld, never that
+    nothing is known."""
     texts = texts or {}
     patient_reference = f"Patient/{patient['id']}"
     withheld = {section.key for section in SECTIONS if not all(map(readable, section.types))}
@@ -340,7 +376,8 @@ def summary_bundle(
         if key is not None:
             filed[key].append(resource)
     for section in SECTIONS:
-        if section.empty_entry and section.key not in withheld and not filed[section.key]:
+        hidden = section.key in withheld or section.key in unseen
+        if section.empty_entry and not hidden and not filed[section.key]:
             empty = section.empty_entry(patient_reference)
             filed[section.key].append(empty)
             resources.append(empty)
@@ -357,9 +394,7 @@ def summary_bundle(
         "title": _("Patient summary"),
         "confidentiality": "N",
         "section": [
-            _withheld(section)
-            if section.key in withheld
-            else _section(section, filed[section.key], texts.get(section.key, []))
+            _composed(section, filed[section.key], texts.get(section.key, []), withheld, unseen)
             for section in SECTIONS
             if section.required or filed[section.key] or texts.get(section.key)
         ],
@@ -384,13 +419,30 @@ def summary_bundle(
     }
 
 
+def _composed(
+    section: IpsSection,
+    entries: list[dict[str, Any]],
+    texts: list[str],
+    withheld: Collection[str],
+    unseen: Collection[str],
+) -> dict[str, Any]:
+    """The section as the ``Composition`` lists it (see `summary_bundle`)."""
+    if section.key in withheld:
+        return _withheld(
+            section, _("Not shared with this application: its access does not cover it.")
+        )
+    if section.key in unseen and not entries and not texts:
+        return _withheld(section, _("Not shared with you: your access does not cover it."))
+    return _section(section, entries, texts)
+
+
 def _section(
     section: IpsSection, entries: list[dict[str, Any]], texts: list[str]
 ) -> dict[str, Any]:
-    lines = [label_of(entry) for entry in entries] + texts
+    lines = [line_of(entry) for entry in entries] + texts
     built: dict[str, Any] = {
         "title": str(section.title),
-        "code": _coded(LOINC, section.loinc, str(section.title)),
+        "code": _section_code(section),
         "text": narrative(*lines),
     }
     if entries:
@@ -400,12 +452,12 @@ def _section(
     return built
 
 
-def _withheld(section: IpsSection) -> dict[str, Any]:
-    """A section the IPS requires, which the application asking may not read."""
+def _withheld(section: IpsSection, why: str) -> dict[str, Any]:
+    """A section the IPS requires, empty because whoever asks may not read it (``why``)."""
     return {
         "title": str(section.title),
-        "code": _coded(LOINC, section.loinc, str(section.title)),
-        "text": narrative(_("Not shared with this application: its access does not cover it.")),
+        "code": _section_code(section),
+        "text": narrative(why),
         "emptyReason": _coded(LIST_EMPTY_REASON, "withheld", "Information Withheld"),
     }
 
@@ -424,7 +476,8 @@ async def patient_summary(
     await view.require(Action.EXPORT, target_type="dossier")
     resources: list[dict[str, Any]] = []
     texts: dict[str, list[str]] = {}
-    summary = await current(view.id) if view.may(Action.VIEW, item=SUMMARY_ITEM) else None
+    reads_summary = view.may(Action.VIEW, item=SUMMARY_ITEM)
+    summary = await current(view.id) if reads_summary else None
     if summary is not None:
         resources += summary_resources(view.id, summary)
         texts = summary_texts(summary)
@@ -437,4 +490,5 @@ async def patient_summary(
         now=view.now,
         texts=texts,
         readable=readable,
+        unseen=() if reads_summary else FROM_SUMMARY,
     )

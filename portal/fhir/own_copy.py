@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -24,12 +24,13 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal import clock
 from portal.access import signed_in
 from portal.access.view import DossierView, open_dossier
 from portal.audit import Action
 from portal.dossiers import documents
 from portal.fhir import ips, reading
-from portal.fhir.resources import FHIR_JSON, document_reference
+from portal.fhir.resources import FHIR_JSON, TEXT_PLAIN, document_reference
 from portal.fhir.routes import patient_of
 from portal.i18n import gettext as _
 from portal.web import see_other
@@ -54,6 +55,10 @@ def _file(name: str, content: bytes) -> Response:
 
 def _json(resource: dict[str, Any]) -> bytes:
     return json.dumps(resource, ensure_ascii=False, indent=1).encode()
+
+
+def _base64(content: bytes) -> str:
+    return base64.b64encode(content).decode()
 
 
 def _fhir_base(request: Request) -> str:
@@ -88,26 +93,26 @@ async def documents_file(request: Request, dossier_id: FromPath[UUID]) -> Respon
 async def documents_bundle(view: DossierView, base: str) -> dict[str, Any]:
     """A ``collection`` of the current documents ``view``'s reader may see: each one's
     ``DocumentReference``, then its content as a ``Binary`` (its attachment's URL is the
-    Binary's ``fullUrl``)."""
+    Binary's ``fullUrl``). A document with both a file and a text carries its text as a
+    second attachment, inline."""
     site = base.removesuffix("/fhir")
     entries = []
     for listed in await view.documents():
         row = await documents.document_row(view, listed["id"], with_file=True)
-        content, content_type, _name, _extension = documents.content_of(row)
-        entries.append(
-            {
-                "fullUrl": f"{base}/DocumentReference/{row['id']}",
-                "resource": document_reference(row, view.id, site),
-            }
-        )
+        content, _type, _name, _extension = documents.content_of(row)
+        reference = document_reference(row, view.id, site)
+        if row["file_data"] is not None and (row["body"] or "").strip():
+            text = {"contentType": TEXT_PLAIN, "data": _base64(row["body"].encode())}
+            reference["content"].append({"attachment": {**text, "title": row["title"]}})
+        entries.append({"fullUrl": f"{base}/DocumentReference/{row['id']}", "resource": reference})
         entries.append(
             {
                 "fullUrl": f"{base}/Binary/{row['id']}",
                 "resource": {
                     "resourceType": "Binary",
                     "id": str(row["id"]),
-                    "contentType": content_type,
-                    "data": base64.b64encode(content).decode(),
+                    "contentType": reference["content"][0]["attachment"]["contentType"],
+                    "data": _base64(content),
                 },
             }
         )
@@ -179,13 +184,10 @@ async def import_bundle(request: Request, dossier_id: FromPath[UUID]) -> Templat
     return see_other(documents.page_of(view, document_id))
 
 
-def _care_date(text: str, today: date) -> date:
-    """The bundle's own date when it has a sensible one, else today."""
-    try:
-        found = date.fromisoformat(text[:10])
-    except ValueError:
-        return today
-    return found if documents.EARLIEST_CARE_DATE <= found <= today else today
+def _care_date(moment: date | datetime | None, today: date) -> date:
+    """The bundle's own day when it has a sensible one, else today."""
+    found = clock.local(moment).date() if isinstance(moment, datetime) else moment
+    return found if found and documents.EARLIEST_CARE_DATE <= found <= today else today
 
 
 ROUTES = [summary_file, documents_file, import_form, import_bundle]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from portal.dossiers import documents
 from portal.fhir.transaction import Invalid, parse_json
 from portal.i18n import gettext as _
+from portal.i18n import gettext_lazy, with_colon
 
 #: An imported bundle is kept as a file of this type.
 IMPORTED_TYPE = documents.STRUCTURED_TYPE
@@ -22,6 +24,12 @@ IMPORTED_KINDS = frozenset({"document", "collection"})
 MAX_IMPORTED_ENTRIES = 2000
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _TAGS = re.compile(r"<[^>]*>")
+#: An allergy's reaction severity (FHIR's codes), in words.
+_SEVERITIES = {
+    "mild": gettext_lazy("mild"),
+    "moderate": gettext_lazy("moderate"),
+    "severe": gettext_lazy("severe"),
+}
 
 
 def label_of(resource: dict[str, Any]) -> str:
@@ -38,6 +46,9 @@ def label_of(resource: dict[str, Any]) -> str:
             words = coding.get("display") or coding.get("code") if isinstance(coding, dict) else ""
             if isinstance(words, str) and words:
                 return words
+    for element in ("description", "title"):  # a DocumentReference's, a Composition's
+        if isinstance(resource.get(element), str) and resource[element].strip():
+            return resource[element]
     narrative = resource.get("text")
     div = narrative.get("div") if isinstance(narrative, dict) else None
     if isinstance(div, str) and div:
@@ -48,10 +59,11 @@ def label_of(resource: dict[str, Any]) -> str:
 
 @dataclass
 class Readable:
-    """An imported bundle as a page shows it: its title, date, and sections of text lines."""
+    """An imported bundle as a page shows it: its title, when it was written (as the file
+    says, when it says it as FHIR writes it), and sections of text lines."""
 
     title: str
-    date: str = ""
+    date: date | datetime | None = None
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
@@ -66,7 +78,7 @@ def check_bundle(content: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, _("This file is not JSON, or nests too deep: it cannot be a FHIR Bundle.")
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         return None, _("This file is not a FHIR Bundle (its resourceType must be “Bundle”).")
-    if data.get("type") not in IMPORTED_KINDS:
+    if not isinstance(data.get("type"), str) or data["type"] not in IMPORTED_KINDS:
         return None, _("Bundle.type must be “document” (a patient summary) or “collection”.")
     entries = data.get("entry")
     if not isinstance(entries, list) or not entries:
@@ -102,20 +114,20 @@ def readable(bundle: dict[str, Any]) -> Readable:
             by_reference[entry["fullUrl"]] = resource
         if isinstance(resource.get("id"), str):
             by_reference[f"{resource['resourceType']}/{resource['id']}"] = resource
-    moment = _text(bundle.get("timestamp"))
+    moment = _moment(bundle.get("timestamp"))
     if bundle["type"] != "document":
         kinds: dict[str, list[str]] = {}
         for resource in resources:
-            kinds.setdefault(resource["resourceType"], []).append(_line(resource))
+            kinds.setdefault(resource["resourceType"], []).append(line_of(resource))
         return Readable(_("Imported resources"), moment, list(kinds.items()))
     composition = resources[0]
     page = Readable(
         _text(composition.get("title")) or _("Imported patient summary"),
-        _text(composition.get("date")) or moment,
+        _moment(composition.get("date")) or moment,
     )
     for section in composition.get("section", []):
         lines = [
-            _line(by_reference[reference])
+            line_of(by_reference[reference])
             for reference in _references(section.get("entry"))
             if reference in by_reference
         ]
@@ -124,6 +136,16 @@ def readable(bundle: dict[str, Any]) -> Readable:
             lines = [line for line in [_text(label_of({"text": narrative}))] if line]
         page.sections.append((_text(section.get("title")) or _("Untitled section"), lines))
     return page
+
+
+def _moment(value: Any) -> date | datetime | None:
+    """A FHIR date or dateTime: a day, or a moment (taken as UTC without its zone)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _text(value: Any) -> str:
@@ -140,10 +162,47 @@ def _references(entries: Any) -> list[str]:
     ]
 
 
-def _line(resource: dict[str, Any]) -> str:
-    """One entry in words: what it is, and its date when it has one."""
-    label = label_of(resource)
+def line_of(resource: dict[str, Any]) -> str:
+    """One entry in words: what it is (`label_of`), what it says (an observation's value, an
+    allergy's reaction), and its date when it has one."""
+    line = _text(label_of(resource)) or resource["resourceType"]
+    said = _said(resource)
+    if said and said != line:
+        line = f"{with_colon(line)} {said}"
     for element in ("occurrenceDateTime", "effectiveDateTime", "recordedDate", "dateTime"):
         if isinstance(resource.get(element), str):
-            return f"{_text(label)} ({_text(resource[element])})"
-    return _text(label) or resource["resourceType"]
+            return f"{line} ({_text(resource[element])})"
+    return line
+
+
+def _said(resource: dict[str, Any]) -> str:
+    """The value an entry gives beside its label, in words; "" when it gives none."""
+    quantity = resource.get("valueQuantity")
+    if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
+        unit = quantity.get("unit") if isinstance(quantity.get("unit"), str) else ""
+        return _text(f"{quantity['value']:g} {unit}".strip())
+    for element in ("valueString", "valueCodeableConcept"):
+        value = resource.get(element)
+        words = _concept_text(value) if isinstance(value, dict) else value
+        if isinstance(words, str) and words.strip():
+            return _text(words)
+    reactions = resource.get("reaction")
+    reaction = reactions[0] if isinstance(reactions, list) and reactions else None
+    if isinstance(reaction, dict):
+        manifestations = reaction.get("manifestation")
+        listed = manifestations if isinstance(manifestations, list) else []
+        words = [_concept_text(concept) for concept in listed if isinstance(concept, dict)]
+        if reaction.get("severity") in _SEVERITIES:
+            words.append(str(_SEVERITIES[reaction["severity"]]))
+        return _text(", ".join(word for word in words if word))
+    return ""
+
+
+def _concept_text(concept: dict[str, Any]) -> str:
+    if isinstance(concept.get("text"), str):
+        return concept["text"]
+    codings = concept.get("coding")
+    for coding in codings if isinstance(codings, list) else ():
+        if isinstance(coding, dict) and isinstance(coding.get("display"), str):
+            return coding["display"]
+    return ""

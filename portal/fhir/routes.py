@@ -31,7 +31,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from piccolo.columns.combination import Where
 
-from portal import db, web
+from portal import db, i18n, web
 from portal.access import bearer_token, public
 from portal.access.controls import ControlError
 from portal.access.view import DossierView, open_dossier
@@ -134,12 +134,30 @@ def answer(content: Mapping[str, Any], status: int = 200, **headers: str) -> Res
 
 
 def error_response(request: Request, exc: Exception) -> Response:
-    """Refusals as ``OperationOutcome`` (with their ``WWW-Authenticate`` challenge for a token
-    refused); a failure of ours, the database down, answers as everywhere else."""
+    """Every refusal and failure as an ``OperationOutcome`` in the request's language (an
+    error may be answered outside the middleware that sets it), a token's refusal with its
+    ``WWW-Authenticate`` challenge."""
     if isinstance(exc, Invalid):
         return answer(outcome(*exc.issues), exc.status)
+    settings = request.app.state.settings
+    token = i18n.set_language(web.request_language(settings, request.scope))
+    try:
+        issue, status, headers = _refusal(request, exc)
+    finally:
+        i18n.reset_language(token)
+    return answer(outcome(issue), status, **headers)
+
+
+def _refusal(request: Request, exc: Exception) -> tuple[Issue, int, dict[str, str]]:
     if not isinstance(exc, HTTPException) or exc.status_code >= 500:
-        return web.error_response(request, exc)
+        # A failure of ours, or the database down: logged as the pages' are, with the
+        # reference support finds it by.
+        failure = web.failure_of(request, exc)
+        detail = failure.explanation
+        if failure.correlation_id:
+            detail += " " + _("Reference: %(id)s.") % {"id": failure.correlation_id}
+        code = "transient" if failure.status == 503 else "exception"
+        return Issue(code, detail), failure.status, failure.headers
     status = exc.status_code
     detail, where = str(exc.detail), ""
     if status == 404:
@@ -148,11 +166,8 @@ def error_response(request: Request, exc: Exception) -> Response:
         megabytes = MAX_BUNDLE_SIZE // 2**20
         detail = _("A bundle is %(megabytes)s MB at most.") % {"megabytes": megabytes}
         where = "Bundle"
-    return answer(
-        outcome(Issue(_ISSUE_OF_STATUS.get(status, "processing"), detail, where)),
-        status,
-        **(exc.headers or {}),
-    )
+    issue = Issue(_ISSUE_OF_STATUS.get(status, "processing"), detail, where)
+    return issue, status, exc.headers or {}
 
 
 def _base(request: Request) -> str:

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -82,10 +83,10 @@ class Submission:
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON of a request body, strictly (no NaN), no deeper than `MAX_DEPTH`, or
-    `Invalid`."""
+    """The JSON of a request body, strictly (no NaN, no number too large for a float), no
+    deeper than `MAX_DEPTH`, or `Invalid`."""
     try:
-        data = json.loads(body, parse_constant=_not_json)
+        data = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):
         raise Invalid([Issue("structure", _("The body is not valid JSON."), "Bundle")]) from None
     stack = [(data, 1)]
@@ -103,6 +104,14 @@ def parse_json(body: bytes) -> Any:
 def _not_json(constant: str) -> None:
     """Python reads NaN and Infinity; JSON has neither (RFC 8259)."""
     raise ValueError(constant)
+
+
+def _finite(text: str) -> float:
+    """A number, but not one too large for a float, which Python reads as infinity."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(text)
+    return number
 
 
 class _Reader:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import uuid
 
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from portal import crypto
 from portal.access.matrix import load_matrix
 from portal.dossiers.tables import Document
-from portal.fhir import codes
+from portal.fhir import codes, search
 from portal.fhir.resources import Invalid
 from portal.fhir.transaction import parse_json, read_submission
 from tests.fhir.conftest import (
@@ -93,6 +94,7 @@ async def test_each_bad_bundle_says_what_and_where_and_keeps_nothing(portal, new
     )
     not_a_number = b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
     not_a_number += b'{"resourceType": "Observation", "valueQuantity": {"value": NaN}}}]}'
+    listed_type = b'{"resourceType": "Bundle", "type": ["document"], "entry": []}'
     two_authors = bundle()
     two_authors["entry"][1]["resource"]["author"] = [
         {"identifier": {"system": codes.RPPS_SYSTEM, "value": "10000000007"}},
@@ -118,6 +120,11 @@ async def test_each_bad_bundle_says_what_and_where_and_keeps_nothing(portal, new
             "Bundle.entry[1].resource.content[0].attachment.data",
         ),
         (json.dumps(two_authors), 400, "Bundle.entry[1].resource.author"),
+        (
+            json.dumps(bundle(data=listed_type, content_type="application/fhir+json")),
+            400,
+            "Bundle.entry[1].resource.content[0].attachment.data",
+        ),
         (json.dumps({"resourceType": "Patient"}), 400, "Bundle.resourceType"),
         (json.dumps(not_transaction), 400, "Bundle.type"),
         (json.dumps(unlinked), 400, "Bundle.entry[1].resource.content[0].attachment.url"),
@@ -466,7 +473,7 @@ async def test_what_is_wrong_is_said_in_the_request_s_language(portal, new_brows
         return [(i["code"], i["diagnostics"], i["expression"]) for i in issues]
 
     hash_path = ["Bundle.entry[1].resource.content[0].attachment.hash"]
-    for headers, deposit, search in [
+    for headers, deposit, searching in [
         (
             {},
             "Le hash (SHA-1) ne correspond pas au contenu.",
@@ -481,4 +488,30 @@ async def test_what_is_wrong_is_said_in_the_request_s_language(portal, new_brows
         answer = await software.post(FHIR, json=bad_hash, headers=headers)
         assert said(answer) == [("invalid", deposit, hash_path)]
         answer = await software.get(f"{FHIR}/DocumentReference", params=bad_count, headers=headers)
-        assert said(answer) == [("invalid", search, ["_count"])]
+        assert said(answer) == [("invalid", searching, ["_count"])]
+
+
+async def test_a_failure_of_ours_answers_an_outcome_with_its_reference(
+    portal, new_browser, monkeypatch, caplog
+):
+    """Software reads the API's errors as FHIR, a failure of ours too: no page of HTML, no
+    internal detail, and the reference that support finds in the log."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    software = await software_for(portal, new_browser, gp)
+
+    async def broken(*_arguments):
+        raise RuntimeError("the secret cause")
+
+    monkeypatch.setattr(search, "documents", broken)
+    answer = await software.get(f"{FHIR}/DocumentReference", params={"patient": str(dossier)})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("application/fhir+json")
+    [issue] = valid(answer.json())["issue"]
+    assert issue["code"] == "exception"
+    reference = re.search(r"Référence\u00a0: (\w+)\.", issue["diagnostics"])
+    assert reference
+    assert reference[1] in caplog.text
+    assert "the secret cause" not in answer.text

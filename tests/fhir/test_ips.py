@@ -43,7 +43,11 @@ async def test_the_medecin_traitant_gets_the_whole_summary(carnet):
     assert immunizations
     assert {i["resourceType"] for i in immunizations} == {"Immunization"}
     directives = entries_of(bundle, ADVANCE_DIRECTIVES)
-    assert {d["resourceType"] for d in directives} == {"Consent"}
+    assert {d["resourceType"] for d in directives} == {"Consent", "RelatedPerson"}
+    # Each section's narrative, what a reader abroad sees, says what its entries say.
+    narratives = {code: section["text"]["div"] for code, section in section_codes(bundle).items()}
+    assert "Hélène Martin" in narratives[ADVANCE_DIRECTIVES]  # the trusted person
+    assert "pénicilline\u00a0: urticaire, modérée" in narratives[ALLERGIES]
     # Every built-in section gave its part (its ids prefixed by its key).
     ids = [entry["resource"]["id"] for entry in bundle["entry"]]
     for prefix in ("vaccination-", "end-of-life-", "organ-donation-", "occupational-"):
@@ -61,6 +65,19 @@ async def test_the_dentists_summary_has_no_advance_directives(carnet):
     assert "RelatedPerson" not in kinds
     assert "Immunization" not in kinds  # a dentist does not read vaccinations either
     assert entries_of(bundle, ALLERGIES)[0]["id"].startswith("summary-")  # but the summary
+
+
+async def test_a_reader_the_summary_is_refused_to_is_told_it_is_withheld(carnet):
+    """The médecin du travail may not read the medical summary: its required sections say
+    that what they hold is not his to read, never that nothing is known (Camille is allergic
+    to penicillin)."""
+    bundle = await _summary_of(carnet, "dr.simon@demo.carnet.fr")
+    sections = section_codes(bundle)
+    for code in (ALLERGIES, MEDICATIONS, PROBLEMS):
+        assert "entry" not in sections[code]
+        assert sections[code]["emptyReason"]["coding"][0]["code"] == "withheld"
+        assert "Non partagé avec vous" in sections[code]["text"]["div"]
+    assert "pénicilline" not in json.dumps(bundle, ensure_ascii=False)
 
 
 def test_an_empty_summary_says_no_information_in_each_required_section():
@@ -83,6 +100,10 @@ def test_an_empty_summary_says_no_information_in_each_required_section():
         for found in codes.values()
         for concept in found
     )
+    # In the document's language, the code's display as the IPS writes it.
+    allergies = section_codes(bundle)[ALLERGIES]
+    assert "Aucune information sur les allergies" in allergies["text"]["div"]
+    assert codes[ALLERGIES][0]["coding"][0]["display"] == "No information about allergies"
 
 
 def test_what_the_application_may_not_read_is_withheld():
@@ -157,16 +178,18 @@ def test_each_resource_is_filed_in_the_section_of_its_type():
         "subject": patient,
     }
     wishes = ips.advance_directive("end-of-life-1", dossier, NOW, "Directives anticipées")
-    other = {"resourceType": "RelatedPerson", "id": "end-of-life-2", "patient": patient}
+    trusted = {"resourceType": "RelatedPerson", "id": "end-of-life-2", "patient": patient}
+    other = {"resourceType": "Device", "id": "glucometer", "patient": patient}
     bundle = check_ips(
         ips.summary_bundle(
-            _patient(dossier), [pressure, past, wishes, other], base_url=BASE, now=NOW
+            _patient(dossier), [pressure, past, wishes, trusted, other], base_url=BASE, now=NOW
         ),
         BASE,
     )
     assert entries_of(bundle, "8716-3") == [pressure]
+    assert "61 kg" in section_codes(bundle)["8716-3"]["text"]["div"]  # the value, not the label
     assert entries_of(bundle, "11348-0") == [past]
-    assert entries_of(bundle, ADVANCE_DIRECTIVES) == [wishes]
+    assert entries_of(bundle, ADVANCE_DIRECTIVES) == [wishes, trusted]
     # In the bundle without a section of its own.
     assert other in [entry["resource"] for entry in bundle["entry"]]
     assert [entry["resource"]["resourceType"] for entry in bundle["entry"]][:3] == [

@@ -11,10 +11,12 @@ from uuid import UUID
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from portal.clock import now
 from portal.dossiers.tables import Document
 from portal.fhir import reading
+from tests.access.conftest import add_document
 from tests.conftest import translated
 from tests.fhir.ips_checks import check_ips, validated
 
@@ -58,6 +60,40 @@ async def test_camille_downloads_her_ips_and_her_documents(carnet):
         assert binary["contentType"].split(";")[0] == attachment["contentType"].split(";")[0]
     events = [(e["action"], e["target_type"]) for e in await carnet.trail(dossier, CAMILLE)]
     assert events[-2:] == [("export", "dossier"), ("export", "documents")]
+    # Her copy, brought back, reads as her documents' titles, not as their resource types.
+    files = {"file": ("documents.json", answer.content, "application/fhir+json")}
+    imported = await camille.post(f"/dossiers/{dossier}/import", files=files)
+    page = await camille.get(imported.headers["location"])
+    for reference in references:
+        assert str(escape(reference["description"])) in page.text
+
+
+async def test_a_document_s_text_goes_with_its_file_into_her_copy(carnet):
+    """A report deposited as a PDF with a few words typed beside it: both are hers to take."""
+    dossier = carnet.dossiers["camille"]
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    document = await add_document(
+        dossier,
+        title="Compte rendu avec PDF",
+        body="Revoir dans trois mois.",
+        file_name="cr.pdf",
+        file_type="application/pdf",
+        file_data=pdf,
+        file_size=len(pdf),
+    )
+    camille = await carnet.sign_in(CAMILLE)
+    copy = (await camille.get(f"/dossiers/{dossier}/export/documents.json")).json()
+    validated(copy)
+    [reference] = [
+        entry["resource"]
+        for entry in copy["entry"]
+        if entry["fullUrl"].endswith(f"/DocumentReference/{document}")
+    ]
+    file, text = (content["attachment"] for content in reference["content"])
+    binaries = {e["fullUrl"]: e["resource"] for e in copy["entry"]}
+    assert base64.b64decode(binaries[file["url"]]["data"]) == pdf
+    assert text["contentType"].startswith("text/plain")
+    assert base64.b64decode(text["data"]).decode() == "Revoir dans trois mois."
 
 
 async def test_camille_imports_a_summary_from_abroad_and_reads_it_as_text(
@@ -101,7 +137,7 @@ async def test_camille_imports_a_summary_from_abroad_and_reads_it_as_text(
     assert sent.status_code == 303
     page = await camille.get(sent.headers["location"])
     assert page.status_code == 200
-    for text in ("Alergias", "Penicilina (2025-08-14)", "Notas", "Viaje"):
+    for text in ("Daté du 14/08/2025", "Alergias", "Penicilina (2025-08-14)", "Notas", "Viaje"):
         assert text in page.text
     assert "<script>alert(1)" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
@@ -138,11 +174,15 @@ async def test_a_file_that_is_no_bundle_is_refused_and_nothing_is_kept(carnet):
             "This file is not a FHIR Bundle (its resourceType must be “Bundle”).",
             {},
         ),
-        (
-            b'{"resourceType": "Bundle", "type": "transaction", "entry": []}',
-            "Bundle.type must be “document” (a patient summary) or “collection”.",
-            {},
+        *(
+            (
+                b'{"resourceType": "Bundle", "type": %s, "entry": []}' % kind,
+                "Bundle.type must be “document” (a patient summary) or “collection”.",
+                {},
+            )
+            for kind in (b'"transaction"', b'["document"]', b'{"x": 1}')
         ),
+        (b'{"resourceType": "Bundle", "type": "collection", "entry": [1e99999]}', nests, {}),
         (
             b'{"resourceType": "Bundle", "type": "document", "entry": [{"resource": {}}]}',
             "Bundle.entry[%(index)s].resource is not a FHIR resource.",
@@ -192,7 +232,7 @@ JSON = st.recursive(
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(JSON, st.sampled_from(["document", "collection"]))
+@given(JSON, st.sampled_from(["document", "collection"]) | JSON)
 def test_any_json_is_refused_with_a_message_or_read_as_text(value, kind):
     for candidate in (value, {"resourceType": "Bundle", "type": kind, "entry": value}):
         bundle, problem = reading.check_bundle(json.dumps(candidate).encode())
