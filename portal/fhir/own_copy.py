@@ -91,31 +91,36 @@ async def documents_file(request: Request, dossier_id: FromPath[UUID]) -> Respon
 
 
 async def documents_bundle(view: DossierView, base: str) -> dict[str, Any]:
-    """A ``collection`` of the current documents ``view``'s reader may see: each one's
-    ``DocumentReference``, then its content as a ``Binary`` (its attachment's URL is the
-    Binary's ``fullUrl``). A document with both a file and a text carries its text as a
-    second attachment, inline."""
+    """A ``collection`` of the documents ``view``'s reader may see, every version they may
+    read of each (newest first, the older ones ``superseded``, each naming the one it
+    replaced): each one's ``DocumentReference``, then its content as a ``Binary`` (its
+    attachment's URL is the Binary's ``fullUrl``). A document with both a file and a text
+    carries its text as a second attachment, inline."""
     site = base.removesuffix("/fhir")
     entries = []
     for listed in await view.documents():
-        row = await documents.document_row(view, listed["id"], with_file=True)
-        content, _type, _name, _extension = documents.content_of(row)
-        reference = document_reference(row, view.id, site)
-        if row["file_data"] is not None and (row["body"] or "").strip():
-            text = {"contentType": TEXT_PLAIN, "data": _base64(row["body"].encode())}
-            reference["content"].append({"attachment": {**text, "title": row["title"]}})
-        entries.append({"fullUrl": f"{base}/DocumentReference/{row['id']}", "resource": reference})
-        entries.append(
-            {
-                "fullUrl": f"{base}/Binary/{row['id']}",
-                "resource": {
-                    "resourceType": "Binary",
-                    "id": str(row["id"]),
-                    "contentType": reference["content"][0]["attachment"]["contentType"],
-                    "data": _base64(content),
-                },
-            }
-        )
+        versions = await _versions(view, listed["id"])
+        replaced = [version["id"] for version in versions[1:]] + [None]
+        for row, replaces in zip(versions, replaced, strict=True):
+            content, _type, _name, _extension = documents.content_of(row)
+            reference = document_reference(row, view.id, site, replaces=replaces)
+            if row["file_data"] is not None and (row["body"] or "").strip():
+                text = {"contentType": TEXT_PLAIN, "data": _base64(row["body"].encode())}
+                reference["content"].append({"attachment": {**text, "title": row["title"]}})
+            entries.append(
+                {"fullUrl": f"{base}/DocumentReference/{row['id']}", "resource": reference}
+            )
+            entries.append(
+                {
+                    "fullUrl": f"{base}/Binary/{row['id']}",
+                    "resource": {
+                        "resourceType": "Binary",
+                        "id": str(row["id"]),
+                        "contentType": reference["content"][0]["attachment"]["contentType"],
+                        "data": _base64(content),
+                    },
+                }
+            )
     return {
         "resourceType": "Bundle",
         "id": str(uuid5(ips.BUNDLE_NAMESPACE, f"{view.id}/documents/{view.now.isoformat()}")),
@@ -123,6 +128,21 @@ async def documents_bundle(view: DossierView, base: str) -> dict[str, Any]:
         "timestamp": view.now.isoformat(timespec="seconds"),
         "entry": entries,
     }
+
+
+async def _versions(view: DossierView, document_id: UUID) -> list[dict[str, Any]]:
+    """A current document and its older versions the reader may read, newest first, with
+    their files (the lineage is looked up only for a document that has one)."""
+    current = await documents.document_row(view, document_id, with_file=True)
+    if (current["lineage"] or current["id"]) == current["id"]:
+        return [current]
+    _current, lineage = await documents.lineage_of(view, current)
+    return [current] + [
+        await documents.document_row(view, version["id"], with_file=True)
+        for version in lineage
+        if version["id"] != current["id"]
+        and view.may(Action.VIEW, item=documents.as_seen(version, current))
+    ]
 
 
 # --- the import -----------------------------------------------------------------------------

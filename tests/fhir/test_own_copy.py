@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from datetime import date
 from uuid import UUID
 
 from hypothesis import HealthCheck, given, settings
@@ -94,6 +95,32 @@ async def test_a_document_s_text_goes_with_its_file_into_her_copy(carnet):
     assert base64.b64decode(binaries[file["url"]]["data"]) == pdf
     assert text["contentType"].startswith("text/plain")
     assert base64.b64decode(text["data"]).decode() == "Revoir dans trois mois."
+
+
+async def test_her_copy_holds_every_version_she_reads(carnet):
+    """A report corrected since: its first version, which her pages show, is in her copy too,
+    superseded by the one that replaced it."""
+    dossier = carnet.dossiers["camille"]
+    first = await add_document(dossier, title="Compte rendu", care_date=date(2026, 3, 1))
+    second = await add_document(
+        dossier, title="Compte rendu corrigé", care_date=date(2026, 3, 1), lineage=first
+    )
+    await Document.update({Document.superseded_at: now(), Document.lineage: first}).where(
+        Document.id == first
+    )
+    camille = await carnet.sign_in(CAMILLE)
+    copy = validated((await camille.get(f"/dossiers/{dossier}/export/documents.json")).json())
+    by_id = {
+        entry.resource.id: entry.resource.model_dump(mode="json", exclude_none=True)
+        for entry in copy.entry
+        if entry.resource.get_resource_type() == "DocumentReference"
+    }
+    assert by_id[str(second)]["status"] == "current"
+    assert by_id[str(second)]["relatesTo"] == [
+        {"code": "replaces", "target": {"reference": f"DocumentReference/{first}"}}
+    ]
+    assert by_id[str(first)]["status"] == "superseded"
+    assert "relatesTo" not in by_id[str(first)]
 
 
 async def test_camille_imports_a_summary_from_abroad_and_reads_it_as_text(
