@@ -176,7 +176,16 @@ def line_of(resource: dict[str, Any]) -> str:
 
 
 def _said(resource: dict[str, Any]) -> str:
-    """The value an entry gives beside its label, in words; "" when it gives none."""
+    """The value an entry gives beside its label, in words (each of its components', for a
+    blood pressure); "" when it gives none."""
+    components = resource.get("component")
+    if isinstance(components, list) and components:
+        parts = [
+            f"{with_colon(_text(label_of(part)))} {_said(part)}"
+            for part in components
+            if isinstance(part, dict) and _said(part)
+        ]
+        return ", ".join(parts)
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
         unit = quantity.get("unit") if isinstance(quantity.get("unit"), str) else ""

@@ -546,6 +546,16 @@ async def _already_made(
     made = await documents.submissions(view, keys)
     author = view.actor.account_id
     if all(key in made and made[key]["author"] == author for key in keys):
+        changed = [
+            deposit
+            for deposit, key in zip(submission.deposits, keys, strict=True)
+            if not await _same_content(view, made[key]["id"], deposit)
+        ]
+        if changed:  # XDS's "non-identical hash": the same document, said otherwise
+            message = _("This masterIdentifier was deposited with another content.")
+            raise Invalid(
+                [Issue("duplicate", message, f"{d.path}.masterIdentifier") for d in changed], 409
+            )
         return answer(_transaction_response(submission, [made[key]["id"] for key in keys], set_id))
     taken = [deposit for deposit, key in zip(submission.deposits, keys, strict=True) if key in made]
     if taken:
@@ -561,6 +571,16 @@ async def _already_made(
             409,
         )
     return None
+
+
+async def _same_content(view: DossierView, document_id: UUID, deposit: Deposit) -> bool:
+    """Whether a document holds what ``deposit`` sends: its file, byte for byte, or its text
+    (as the deposit form keeps it: spaces aside)."""
+    row = await documents.document_row(view, document_id, with_file=True)
+    if row["file_data"] is not None:
+        return bytes(row["file_data"]) == deposit.data
+    sent = deposit.data.decode("utf-8", errors="replace")
+    return (row["body"] or "").split() == sent.split()
 
 
 #: Where each field of the deposit form is in a DocumentReference.

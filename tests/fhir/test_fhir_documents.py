@@ -557,6 +557,18 @@ async def test_a_master_identifier_taken_by_another_author_is_refused_unseen(por
     assert made.split("/")[1] not in answer.text
     assert await Document.count().where(Document.dossier == dossier) == 1
 
+    # The same author, the same masterIdentifier, another file: not a retry (XDS's
+    # "non-identical hash"), and not kept either.
+    changed = document_entry(
+        dossier, class_code="44", type_code=None, master=master, data=PDF + b"%changed\n"
+    )
+    answer = await gp_software.post(FHIR, json=provide_bundle(dossier, changed))
+    assert answer.status_code == 409, answer.text
+    assert valid(answer.json())["issue"][0]["expression"] == [
+        "Bundle.entry[1].resource.masterIdentifier"
+    ]
+    assert await Document.count().where(Document.dossier == dossier) == 1
+
 
 #: The statements of a deposit (docs/performance.md): outside its transaction, the token and
 #: the dossier's facts; inside its one transaction, the chain's head and the event, the

@@ -14,6 +14,7 @@ BASE = "https://carnet.test/fhir"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 ADVANCE_DIRECTIVES = "42348-3"
 ALLERGIES, MEDICATIONS, PROBLEMS = "48765-2", "10160-0", "11450-4"
+VITAL_SIGNS = "8716-3"
 IMMUNIZATIONS = "11369-6"
 FAMILY_HISTORY = "10157-6"
 
@@ -47,6 +48,10 @@ async def test_the_medecin_traitant_gets_the_whole_summary(carnet):
     # Each section's narrative, what a reader abroad sees, says what its entries say.
     narratives = {code: section["text"]["div"] for code, section in section_codes(bundle).items()}
     assert "Hélène Martin" in narratives[ADVANCE_DIRECTIVES]  # the trusted person
+    pressures = [o for o in entries_of(bundle, VITAL_SIGNS) if "component" in o]
+    assert pressures  # the demo's blood pressures: each of their two values is said
+    for component in (c for o in pressures for c in o["component"]):
+        assert f"{component['valueQuantity']['value']:g} " in narratives[VITAL_SIGNS]
     assert "pénicilline\u00a0: urticaire, modérée" in narratives[ALLERGIES]
     # Every built-in section gave its part (its ids prefixed by its key).
     ids = [entry["resource"]["id"] for entry in bundle["entry"]]
