@@ -180,16 +180,17 @@ def _said(resource: dict[str, Any]) -> str:
     blood pressure); "" when it gives none."""
     components = resource.get("component")
     if isinstance(components, list) and components:
-        parts = [
-            f"{with_colon(_text(label_of(part)))} {_said(part)}"
-            for part in components
-            if isinstance(part, dict) and _said(part)
-        ]
+        parts = []
+        for part in components:
+            if isinstance(part, dict) and (value := _said(part)):
+                parts.append(f"{with_colon(_text(label_of(part)))} {value}")
         return ", ".join(parts)
     quantity = resource.get("valueQuantity")
-    if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
-        unit = quantity.get("unit") if isinstance(quantity.get("unit"), str) else ""
-        return _text(f"{quantity['value']:g} {unit}".strip())
+    if isinstance(quantity, dict):
+        number, unit = quantity.get("value"), quantity.get("unit")
+        if isinstance(number, int | float) and not isinstance(number, bool):
+            written = f"{number:g}" if isinstance(number, float) else str(number)
+            return _text(f"{written} {unit if isinstance(unit, str) else ''}".strip())
     for element in ("valueString", "valueCodeableConcept"):
         value = resource.get(element)
         words = _concept_text(value) if isinstance(value, dict) else value
@@ -201,8 +202,9 @@ def _said(resource: dict[str, Any]) -> str:
         manifestations = reaction.get("manifestation")
         listed = manifestations if isinstance(manifestations, list) else []
         words = [_concept_text(concept) for concept in listed if isinstance(concept, dict)]
-        if reaction.get("severity") in _SEVERITIES:
-            words.append(str(_SEVERITIES[reaction["severity"]]))
+        severity = reaction.get("severity")
+        if isinstance(severity, str) and severity in _SEVERITIES:
+            words.append(str(_SEVERITIES[severity]))
         return _text(", ".join(word for word in words if word))
     return ""
 

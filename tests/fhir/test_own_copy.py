@@ -242,7 +242,9 @@ async def test_a_professional_may_not_import_into_the_patients_own_documents(car
 
 
 KEYS = ["resourceType", "type", "entry", "resource", "section", "title", "text", "div", "code",
-        "coding", "reference", "fullUrl", "id"]  # fmt: skip
+        "coding", "reference", "fullUrl", "id", "description", "component", "valueQuantity",
+        "value", "unit", "valueString", "reaction", "manifestation", "severity",
+        "effectiveDateTime", "timestamp", "date"]  # fmt: skip
 
 
 def _nested(children: st.SearchStrategy) -> st.SearchStrategy:
