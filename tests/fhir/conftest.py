@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -68,6 +68,25 @@ async def software_for(
     browser = await signed_in(open_browser, person)
     client, _token = await authorize(portal, browser, client_id, f"offline_access {scope}")
     return client
+
+
+class Practice(NamedTuple):
+    """A patient, their dossier, a GP in its care circle, and the GP's practice software."""
+
+    patient: Any
+    dossier: uuid.UUID
+    gp: Any
+    software: AsyncOAuth2Client
+
+
+async def gp_with_software(portal: Litestar, open_browser) -> Practice:
+    """What most of the API's tests start from: a new patient, whose GP's software holds a
+    token for ``user/DocumentReference.crus user/Patient.rs``."""
+    patient = await new_patient()
+    dossier = await dossier_of(patient)
+    gp = await new_professional()
+    await join(dossier, gp)
+    return Practice(patient, dossier, gp, await software_for(portal, open_browser, gp))
 
 
 async def rpps_of(person) -> str:

@@ -25,6 +25,7 @@ from tests.fhir.conftest import (
     PDF,
     document_entry,
     dossier_of,
+    gp_with_software,
     join,
     new_patient,
     new_professional,
@@ -190,11 +191,7 @@ async def test_a_category_the_profession_may_not_write_is_refused(portal, new_br
 
 
 async def test_too_large_and_too_many_are_refused_before_anything(portal, new_browser):
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
 
     big = PDF + b"0" * (11 * 1024 * 1024)
     answer = await software.post(
@@ -233,11 +230,7 @@ async def test_too_large_and_too_many_are_refused_before_anything(portal, new_br
 
 
 async def test_titles_are_kept_without_their_unicode_tricks(portal, new_browser):
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     title = "Compte\u00a0rendu \u202efdp.exe\u202c\u200b\n du 1er mars"
     answer = await software.post(
         FHIR, json=provide_bundle(dossier, document_entry(dossier, title=title))
@@ -248,11 +241,7 @@ async def test_titles_are_kept_without_their_unicode_tricks(portal, new_browser)
 
 
 async def test_bad_searches_are_refused_and_unknown_patients_found_nowhere(portal, new_browser):
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     search = f"{FHIR}/DocumentReference"
     for params, status, path in [
         ({"patient": str(dossier), "date": "ge2026-13-45"}, 400, "date"),
@@ -459,11 +448,7 @@ async def test_a_new_version_needs_the_update_scope(portal, new_browser):
 async def test_what_is_wrong_is_said_in_the_request_s_language(portal, new_browser):
     """French unless the software asks otherwise, as the pages; the codes and the paths stay
     the same in every language."""
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     bad_hash = provide_bundle(dossier)
     bad_hash["entry"][1]["resource"]["content"][0]["attachment"]["hash"] = "AAAA"
     bad_count = {"patient": str(dossier), "_count": "101"}
@@ -496,11 +481,7 @@ async def test_a_failure_of_ours_answers_an_outcome_with_its_reference(
 ):
     """Software reads the API's errors as FHIR, a failure of ours too: no page of HTML, no
     internal detail, and the reference that support finds in the log."""
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
 
     async def broken(*_arguments):
         raise RuntimeError("the secret cause")

@@ -25,6 +25,7 @@ from tests.fhir.conftest import (
     add_document,
     document_entry,
     dossier_of,
+    gp_with_software,
     join,
     new_patient,
     new_professional,
@@ -195,11 +196,7 @@ async def test_a_copy_of_a_bundle_fails_on_its_submission_and_answers_the_first(
     the same moment meet: the unique submission refuses its document, and it answers what the
     first one made. Nothing of the attempt is kept, its trace neither: the chain and its
     witness hold the first deposit's event only."""
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     sent = provide_bundle(dossier)
     first = await software.post(FHIR, json=sent)
     assert first.status_code == 200, first.text
@@ -220,11 +217,7 @@ async def test_a_copy_of_a_bundle_fails_on_its_submission_and_answers_the_first(
 
 
 async def test_a_new_version_replaces_the_document(portal, new_browser, clock):
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     first = await software.post(FHIR, json=provide_bundle(dossier))
     location = first.json()["entry"][1]["response"]["location"]
     first_id = location.split("/")[1]
@@ -449,11 +442,7 @@ def _discharge_summary() -> dict:
 
 
 async def test_a_structured_document_is_kept_and_shown_as_the_text_it_says(portal, new_browser):
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     content = json.dumps(_discharge_summary()).encode()
     entry = document_entry(
         dossier, data=content, content_type="application/fhir+json", title="Lettre de liaison"
@@ -491,11 +480,7 @@ async def test_a_structured_document_is_kept_and_shown_as_the_text_it_says(porta
 async def test_a_structured_document_that_is_no_fhir_document_is_refused(
     portal, new_browser, content, problem
 ):
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     entry = document_entry(dossier, data=content, content_type="application/fhir+json")
     answer = await software.post(FHIR, json=provide_bundle(dossier, entry))
     assert answer.status_code == 400, answer.text
@@ -580,11 +565,7 @@ DEPOSIT_STATEMENTS = {"alone": 2, "in_transaction": 7}
 async def test_a_deposit_runs_a_few_statements_in_one_transaction(portal, new_browser):
     """Counted at the second deposit, the first one's look-ups of what is read once (the
     application, the keys) done."""
-    patient = await new_patient()
-    dossier = await dossier_of(patient)
-    gp = await new_professional()
-    await join(dossier, gp)
-    software = await software_for(portal, new_browser, gp)
+    _patient, dossier, _gp, software = await gp_with_software(portal, new_browser)
     assert (await software.post(FHIR, json=provide_bundle(dossier))).status_code == 200
     database = portal.state.database
     with count_statements(database.engine) as counted:
